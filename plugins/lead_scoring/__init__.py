@@ -1,0 +1,1 @@
+"""Lead-scoring pipeline: sources, quality gate, CRM sync, calibration and simulator."""

@@ -1,0 +1,1 @@
+"""A local CRM sandbox speaking the HubSpot and Salesforce wire protocols."""

@@ -1,0 +1,66 @@
+"""One typed settings object, read from the environment.
+
+Every path defaults to a folder under ``LEAD_SCORING_HOME`` (``./data``), so the
+embedded default needs no server: a DuckDB warehouse file, source files and a
+local CRM sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=lambda: Path(_env("LEAD_SCORING_HOME", "data")).resolve())
+    # Warehouse: "duckdb" (default, a file) or "postgres" (WAREHOUSE_URL).
+    warehouse: str = field(default_factory=lambda: _env("LEAD_SCORING_WAREHOUSE", "duckdb"))
+    warehouse_url: str | None = field(
+        default_factory=lambda: _env("LEAD_SCORING_WAREHOUSE_URL")
+    )
+    # The product database: a PostgreSQL URL, or a local SQLite file when unset.
+    product_db_url: str | None = field(
+        default_factory=lambda: _env("LEAD_SCORING_PRODUCT_DB_URL")
+    )
+    dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.home / "sources"
+
+    @property
+    def marketing_exports_dir(self) -> Path:
+        return self.sources_dir / "marketing_events"
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.sources_dir / "truth"
+
+    @property
+    def product_db(self) -> str:
+        return self.product_db_url or f"sqlite:///{self.sources_dir / 'product.db'}"
+
+    @property
+    def crm_sandbox_dir(self) -> Path:
+        return self.home / "crm_sandbox"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,149 @@
+"""A small, portable handle on the warehouse for the Python stages.
+
+dbt owns the models; the Python stages (quality gate, CRM sync, report) only
+need to read a query into a DataFrame, run a statement and write a DataFrame
+into a table. DuckDB (a file) is the default; PostgreSQL is supported through
+``LEAD_SCORING_WAREHOUSE=postgres`` and ``LEAD_SCORING_WAREHOUSE_URL``.
+Keep the SQL passed here portable (plain ANSI: no engine-specific functions).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import pandas as pd
+
+from lead_scoring.settings import Settings, get_settings
+
+WriteMode = Literal["append", "replace"]
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse problem a user can fix (missing file, missing table...)."""
+
+
+class Warehouse:
+    def __init__(self, settings: Settings | None = None, read_only: bool = False):
+        self.settings = settings or get_settings()
+        self.kind = self.settings.warehouse
+        self.read_only = read_only
+        if self.kind == "duckdb":
+            import duckdb
+
+            path = self.settings.warehouse_path
+            if read_only and not path.exists():
+                raise WarehouseError(f"warehouse file {path} does not exist: run the extract first")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(path), read_only=read_only)
+        elif self.kind == "postgres":
+            import psycopg2
+
+            if not self.settings.warehouse_url:
+                raise WarehouseError(
+                    "LEAD_SCORING_WAREHOUSE=postgres needs LEAD_SCORING_WAREHOUSE_URL"
+                )
+            self._con = psycopg2.connect(self.settings.warehouse_url)
+            self._con.autocommit = True
+        else:
+            raise WarehouseError(
+                f"LEAD_SCORING_WAREHOUSE={self.kind!r} is not supported (use duckdb or postgres)"
+            )
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def execute(self, sql: str, params: tuple | list | None = None) -> None:
+        if self.kind == "duckdb":
+            self._con.execute(sql, params or [])
+        else:
+            with self._con.cursor() as cur:
+                cur.execute(sql.replace("?", "%s") if params else sql, params)
+
+    def query_df(self, sql: str, params: tuple | list | None = None) -> pd.DataFrame:
+        if self.kind == "duckdb":
+            return self._con.execute(sql, params or []).df()
+        with self._con.cursor() as cur:
+            cur.execute(sql.replace("?", "%s") if params else sql, params)
+            columns = [c.name for c in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=columns)
+
+    def scalar(self, sql: str, params: tuple | list | None = None):
+        df = self.query_df(sql, params)
+        return None if df.empty else df.iat[0, 0]
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables"
+                " where table_schema = ? and table_name = ?",
+                [schema, table],
+            )
+        )
+
+    def columns(self, schema: str, table: str) -> list[str]:
+        df = self.query_df(
+            "select column_name from information_schema.columns"
+            " where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        )
+        return df["column_name"].tolist()
+
+    def write_df(self, df: pd.DataFrame, schema: str, table: str, mode: WriteMode = "append"):
+        """Write ``df`` into ``schema.table``, creating the table from the frame's types."""
+        self.execute(f"create schema if not exists {schema}")
+        target = f"{schema}.{table}"
+        if self.kind == "duckdb":
+            self._con.register("_incoming", df)
+            try:
+                if mode == "replace" or not self.table_exists(schema, table):
+                    self._con.execute(f"create or replace table {target} as select * from _incoming")
+                else:
+                    cols = ", ".join(f'"{c}"' for c in df.columns)
+                    self._con.execute(f"insert into {target} ({cols}) select {cols} from _incoming")
+            finally:
+                self._con.unregister("_incoming")
+            return
+        if mode == "replace":
+            self.execute(f"drop table if exists {target}")
+        if not self.table_exists(schema, table):
+            self.execute(f"create table {target} ({_postgres_columns(df)})")
+        buffer = io.StringIO()
+        df.to_csv(buffer, index=False, header=False)
+        buffer.seek(0)
+        cols = ", ".join(f'"{c}"' for c in df.columns)
+        with self._con.cursor() as cur:
+            cur.copy_expert(f"copy {target} ({cols}) from stdin with (format csv)", buffer)
+
+
+def _postgres_columns(df: pd.DataFrame) -> str:
+    def pg_type(dtype) -> str:
+        kind = getattr(dtype, "kind", "O")
+        if kind == "b":
+            return "boolean"
+        if kind in "iu":
+            return "bigint"
+        if kind == "f":
+            return "double precision"
+        if kind == "M":
+            return "timestamptz" if getattr(dtype, "tz", None) else "timestamp"
+        return "text"
+
+    return ", ".join(f'"{name}" {pg_type(dtype)}' for name, dtype in df.dtypes.items())
+
+
+@contextmanager
+def open_warehouse(settings: Settings | None = None, read_only: bool = False) -> Iterator[Warehouse]:
+    wh = Warehouse(settings, read_only=read_only)
+    try:
+        yield wh
+    finally:
+        wh.close()
