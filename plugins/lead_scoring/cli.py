@@ -4,11 +4,13 @@ import typer
 
 from lead_scoring.crm_sandbox.cli import crm_sandbox
 from lead_scoring.crm_sync.cli import crm_preflight, crm_sync
+from lead_scoring.demo import demo
 from lead_scoring.quality.cli import quality_check, quality_eval
 from lead_scoring.simulator.cli import simulate
 from lead_scoring.sources.cli import extract
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+app.command("demo")(demo)
 app.command("simulate")(simulate)
 app.command("crm-sandbox")(crm_sandbox)
 app.command("extract")(extract)

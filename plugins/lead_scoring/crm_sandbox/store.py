@@ -1,71 +1,315 @@
-"""The sandbox's record store: one SQLite file shared by the server and the simulator."""
+"""The sandbox's record store: one SQLite file shared by the server and the simulator.
+
+Tables: ``objects`` (every record, HubSpot object types as named by HubSpot,
+Salesforce ones as ``sf:<SObject>``), ``record_keys`` (unique match keys: a
+contact's lower-cased e-mail, properties created with ``hasUniqueValue``,
+Salesforce external ids) and ``property_defs`` / ``property_groups`` (HubSpot
+properties and groups created through the API).
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 create table if not exists objects (
     object_type text not null,          -- HubSpot: contacts/companies/deals; Salesforce: sf:Lead...
     id text not null,
-    properties text not null,           -- JSON object of property name -> string value
+    properties text not null,           -- JSON object of property name -> value
     created_at text not null,
     updated_at text not null,           -- ISO-8601 UTC, mirrors lastmodifieddate
     archived integer not null default 0,
     primary key (object_type, id)
 );
 create index if not exists objects_updated on objects (object_type, updated_at, id);
+create table if not exists record_keys (
+    object_type text not null,
+    name text not null,                 -- e.g. email, ls_account_id, LS_Lead_Id__c
+    value text not null,                -- normalised (e-mail lower-cased and trimmed)
+    id text not null,
+    primary key (object_type, name, value)
+);
+create index if not exists record_keys_id on record_keys (object_type, id);
+create table if not exists property_defs (
+    object_type text not null,
+    name text not null,
+    definition text not null,           -- JSON, HubSpot's Property shape
+    primary key (object_type, name)
+);
+create table if not exists property_groups (
+    object_type text not null,
+    name text not null,
+    definition text not null,
+    primary key (object_type, name)
+);
 """
+
+# Keys every store indexes without a property definition (HubSpot's built-in unique e-mail).
+BUILTIN_KEYS = {"contacts": ("email",)}
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso_millis(datetime.now(UTC))
+
+
+def iso_millis(moment: datetime) -> str:
+    """HubSpot's wire format for datetimes: ``2026-11-01T10:00:00.000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def canonical_datetime(value: str) -> str:
+    """An ISO-8601 string or epoch millis in canonical form, so text order is time order."""
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return iso_millis(datetime.fromtimestamp(int(text) / 1000, UTC))
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return iso_millis(moment)
+
+
+def normalise_key(name: str, value: Any) -> str:
+    text = str(value).strip()
+    return text.lower() if name.lower() == "email" else text
+
+
+@dataclass
+class Record:
+    object_type: str
+    id: str
+    properties: dict[str, Any]
+    created_at: str
+    updated_at: str
 
 
 class CrmStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
         self.con = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         self.con.execute("pragma journal_mode=wal")
         self.con.execute("pragma synchronous=normal")
         self.con.executescript(SCHEMA)
 
     def close(self) -> None:
-        self.con.close()
+        with self.lock:
+            self.con.close()
 
+    # -- the simulator's interface -------------------------------------------------------
     def bulk_load(self, object_type: str, records: Iterable[dict[str, str]]) -> int:
         """Insert or replace records; each carries its id as ``hs_object_id``.
 
         ``createdate``/``lastmodifieddate`` are taken from the record when present.
         """
         stamp = now_iso()
-
-        def rows():
-            for record in records:
-                created = record.get("createdate") or stamp
-                updated = record.get("lastmodifieddate") or created
-                yield (
+        key_names = self.key_names(object_type)
+        rows, keys = [], []
+        for record in records:
+            record = dict(record)
+            record_id = str(record["hs_object_id"])
+            for name in ("createdate", "lastmodifieddate"):
+                if record.get(name):
+                    record[name] = canonical_datetime(record[name])
+            created = record.get("createdate") or stamp
+            updated = record.get("lastmodifieddate") or created
+            record.setdefault("createdate", created)
+            record.setdefault("lastmodifieddate", updated)
+            rows.append(
+                (
                     object_type,
-                    str(record["hs_object_id"]),
+                    record_id,
                     json.dumps(record, separators=(",", ":")),
                     created,
                     updated,
                 )
-
-        with self.con:
+            )
+            keys.extend(
+                (object_type, name, normalise_key(name, record[name]), record_id)
+                for name in key_names
+                if record.get(name) not in (None, "")
+            )
+        with self.lock, self.con:
             cur = self.con.executemany(
                 "insert or replace into objects"
                 " (object_type, id, properties, created_at, updated_at) values (?, ?, ?, ?, ?)",
-                rows(),
+                rows,
             )
-        return cur.rowcount
+            loaded = cur.rowcount
+            self.con.executemany(
+                "delete from record_keys where object_type = ? and id = ?",
+                [(row[0], row[1]) for row in rows],
+            )
+            self.con.executemany(
+                "insert or replace into record_keys (object_type, name, value, id)"
+                " values (?, ?, ?, ?)",
+                keys,
+            )
+        return loaded
 
     def count(self, object_type: str) -> int:
-        return self.con.execute(
-            "select count(*) from objects where object_type = ? and archived = 0", [object_type]
-        ).fetchone()[0]
+        with self.lock:
+            return self.con.execute(
+                "select count(*) from objects where object_type = ? and archived = 0",
+                [object_type],
+            ).fetchone()[0]
+
+    # -- reads ---------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            rows = self.con.execute(
+                "select object_type, count(*) from objects where archived = 0 group by 1"
+            ).fetchall()
+        return dict(rows)
+
+    def get(self, object_type: str, record_id: str) -> Record | None:
+        rows = self.select(object_type, "id = ?", [str(record_id)], limit=1)
+        return rows[0] if rows else None
+
+    def get_many(self, object_type: str, ids: Iterable[str]) -> dict[str, Record]:
+        ids = [str(i) for i in ids]
+        found: dict[str, Record] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for record in self.select(object_type, f"id in ({marks})", chunk):
+                found[record.id] = record
+        return found
+
+    def find_ids(self, object_type: str, name: str, values: Iterable[Any]) -> dict[str, str]:
+        """Normalised key value -> record id, for the values that match a record."""
+        wanted = [normalise_key(name, v) for v in values]
+        found: dict[str, str] = {}
+        with self.lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    self.con.execute(
+                        "select value, id from record_keys where object_type = ? and name = ?"
+                        f" and value in ({marks})",
+                        [object_type, name, *chunk],
+                    ).fetchall()
+                )
+        return found
+
+    def select(
+        self,
+        object_type: str,
+        where: str = "1 = 1",
+        params: list[Any] | None = None,
+        order: str = "cast(id as integer), id",
+        limit: int = -1,
+        offset: int = 0,
+    ) -> list[Record]:
+        sql = (
+            "select id, properties, created_at, updated_at from objects"
+            f" where object_type = ? and archived = 0 and ({where})"
+            f" order by {order} limit ? offset ?"
+        )
+        with self.lock:
+            rows = self.con.execute(sql, [object_type, *(params or []), limit, offset]).fetchall()
+        return [Record(object_type, r[0], json.loads(r[1]), r[2], r[3]) for r in rows]
+
+    def total(self, object_type: str, where: str = "1 = 1", params: list[Any] | None = None) -> int:
+        sql = (
+            "select count(*) from objects"
+            f" where object_type = ? and archived = 0 and ({where})"
+        )
+        with self.lock:
+            return self.con.execute(sql, [object_type, *(params or [])]).fetchone()[0]
+
+    def next_id(self, object_type: str) -> int:
+        with self.lock:
+            row = self.con.execute(
+                "select max(cast(id as integer)) from objects where object_type = ?",
+                [object_type],
+            ).fetchone()
+        return (row[0] or 0) + 1
+
+    # -- writes --------------------------------------------------------------------------
+    def put_many(self, records: Iterable[tuple[Record, Mapping[str, Any]]]) -> None:
+        """Insert or replace records with their unique keys, in one transaction."""
+        with self.lock, self.con:
+            for record, keys in records:
+                self.con.execute(
+                    "insert or replace into objects"
+                    " (object_type, id, properties, created_at, updated_at)"
+                    " values (?, ?, ?, ?, ?)",
+                    [
+                        record.object_type,
+                        record.id,
+                        json.dumps(record.properties, separators=(",", ":")),
+                        record.created_at,
+                        record.updated_at,
+                    ],
+                )
+                self.con.execute(
+                    "delete from record_keys where object_type = ? and id = ?",
+                    [record.object_type, record.id],
+                )
+                self.con.executemany(
+                    "insert or replace into record_keys (object_type, name, value, id)"
+                    " values (?, ?, ?, ?)",
+                    [
+                        (record.object_type, name, normalise_key(name, value), record.id)
+                        for name, value in keys.items()
+                        if value not in (None, "")
+                    ],
+                )
+
+    def clear(self) -> None:
+        """Remove every record and every property or group created through the API."""
+        with self.lock, self.con:
+            for table in ("objects", "record_keys", "property_defs", "property_groups"):
+                self.con.execute(f"delete from {table}")
+
+    # -- HubSpot property definitions created through the API -----------------------------
+    def key_names(self, object_type: str) -> tuple[str, ...]:
+        unique = [
+            name
+            for name, definition in self.property_defs(object_type).items()
+            if definition.get("hasUniqueValue")
+        ]
+        return (*BUILTIN_KEYS.get(object_type, ()), *unique)
+
+    def property_defs(self, object_type: str) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            rows = self.con.execute(
+                "select name, definition from property_defs where object_type = ?"
+                " order by rowid",
+                [object_type],
+            ).fetchall()
+        return {name: json.loads(definition) for name, definition in rows}
+
+    def save_property_def(self, object_type: str, definition: dict[str, Any]) -> None:
+        with self.lock, self.con:
+            self.con.execute(
+                "insert or replace into property_defs (object_type, name, definition)"
+                " values (?, ?, ?)",
+                [object_type, definition["name"], json.dumps(definition)],
+            )
+
+    def property_groups(self, object_type: str) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            rows = self.con.execute(
+                "select name, definition from property_groups where object_type = ?"
+                " order by rowid",
+                [object_type],
+            ).fetchall()
+        return {name: json.loads(definition) for name, definition in rows}
+
+    def save_property_group(self, object_type: str, definition: dict[str, Any]) -> None:
+        with self.lock, self.con:
+            self.con.execute(
+                "insert or replace into property_groups (object_type, name, definition)"
+                " values (?, ?, ?)",
+                [object_type, definition["name"], json.dumps(definition)],
+            )

@@ -1,0 +1,37 @@
+# Lead scoring: `make demo` runs the nightly job end to end, `make test` runs the suite.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.synced
+export DO_NOT_TRACK := 1
+export RUNTIME__DLTHUB_TELEMETRY := false
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: env tools demo test bench lint clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(BIN)/uv || { python3 -m venv $(VENV) && $(BIN)/pip install --quiet uv==$(UV_VERSION); }
+	$(BIN)/uv sync --frozen --compile-bytecode --python $(BIN)/python
+	@touch $@
+
+tools:  ## docker-compose (Debian's package) validates docker-compose.yml offline in the tests
+	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
+
+demo: env  ## generate demo data and run the lead_scoring_nightly DAG with Airflow
+	$(BIN)/lead-scoring demo $(DEMO_ARGS)
+
+test: env tools  ## the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+bench: env  ## long benchmarks: prints name=value lines (sizes overridable, see README)
+	$(BIN)/lead-scoring bench
+
+lint: env
+	$(BIN)/ruff check plugins dags tests
+
+clean:
+	rm -rf data .airflow dbt_project/target dbt_project/logs

@@ -1,0 +1,108 @@
+"""
+### Nightly lead scoring
+
+Extract -> quality gate -> dbt build (Cosmos) -> CRM sync -> run report.
+
+* **extract**: new and changed rows from the CRM (connection `lead_scoring_crm_source`),
+  the product database and the marketing event exports land in the `raw` schema (dlt).
+* **quality_gate**: Great Expectations suites quarantine bad rows with reasons; a bad
+  batch fails this task, so nothing downstream runs and nothing reaches the CRM.
+* **dbt**: every scoring model and its tests, as of the run's logical date.
+* **crm_preflight / crm_sync**: changed scores only, to the CRM in connection
+  `lead_scoring_crm` (HubSpot or Salesforce), through the `crm_api` pool.
+* **run_report**: counts and links for the run, written to the reports folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+)
+from cosmos.constants import InvocationMode
+
+from airflow.sdk import Asset, dag, get_current_context, task
+
+DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
+SCORES = Asset("lead_scoring://marts/lead_scores")
+CRM_POOL = "crm_api"
+
+
+def _run_id() -> str:
+    return get_current_context()["run_id"]
+
+
+@dag(
+    schedule=os.environ.get("LEAD_SCORING_SCHEDULE", "@daily"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    dagrun_timeout=timedelta(hours=6),
+    tags=["lead_scoring", "nightly"],
+    doc_md=__doc__,
+)
+def lead_scoring_nightly():
+    @task
+    def extract() -> dict:
+        from lead_scoring.nightly import crm_source, extract_sources
+
+        return extract_sources(crm_source())
+
+    @task
+    def quality_gate(logical_date=None) -> dict:
+        from lead_scoring.nightly import run_gate
+
+        return run_gate(_run_id(), logical_date)
+
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(DBT_PROJECT),
+        profile_config=ProfileConfig(
+            profile_name="lead_scoring",
+            target_name=os.environ.get("LEAD_SCORING_DBT_TARGET", "duckdb"),
+            profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(
+            dbt_executable_path=shutil.which("dbt") or "dbt",
+            invocation_mode=InvocationMode.DBT_RUNNER,
+        ),
+        render_config=RenderConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+        operator_args={"vars": {"lead_scoring__as_of_date": "{{ ds }}"}, "install_deps": False},
+    )
+
+    @task(outlets=[SCORES])
+    def crm_preflight() -> None:
+        from lead_scoring.nightly import crm_target, preflight_crm
+
+        preflight_crm(crm_target())
+
+    @task(pool=CRM_POOL, retries=1)
+    def crm_sync() -> dict:
+        from lead_scoring.nightly import crm_target, sync_crm
+
+        return sync_crm(crm_target(), _run_id())
+
+    @task
+    def run_report(extracted: dict, gate: dict, synced: dict, logical_date=None) -> dict:
+        from lead_scoring.nightly import report
+
+        return report(_run_id(), logical_date, extracted, gate, synced)
+
+    extracted = extract()
+    gate = quality_gate()
+    synced = crm_sync()
+    extracted >> gate >> dbt >> crm_preflight() >> synced
+    run_report(extracted, gate, synced)
+
+
+lead_scoring_nightly()

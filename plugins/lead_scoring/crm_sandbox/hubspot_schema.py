@@ -1,0 +1,204 @@
+"""HubSpot's property model: the default properties and groups, and value validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from lead_scoring.crm_sandbox.store import canonical_datetime, now_iso
+
+OBJECT_TYPES = {"contacts": "0-1", "companies": "0-2", "deals": "0-3"}
+OBJECT_TYPE_IDS = {v: k for k, v in OBJECT_TYPES.items()}
+DEFAULT_GROUPS = {
+    "contacts": "contactinformation",
+    "companies": "companyinformation",
+    "deals": "dealinformation",
+}
+# What a list/search/read returns when the caller names no properties.
+DEFAULT_RETURNED = {
+    "contacts": ["email", "firstname", "lastname"],
+    "companies": ["domain", "name"],
+    "deals": ["amount", "closedate", "dealname", "dealstage", "pipeline"],
+}
+ALWAYS_RETURNED = ["createdate", "hs_object_id", "lastmodifieddate"]
+READ_ONLY = {"hs_object_id", "createdate", "lastmodifieddate"}
+
+LIFECYCLE_STAGES = [
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+]
+DEAL_STAGES = [
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
+]
+TYPES = {"string", "number", "date", "datetime", "enumeration", "bool"}
+FIELD_TYPES = {
+    "string": {"text", "textarea", "file", "phonenumber", "html"},
+    "number": {"number", "calculation_equation"},
+    "date": {"date"},
+    "datetime": {"date"},
+    "enumeration": {"select", "radio", "checkbox", "booleancheckbox"},
+    "bool": {"booleancheckbox"},
+}
+
+_S, _N, _DT = ("string", "text"), ("number", "number"), ("datetime", "date")
+_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
+    "contacts": {
+        "email": _S, "firstname": _S, "lastname": _S, "jobtitle": _S, "phone": _S,
+        "country": _S, "company": _S, "associatedcompanyid": _N, "hs_analytics_source": _S,
+        "lifecyclestage": ("enumeration", "radio"), "bant_budget": _S, "bant_authority": _S,
+        "bant_need": _S, "bant_timeline": _S,
+    },
+    "companies": {
+        "name": _S, "domain": _S, "industry": _S, "country": _S, "numberofemployees": _N,
+        "annualrevenue": _N, "ls_target_account": ("bool", "booleancheckbox"),
+    },
+    "deals": {
+        "dealname": _S, "ls_contact_id": _S, "associatedcompanyid": _N, "amount": _N,
+        "dealstage": ("enumeration", "radio"), "pipeline": ("enumeration", "select"),
+        "closedate": _DT,
+    },
+}  # fmt: skip
+_OPTIONS = {
+    "lifecyclestage": LIFECYCLE_STAGES,
+    "dealstage": DEAL_STAGES,
+    "pipeline": ["default"],
+}
+# Properties the simulator writes that HubSpot does not define itself.
+CUSTOM_DEFAULTS = {"bant_budget", "bant_authority", "bant_need", "bant_timeline",
+                   "ls_target_account", "ls_contact_id"}  # fmt: skip
+
+
+def group_definition(name: str, label: str, display_order: int = -1) -> dict[str, Any]:
+    return {"name": name, "label": label, "displayOrder": display_order, "archived": False}
+
+
+def property_definition(
+    object_type: str, name: str, type_: str, field_type: str, **extra: Any
+) -> dict[str, Any]:
+    stamp = now_iso()
+    definition = {
+        "name": name,
+        "label": extra.pop("label", name.replace("_", " ").title()),
+        "type": type_,
+        "fieldType": field_type,
+        "groupName": extra.pop("groupName", DEFAULT_GROUPS[object_type]),
+        "description": extra.pop("description", ""),
+        "options": extra.pop("options", []),
+        "displayOrder": extra.pop("displayOrder", -1),
+        "hasUniqueValue": extra.pop("hasUniqueValue", False),
+        "hidden": extra.pop("hidden", False),
+        "formField": extra.pop("formField", False),
+        "calculated": False,
+        "externalOptions": False,
+        "hubspotDefined": extra.pop("hubspotDefined", False),
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "archived": False,
+        "modificationMetadata": {
+            "archivable": True,
+            "readOnlyDefinition": False,
+            "readOnlyValue": name in READ_ONLY,
+        },
+    }
+    definition.update(extra)
+    return definition
+
+
+def default_properties(object_type: str) -> dict[str, dict[str, Any]]:
+    props = {}
+    specs = {
+        **_DEFAULTS[object_type],
+        "createdate": _DT,
+        "lastmodifieddate": _DT,
+        "hs_object_id": _N,
+    }
+    for name, (type_, field_type) in specs.items():
+        options = [
+            {"label": o.title(), "value": o, "displayOrder": i, "hidden": False, "description": ""}
+            for i, o in enumerate(_OPTIONS.get(name, []))
+        ]
+        props[name] = property_definition(
+            object_type,
+            name,
+            type_,
+            field_type,
+            options=options,
+            hubspotDefined=name not in CUSTOM_DEFAULTS,
+            hasUniqueValue=name == "email",
+        )
+    return props
+
+
+class InvalidValue(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def normalise_value(definition: dict[str, Any], raw: Any) -> str:
+    """The value as HubSpot stores it; raises InvalidValue as HubSpot would refuse it."""
+    name, type_ = definition["name"], definition["type"]
+    if raw is None or raw == "":
+        return ""
+    value = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    if name == "email":
+        try:
+            validate_email(value.strip(), check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise InvalidValue("INVALID_EMAIL", f"Email address {value} is invalid") from exc
+        return value.strip().lower()
+    if type_ == "number":
+        try:
+            number = float(value)
+        except ValueError as exc:
+            raise InvalidValue("INVALID_DOUBLE", f"{value} is not a valid number") from exc
+        return str(int(number)) if number.is_integer() and "." not in value else value
+    if type_ == "bool":
+        if value.lower() not in ("true", "false"):
+            raise InvalidValue("INVALID_BOOLEAN", f"{value} is not a valid boolean")
+        return value.lower()
+    if type_ == "datetime":
+        try:
+            return canonical_datetime(value)
+        except ValueError as exc:
+            raise InvalidValue("INVALID_DATETIME", f"{value} is not a valid datetime") from exc
+    if type_ == "date":
+        return _midnight_date(value)
+    if type_ == "enumeration":
+        allowed = {o["value"] for o in definition.get("options", [])}
+        chosen = value.split(";") if definition["fieldType"] == "checkbox" else [value]
+        bad = [c for c in chosen if c not in allowed]
+        if bad:
+            raise InvalidValue(
+                "INVALID_OPTION",
+                f"{bad[0]} was not one of the allowed options: {sorted(allowed)}",
+            )
+    return value
+
+
+def _midnight_date(value: str) -> str:
+    try:
+        if value.strip().lstrip("-").isdigit():
+            moment = datetime.fromtimestamp(int(value) / 1000, UTC)
+            if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
+                raise InvalidValue(
+                    "INVALID_DATE", f"{value} is at {moment.time()} UTC, not midnight UTC"
+                )
+            return moment.strftime("%Y-%m-%d")
+        return datetime.strptime(value.strip(), "%Y-%m-%d").strftime("%Y-%m-%d")
+    except ValueError as exc:
+        raise InvalidValue("INVALID_DATE", f"{value} is not a valid date") from exc

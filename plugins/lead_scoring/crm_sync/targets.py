@@ -1,0 +1,157 @@
+"""Where the scores go: a ``CrmTarget`` built from environment variables or an Airflow connection.
+
+No Airflow import here: ``target_from_connection`` takes any object with the attributes
+of ``airflow.models.Connection`` (conn_type, host, port, schema, password, extra_dejson).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from lead_scoring.crm_sync.errors import CrmPreflightError
+
+Kind = Literal["hubspot", "salesforce"]
+KINDS: tuple[str, ...] = ("hubspot", "salesforce")
+DEFAULT_URLS = {"hubspot": "https://api.hubapi.com"}
+DEFAULT_API_VERSIONS = {"hubspot": "v3", "salesforce": "59.0"}
+ENV_PREFIX = "LEAD_SCORING_CRM_"
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Tuning knobs; every one can be set as ``LEAD_SCORING_CRM_<NAME>`` or a connection extra."""
+
+    batch_size: int = 0  # 0: the API's maximum (HubSpot 100, Salesforce collections 200)
+    max_requests_per_10s: int = 0  # 0: HubSpot 100 (Free/Starter tier), Salesforce 250
+    concurrency: int = 4  # requests in flight at once
+    dead_letter_attempts: int = 5  # a row rejected this many runs in a row becomes a dead letter
+    bulk_threshold: int = 2000  # Salesforce: Bulk API 2.0 from this many rows to send
+    bulk_poll_s: float = 0.5  # Salesforce: Bulk job polling interval
+    max_retries: int = 5  # per request, for 5xx, timeouts and empty 2xx answers
+    backoff_base_s: float = 0.5  # exponential backoff base (full jitter)
+    backoff_cap_s: float = 30.0  # longest single backoff
+    rate_limit_patience_s: float = 300.0  # keep retrying ten-secondly 429s this long
+    request_timeout_s: float = 60.0
+    contact_match_property: str = "email"  # HubSpot contacts idProperty (email or a unique one)
+    lifecycle_backwards: Literal["keep", "allow"] = "keep"
+    create_properties: bool = True  # HubSpot preflight creates missing group/properties
+    sync_accounts: bool = True
+
+
+@dataclass(frozen=True)
+class CrmTarget:
+    kind: Kind
+    base_url: str
+    token: str = field(repr=False)
+    ca_bundle: str | None = None
+    api_version: str = ""
+    name: str = ""  # key of this target in sync.crm_state; default kind:host
+    options: SyncOptions = field(default_factory=SyncOptions)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise CrmPreflightError(
+                f"CRM kind {self.kind!r} is not supported: use one of {', '.join(KINDS)}"
+            )
+        if not self.base_url:
+            raise CrmPreflightError(
+                f"no CRM URL for the {self.kind} target: set {ENV_PREFIX}URL or the connection host"
+            )
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not self.api_version:
+            object.__setattr__(self, "api_version", DEFAULT_API_VERSIONS[self.kind])
+        if not self.name:
+            object.__setattr__(self, "name", f"{self.kind}:{urlsplit(self.base_url).netloc}")
+
+    @property
+    def batch_size(self) -> int:
+        limit = 100 if self.kind == "hubspot" else 200
+        return min(self.options.batch_size or limit, limit)
+
+    @property
+    def max_requests_per_10s(self) -> int:
+        return self.options.max_requests_per_10s or (100 if self.kind == "hubspot" else 250)
+
+
+def options_from_mapping(values: Mapping[str, Any], base: SyncOptions | None = None) -> SyncOptions:
+    """Options from a mapping of option name -> value (strings are converted)."""
+    base = base or SyncOptions()
+    changes: dict[str, Any] = {}
+    for f in fields(SyncOptions):
+        if f.name not in values or values[f.name] in (None, ""):
+            continue
+        default = getattr(base, f.name)
+        raw = values[f.name]
+        try:
+            if isinstance(default, bool):
+                value = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+            elif isinstance(default, int | float):
+                value = type(default)(raw)
+            else:
+                value = str(raw)
+        except ValueError as exc:
+            raise CrmPreflightError(
+                f"CRM option {f.name} must be a {type(default).__name__}, got {raw!r}"
+            ) from exc
+        changes[f.name] = value
+    if changes.get("lifecycle_backwards", base.lifecycle_backwards) not in ("keep", "allow"):
+        raise CrmPreflightError(
+            f"CRM option lifecycle_backwards must be keep or allow, got "
+            f"{changes['lifecycle_backwards']!r}"
+        )
+    return replace(base, **changes)
+
+
+def target_from_env(environ: Mapping[str, str] | None = None) -> CrmTarget:
+    """``LEAD_SCORING_CRM_KIND``, ``_URL``, ``_TOKEN``, ``_CA_BUNDLE``, ``_API_VERSION``,
+    ``_NAME`` and one ``LEAD_SCORING_CRM_<OPTION>`` per ``SyncOptions`` field."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        return (env.get(ENV_PREFIX + name) or "").strip()
+
+    kind = get("KIND").lower() or "hubspot"
+    options = options_from_mapping(
+        {f.name: get(f.name.upper()) for f in fields(SyncOptions)}
+    )
+    return CrmTarget(
+        kind=kind,  # type: ignore[arg-type]
+        base_url=get("URL") or DEFAULT_URLS.get(kind, ""),
+        token=get("TOKEN"),
+        ca_bundle=get("CA_BUNDLE") or None,
+        api_version=get("API_VERSION"),
+        name=get("NAME"),
+        options=options,
+    )
+
+
+def target_from_connection(conn: Any) -> CrmTarget:
+    """A target from an Airflow connection (conn id ``lead_scoring_crm``, see docs/crm-sync.md).
+
+    conn_type ``hubspot`` or ``salesforce`` (or ``http`` with extra ``kind``); host (a URL or
+    a host name), port, schema (the URL scheme, default https), password (the token); extra:
+    ``kind``, ``ca_bundle``, ``api_version``, ``name`` and any ``SyncOptions`` field.
+    """
+    extra = dict(getattr(conn, "extra_dejson", None) or {})
+    conn_type = (getattr(conn, "conn_type", None) or "").lower()
+    kind = str(extra.get("kind") or (conn_type if conn_type in KINDS else "hubspot")).lower()
+    host = (getattr(conn, "host", None) or "").strip()
+    port = getattr(conn, "port", None)
+    if host and "://" not in host:
+        scheme = (getattr(conn, "schema", None) or "https").strip()
+        host = f"{scheme}://{host}{f':{port}' if port else ''}"
+    elif host and port and urlsplit(host).port is None:
+        host = f"{host.rstrip('/')}:{port}"
+    return CrmTarget(
+        kind=kind,  # type: ignore[arg-type]
+        base_url=host or DEFAULT_URLS.get(kind, ""),
+        token=(getattr(conn, "password", None) or "").strip(),
+        ca_bundle=extra.get("ca_bundle") or None,
+        api_version=str(extra.get("api_version") or ""),
+        name=str(extra.get("name") or ""),
+        options=options_from_mapping(extra),
+    )

@@ -1,0 +1,56 @@
+"""`lead-scoring demo`: simulate the source systems, then run the nightly DAG with Airflow."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import typer
+
+from lead_scoring.settings import get_settings
+
+
+def demo(
+    leads: int = typer.Option(20_000, help="Leads to simulate."),
+    accounts: int = typer.Option(4_000, help="Accounts to simulate."),
+    seed: int = typer.Option(42, help="Random seed of the simulator."),
+    keep_data: bool = typer.Option(False, help="Reuse existing demo data instead of regenerating."),
+) -> None:
+    """Generate demo data, run `lead_scoring_nightly` end to end and print a summary."""
+    from lead_scoring import airflow_runner
+    from lead_scoring.crm_sandbox import start_sandbox
+    from lead_scoring.report import format_summary, load_latest
+    from lead_scoring.simulator import simulate
+
+    settings = get_settings()
+    started = time.monotonic()
+    today = datetime.now(UTC).date()
+    if not (keep_data and (settings.sources_dir / "manifest.json").exists()):
+        typer.echo(f"[1/3] simulating {leads:,} leads and {accounts:,} accounts into {settings.home}")
+        simulate(settings, leads=leads, accounts=accounts, end_date=today, seed=seed)
+    store = settings.crm_sandbox_dir / "crm.sqlite"
+    with start_sandbox(store) as sandbox:
+        typer.echo(f"[2/3] CRM sandbox at {sandbox.hubspot_url}; preparing Airflow")
+        env = airflow_runner.airflow_env(
+            settings,
+            crm_source=airflow_runner.http_connection(sandbox.hubspot_url, sandbox.token),
+            crm_target=airflow_runner.http_connection(
+                sandbox.hubspot_url, sandbox.token, kind="hubspot"
+            ),
+        )
+        log_file = settings.home / "logs" / f"demo_{today.isoformat()}.log"
+        airflow_runner.prepare_airflow(env, log_file)
+        typer.echo(f"[3/3] airflow dags test lead_scoring_nightly {today} (full log: {log_file})")
+        code = airflow_runner.dags_test(
+            env,
+            "lead_scoring_nightly",
+            today.isoformat(),
+            log_file,
+            on_line=lambda line: airflow_runner.progress_lines(line) and typer.echo(f"  {line}"),
+        )
+    if code != 0:
+        typer.secho(f"the nightly DAG failed (exit {code}); see {log_file}", fg="red", err=True)
+        raise typer.Exit(code)
+    typer.echo("")
+    typer.echo(format_summary(load_latest(settings)))
+    typer.echo(f"demo finished in {time.monotonic() - started:.0f} s")

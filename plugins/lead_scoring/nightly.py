@@ -1,0 +1,78 @@
+"""The nightly DAG's task bodies: resolve connections, call each stage, return a summary.
+
+Each function returns a small JSON-able dict (it travels through XCom to the report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from lead_scoring.settings import get_settings
+
+CRM_SOURCE_CONN = "lead_scoring_crm_source"
+CRM_TARGET_CONN = "lead_scoring_crm"
+
+
+class MissingConnection(RuntimeError):
+    pass
+
+
+def _connection(conn_id: str):
+    from airflow.sdk import Connection
+
+    try:
+        return Connection.get(conn_id)
+    except Exception as exc:  # Airflow raises its own NotFound types per backend
+        raise MissingConnection(
+            f"Airflow connection {conn_id!r} is not defined: create it (see README,"
+            f" 'Connections') or set AIRFLOW_CONN_{conn_id.upper()}"
+        ) from exc
+
+
+def crm_source():
+    from lead_scoring.sources.extract import CrmSource
+
+    conn = _connection(CRM_SOURCE_CONN)
+    scheme = conn.schema or "http"
+    port = f":{conn.port}" if conn.port else ""
+    if not conn.host or not conn.password:
+        raise MissingConnection(f"connection {CRM_SOURCE_CONN!r} needs a host and a password (token)")
+    return CrmSource(f"{scheme}://{conn.host}{port}", conn.password)
+
+
+def crm_target():
+    from lead_scoring.crm_sync.config import target_from_connection
+
+    return target_from_connection(_connection(CRM_TARGET_CONN))
+
+
+def extract_sources(source) -> dict:
+    from lead_scoring.sources.extract import extract
+
+    return asdict(extract(get_settings(), source))
+
+
+def run_gate(run_id: str, logical_date: datetime | None) -> dict:
+    from lead_scoring.quality import run_quality_gate
+
+    as_of = logical_date or datetime.now(UTC)
+    return asdict(run_quality_gate(get_settings(), run_id, as_of))
+
+
+def preflight_crm(target) -> None:
+    from lead_scoring.crm_sync import preflight
+
+    preflight(target, get_settings())
+
+
+def sync_crm(target, run_id: str) -> dict:
+    from lead_scoring.crm_sync import run_sync
+
+    return asdict(run_sync(get_settings(), target, run_id))
+
+
+def report(run_id: str, logical_date, extracted: dict, gate: dict, synced: dict) -> dict:
+    from lead_scoring.report import write_run_report
+
+    return write_run_report(get_settings(), run_id, logical_date, extracted, gate, synced)

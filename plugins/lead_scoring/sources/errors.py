@@ -1,0 +1,2 @@
+class SourceUnavailable(RuntimeError):
+    """A source system is missing, unreachable or empty; the message names it."""

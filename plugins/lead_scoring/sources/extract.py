@@ -1,0 +1,107 @@
+"""Run the extraction: CRM, product database and marketing exports -> ``raw`` schema."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from lead_scoring.settings import Settings
+from lead_scoring.sources.errors import SourceUnavailable
+
+log = logging.getLogger(__name__)
+
+PIPELINE_NAME = "lead_scoring_raw"
+RAW_DATASET = "raw"
+
+
+@dataclass(frozen=True)
+class CrmSource:
+    """Where to read CRM records: a HubSpot-compatible API base URL and a token."""
+
+    base_url: str
+    token: str
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    rows_loaded: dict[str, int]
+    seconds: float
+
+
+def crm_source_from_env() -> CrmSource:
+    url = os.environ.get("LEAD_SCORING_CRM_SOURCE_URL")
+    token = os.environ.get("LEAD_SCORING_CRM_SOURCE_TOKEN")
+    if not url or not token:
+        raise SourceUnavailable(
+            "CRM source not configured: set LEAD_SCORING_CRM_SOURCE_URL and"
+            " LEAD_SCORING_CRM_SOURCE_TOKEN (or the Airflow connection lead_scoring_crm_source)"
+        )
+    return CrmSource(url, token)
+
+
+def _destination(settings: Settings):
+    import dlt
+
+    if settings.warehouse == "duckdb":
+        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        return dlt.destinations.duckdb(str(settings.warehouse_path))
+    return dlt.destinations.postgres(settings.warehouse_url)
+
+
+def pipeline(settings: Settings):
+    import dlt
+
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=_destination(settings),
+        dataset_name=RAW_DATASET,
+        pipelines_dir=str(settings.home / ".dlt"),
+    )
+
+
+def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
+    """Load new and changed source rows into ``raw``; fail clearly on a missing source."""
+    from lead_scoring.sources.crm import crm_resource
+    from lead_scoring.sources.marketing import marketing_resource
+    from lead_scoring.sources.product import check_product_db, product_resources
+
+    started = time.monotonic()
+    check_product_db(settings.product_db)
+    resources = [
+        crm_resource(crm.base_url, crm.token, "contacts"),
+        crm_resource(crm.base_url, crm.token, "companies"),
+        crm_resource(crm.base_url, crm.token, "deals"),
+        *product_resources(settings.product_db),
+        marketing_resource(settings.marketing_exports_dir),
+    ]
+    pipe = pipeline(settings)
+    for resource in resources:
+        log.info("extracting %s", resource.name)
+        pipe.extract(resource)
+    pipe.normalize()
+    pipe.load()
+    counts = {
+        table: count
+        for table, count in pipe.last_trace.last_normalize_info.row_counts.items()
+        if not table.startswith("_dlt")
+    }
+    for table, count in sorted(counts.items()):
+        log.info("loaded %s new or changed rows into %s.%s", count, RAW_DATASET, table)
+    _check_not_empty(settings)
+    return ExtractResult(counts, time.monotonic() - started)
+
+
+def _check_not_empty(settings: Settings) -> None:
+    from lead_scoring.warehouse import open_warehouse
+
+    with open_warehouse(settings) as wh:
+        for table in ("crm_contacts", "product_events", "marketing_events"):
+            if not wh.table_exists(RAW_DATASET, table) or not wh.scalar(
+                f"select count(*) from {RAW_DATASET}.{table}"
+            ):
+                raise SourceUnavailable(
+                    f"{RAW_DATASET}.{table} is empty after extraction: the source has no data"
+                )

@@ -1,0 +1,43 @@
+"""Every DAG imports cleanly, is tagged, retries and cannot overlap itself."""
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("airflow")
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_home):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from lead_scoring.settings import PROJECT_ROOT
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"), include_examples=False)
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert "lead_scoring_nightly" in dagbag.dags
+
+
+def test_dags_are_tagged_retry_and_run_one_at_a_time(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, dag_id
+        assert dag.max_active_runs == 1, dag_id
+        assert not dag.catchup, dag_id
+        for task in dag.tasks:
+            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+
+
+def test_nightly_stage_order(dagbag):
+    dag = dagbag.dags["lead_scoring_nightly"]
+    gate = dag.get_task("quality_gate")
+    assert gate.upstream_task_ids == {"extract"}
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    assert dbt_tasks, "the dbt models render as Cosmos tasks"
+    first_dbt = {t.task_id for t in dbt_tasks if not (t.upstream_task_ids & {d.task_id for d in dbt_tasks})}
+    for task_id in first_dbt:
+        assert "quality_gate" in dag.get_task(task_id).upstream_task_ids
+    sync = dag.get_task("crm_sync")
+    assert sync.upstream_task_ids == {"crm_preflight"}
+    assert sync.pool == "crm_api"
+    assert dag.get_task("crm_preflight").upstream_task_ids <= {t.task_id for t in dbt_tasks}

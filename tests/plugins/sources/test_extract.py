@@ -1,0 +1,69 @@
+"""Extraction with dlt: every source lands in raw, and a second run loads only new rows."""
+
+import pandas as pd
+import pytest
+
+from lead_scoring.sources.errors import SourceUnavailable
+from lead_scoring.sources.extract import CrmSource, extract
+from lead_scoring.warehouse import open_warehouse
+
+
+def _counts(settings) -> dict[str, int]:
+    with open_warehouse(settings) as wh:
+        return {
+            table: int(wh.scalar(f"select count(*) from raw.{table}"))
+            for table in (
+                "crm_contacts", "crm_companies", "crm_deals",
+                "product_users", "product_events", "marketing_events",
+            )
+        }
+
+
+def test_extract_loads_every_source_then_only_new_rows(sandbox, simulated):
+    from lead_scoring.crm_sandbox.store import CrmStore
+    from lead_scoring.simulator import simulate_next_day
+
+    source = CrmSource(sandbox.hubspot_url, sandbox.token)
+    first = extract(simulated, source)
+    counts = _counts(simulated)
+    store = CrmStore(simulated.crm_sandbox_dir / "crm.sqlite")
+    assert counts["crm_contacts"] == store.count("contacts")
+    assert counts["crm_companies"] == store.count("companies")
+    assert counts["crm_deals"] == store.count("deals")
+    product_events = pd.read_sql(
+        "select count(*) as n from app_events", simulated.product_db
+    )["n"].iat[0]
+    assert counts["product_events"] == product_events
+    exported = sum(
+        len(pd.read_parquet(f)) for f in simulated.marketing_exports_dir.glob("events_*.parquet")
+    )
+    assert counts["marketing_events"] == exported
+    assert first.rows_loaded["product_events"] == product_events
+
+    again = extract(simulated, source)
+    assert sum(again.rows_loaded.values()) == 0
+    assert _counts(simulated) == counts
+
+    simulate_next_day(simulated, seed=8)
+    third = extract(simulated, source)
+    after = _counts(simulated)
+    assert after["product_events"] > counts["product_events"]
+    assert after["marketing_events"] > counts["marketing_events"]
+    assert third.rows_loaded["product_events"] == after["product_events"] - counts["product_events"]
+    assert third.rows_loaded["marketing_events"] == after["marketing_events"] - counts["marketing_events"]
+    with open_warehouse(simulated) as wh:
+        dupes = wh.scalar(
+            "select count(*) from (select hs_object_id from raw.crm_contacts"
+            " group by hs_object_id having count(*) > 1) d"
+        )
+    assert dupes == 0
+
+
+def test_unreachable_crm_stops_with_a_clear_message(simulated):
+    with pytest.raises(SourceUnavailable, match="unreachable"):
+        extract(simulated, CrmSource("http://127.0.0.1:9", "token"))
+
+
+def test_missing_product_database_is_named(settings):
+    with pytest.raises(SourceUnavailable, match="product database file .* does not exist"):
+        extract(settings, CrmSource("http://127.0.0.1:9", "token"))
