@@ -16,11 +16,11 @@ Extract -> quality gate -> dbt build (Cosmos) -> CRM sync -> run report.
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pendulum
+from airflow.sdk import Asset, dag, get_current_context, task
 from cosmos import (
     DbtTaskGroup,
     ExecutionConfig,
@@ -29,8 +29,6 @@ from cosmos import (
     RenderConfig,
 )
 from cosmos.constants import InvocationMode
-
-from airflow.sdk import Asset, dag, get_current_context, task
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 SCORES = Asset("lead_scoring://marts/lead_scores")
@@ -72,10 +70,8 @@ def lead_scoring_nightly():
             target_name=os.environ.get("LEAD_SCORING_DBT_TARGET", "duckdb"),
             profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
         ),
-        execution_config=ExecutionConfig(
-            dbt_executable_path=shutil.which("dbt") or "dbt",
-            invocation_mode=InvocationMode.DBT_RUNNER,
-        ),
+        # dbt runs in this process (dbt must be installed where Airflow runs, and on PATH).
+        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(invocation_mode=InvocationMode.DBT_RUNNER),
         operator_args={"vars": {"lead_scoring__as_of_date": "{{ ds }}"}, "install_deps": False},
     )

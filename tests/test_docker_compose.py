@@ -15,12 +15,27 @@ AIRFLOW_SERVICES = {
 }
 
 
+def _volumes(service: dict) -> list[tuple[str, str]]:
+    """(source, target) of each volume; docker-compose 1.x prints the short syntax."""
+    pairs = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            pairs.append((volume["source"], volume["target"]))
+        else:
+            source, target, *_ = volume.split(":")
+            pairs.append((source, target))
+    return pairs
+
+
 def _config() -> dict:
     docker_compose = shutil.which("docker-compose")
     assert docker_compose, "docker-compose is installed by `make tools`"
     out = subprocess.run(
         [docker_compose, "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return yaml.safe_load(out.stdout)
 
@@ -35,7 +50,7 @@ def test_compose_file_validates_and_runs_airflow_3_with_local_executor():
         assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
         assert "@airflow-db:5432/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-        targets = {volume["target"] for volume in service["volumes"]}
+        targets = {target for _, target in _volumes(service)}
         assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/dbt_project"} <= targets
         assert "airflow-init" in service["depends_on"]
     assert services["airflow-db"]["image"].startswith("postgres")
@@ -49,8 +64,8 @@ def test_compose_file_validates_and_runs_airflow_3_with_local_executor():
 def test_compose_mounts_exist_and_image_builds_from_the_lock():
     config = _config()
     for service in config["services"].values():
-        for volume in service.get("volumes", []):
-            if volume["type"] == "bind":
-                assert Path(volume["source"]).exists(), volume["source"]
+        for source, _ in _volumes(service):
+            if source.startswith("/"):
+                assert Path(source).exists(), source
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "apache/airflow:3.3.2" in dockerfile and "uv.lock" in dockerfile

@@ -60,8 +60,12 @@ def http_connection(url: str, token: str, **extra: str) -> dict:
     }
 
 
-def _airflow(env: dict[str, str], *args: str, log_file: Path | None = None,
-             on_line: Callable[[str], None] | None = None) -> int:
+def _airflow(
+    env: dict[str, str],
+    *args: str,
+    log_file: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> int:
     cmd = [str(Path(sys.executable).parent / "airflow"), *args]
     with subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1

@@ -26,7 +26,9 @@ def demo(
     started = time.monotonic()
     today = datetime.now(UTC).date()
     if not (keep_data and (settings.sources_dir / "manifest.json").exists()):
-        typer.echo(f"[1/3] simulating {leads:,} leads and {accounts:,} accounts into {settings.home}")
+        typer.echo(
+            f"[1/3] simulating {leads:,} leads and {accounts:,} accounts into {settings.home}"
+        )
         simulate(settings, leads=leads, accounts=accounts, end_date=today, seed=seed)
     store = settings.crm_sandbox_dir / "crm.sqlite"
     with start_sandbox(store) as sandbox:

@@ -37,7 +37,9 @@ def crm_source():
     scheme = conn.schema or "http"
     port = f":{conn.port}" if conn.port else ""
     if not conn.host or not conn.password:
-        raise MissingConnection(f"connection {CRM_SOURCE_CONN!r} needs a host and a password (token)")
+        raise MissingConnection(
+            f"connection {CRM_SOURCE_CONN!r} needs a host and a password (token)"
+        )
     return CrmSource(f"{scheme}://{conn.host}{port}", conn.password)
 
 

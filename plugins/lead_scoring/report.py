@@ -46,7 +46,7 @@ def write_run_report(
     gate: dict,
     synced: dict,
 ) -> dict:
-    """Write ``run_<date>.html`` and ``run_<date>.json`` (and ``latest.json``); return the summary."""
+    """Write ``run_<date>.html``/``.json`` (and ``latest.json``); return the summary."""
     scores, top_leads = _scores_summary(settings)
     as_of = (logical_date or datetime.now(UTC)).date().isoformat()
     settings.reports_dir.mkdir(parents=True, exist_ok=True)

@@ -24,13 +24,9 @@ class Settings:
     home: Path = field(default_factory=lambda: Path(_env("LEAD_SCORING_HOME", "data")).resolve())
     # Warehouse: "duckdb" (default, a file) or "postgres" (WAREHOUSE_URL).
     warehouse: str = field(default_factory=lambda: _env("LEAD_SCORING_WAREHOUSE", "duckdb"))
-    warehouse_url: str | None = field(
-        default_factory=lambda: _env("LEAD_SCORING_WAREHOUSE_URL")
-    )
+    warehouse_url: str | None = field(default_factory=lambda: _env("LEAD_SCORING_WAREHOUSE_URL"))
     # The product database: a PostgreSQL URL, or a local SQLite file when unset.
-    product_db_url: str | None = field(
-        default_factory=lambda: _env("LEAD_SCORING_PRODUCT_DB_URL")
-    )
+    product_db_url: str | None = field(default_factory=lambda: _env("LEAD_SCORING_PRODUCT_DB_URL"))
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
 
     @property

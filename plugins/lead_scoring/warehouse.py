@@ -105,7 +105,9 @@ class Warehouse:
             self._con.register("_incoming", df)
             try:
                 if mode == "replace" or not self.table_exists(schema, table):
-                    self._con.execute(f"create or replace table {target} as select * from _incoming")
+                    self._con.execute(
+                        f"create or replace table {target} as select * from _incoming"
+                    )
                 else:
                     cols = ", ".join(f'"{c}"' for c in df.columns)
                     self._con.execute(f"insert into {target} ({cols}) select {cols} from _incoming")
@@ -141,7 +143,9 @@ def _postgres_columns(df: pd.DataFrame) -> str:
 
 
 @contextmanager
-def open_warehouse(settings: Settings | None = None, read_only: bool = False) -> Iterator[Warehouse]:
+def open_warehouse(
+    settings: Settings | None = None, read_only: bool = False
+) -> Iterator[Warehouse]:
     wh = Warehouse(settings, read_only=read_only)
     try:
         yield wh

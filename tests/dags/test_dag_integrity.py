@@ -8,10 +8,9 @@ pytestmark = pytest.mark.xdist_group("airflow")
 @pytest.fixture(scope="module")
 def dagbag(airflow_home):
     from airflow.dag_processing.dagbag import DagBag
-
     from lead_scoring.settings import PROJECT_ROOT
 
-    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"), include_examples=False)
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
 
 
 def test_no_import_errors(dagbag):
@@ -34,7 +33,9 @@ def test_nightly_stage_order(dagbag):
     assert gate.upstream_task_ids == {"extract"}
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
     assert dbt_tasks, "the dbt models render as Cosmos tasks"
-    first_dbt = {t.task_id for t in dbt_tasks if not (t.upstream_task_ids & {d.task_id for d in dbt_tasks})}
+    first_dbt = {
+        t.task_id for t in dbt_tasks if not (t.upstream_task_ids & {d.task_id for d in dbt_tasks})
+    }
     for task_id in first_dbt:
         assert "quality_gate" in dag.get_task(task_id).upstream_task_ids
     sync = dag.get_task("crm_sync")

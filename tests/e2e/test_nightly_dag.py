@@ -4,7 +4,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-
 from lead_scoring import airflow_runner
 from lead_scoring.warehouse import open_warehouse
 
@@ -15,7 +14,9 @@ def _run_nightly(settings, sandbox, tmp_path) -> tuple[int, str]:
     env = airflow_runner.airflow_env(
         settings,
         crm_source=airflow_runner.http_connection(sandbox.hubspot_url, sandbox.token),
-        crm_target=airflow_runner.http_connection(sandbox.hubspot_url, sandbox.token, kind="hubspot"),
+        crm_target=airflow_runner.http_connection(
+            sandbox.hubspot_url, sandbox.token, kind="hubspot"
+        ),
         airflow_home=tmp_path / "airflow",
     )
     log_file = tmp_path / "airflow.log"

@@ -219,10 +219,7 @@ class CrmStore:
         return [Record(object_type, r[0], json.loads(r[1]), r[2], r[3]) for r in rows]
 
     def total(self, object_type: str, where: str = "1 = 1", params: list[Any] | None = None) -> int:
-        sql = (
-            "select count(*) from objects"
-            f" where object_type = ? and archived = 0 and ({where})"
-        )
+        sql = f"select count(*) from objects where object_type = ? and archived = 0 and ({where})"
         with self.lock:
             return self.con.execute(sql, [object_type, *(params or [])]).fetchone()[0]
 
@@ -283,8 +280,7 @@ class CrmStore:
     def property_defs(self, object_type: str) -> dict[str, dict[str, Any]]:
         with self.lock:
             rows = self.con.execute(
-                "select name, definition from property_defs where object_type = ?"
-                " order by rowid",
+                "select name, definition from property_defs where object_type = ? order by rowid",
                 [object_type],
             ).fetchall()
         return {name: json.loads(definition) for name, definition in rows}
@@ -300,8 +296,7 @@ class CrmStore:
     def property_groups(self, object_type: str) -> dict[str, dict[str, Any]]:
         with self.lock:
             rows = self.con.execute(
-                "select name, definition from property_groups where object_type = ?"
-                " order by rowid",
+                "select name, definition from property_groups where object_type = ? order by rowid",
                 [object_type],
             ).fetchall()
         return {name: json.loads(definition) for name, definition in rows}

@@ -10,28 +10,59 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dlt
-from dlt.sources.helpers import requests
+import requests
+from dlt.sources.helpers.requests import Client
 
 from lead_scoring.sources.errors import SourceUnavailable
 
 PROPERTIES = {
     "contacts": [
-        "hs_object_id", "email", "firstname", "lastname", "jobtitle", "phone", "country",
-        "company", "associatedcompanyid", "hs_analytics_source", "bant_budget",
-        "bant_authority", "bant_need", "bant_timeline", "createdate", "lastmodifieddate",
+        "hs_object_id",
+        "email",
+        "firstname",
+        "lastname",
+        "jobtitle",
+        "phone",
+        "country",
+        "company",
+        "associatedcompanyid",
+        "hs_analytics_source",
+        "bant_budget",
+        "bant_authority",
+        "bant_need",
+        "bant_timeline",
+        "createdate",
+        "lastmodifieddate",
     ],
     "companies": [
-        "hs_object_id", "name", "domain", "industry", "numberofemployees", "country",
-        "annualrevenue", "ls_target_account", "createdate", "lastmodifieddate",
+        "hs_object_id",
+        "name",
+        "domain",
+        "industry",
+        "numberofemployees",
+        "country",
+        "annualrevenue",
+        "ls_target_account",
+        "createdate",
+        "lastmodifieddate",
     ],
     "deals": [
-        "hs_object_id", "dealname", "ls_contact_id", "associatedcompanyid", "dealstage",
-        "amount", "createdate", "closedate", "lastmodifieddate",
+        "hs_object_id",
+        "dealname",
+        "ls_contact_id",
+        "associatedcompanyid",
+        "dealstage",
+        "amount",
+        "createdate",
+        "closedate",
+        "lastmodifieddate",
     ],
 }
 PAGE_SIZE = 100
 SEARCH_WINDOW = 10_000
 EPOCH = "1970-01-01T00:00:00.000Z"
+# 429 and 5xx are retried with backoff (Retry-After respected); an unreachable host fails fast.
+RETRY = {"request_max_attempts": 4, "request_backoff_factor": 0.5, "raise_for_status": False}
 
 
 def _search(session, url: str, token: str, body: dict) -> dict:
@@ -42,7 +73,9 @@ def _search(session, url: str, token: str, body: dict) -> dict:
     except requests.exceptions.ConnectionError as exc:
         raise SourceUnavailable(f"CRM at {url} is unreachable: {exc.__class__.__name__}") from exc
     if response.status_code in (401, 403):
-        raise SourceUnavailable(f"CRM at {url} refused the credentials (HTTP {response.status_code})")
+        raise SourceUnavailable(
+            f"CRM at {url} refused the credentials (HTTP {response.status_code})"
+        )
     response.raise_for_status()
     return response.json()
 
@@ -60,14 +93,16 @@ def crm_resource(base_url: str, token: str, object_type: str):
     def records(
         cursor=dlt.sources.incremental("lastmodifieddate", initial_value=EPOCH),
     ) -> Iterator[list[dict]]:
-        session = requests.client.session
+        session = Client(**RETRY).session
         since, after = cursor.last_value, None
         while True:
             body = {
                 "filterGroups": [
-                    {"filters": [
-                        {"propertyName": "lastmodifieddate", "operator": "GTE", "value": since}
-                    ]}
+                    {
+                        "filters": [
+                            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": since}
+                        ]
+                    }
                 ],
                 "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
                 "properties": properties,

@@ -13,6 +13,14 @@ from lead_scoring.sources.errors import SourceUnavailable
 log = logging.getLogger(__name__)
 
 PIPELINE_NAME = "lead_scoring_raw"
+DLT_ENV = {
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    # Credentials are passed explicitly: dlt need not scan Airflow Variables for secrets
+    # (it otherwise probes the Airflow metadata database on every config lookup).
+    "PROVIDERS__ENABLE_AIRFLOW_SECRETS": "false",
+}
+for _name, _value in DLT_ENV.items():
+    os.environ.setdefault(_name, _value)
 RAW_DATASET = "raw"
 
 
@@ -53,7 +61,6 @@ def _destination(settings: Settings):
 def pipeline(settings: Settings):
     import dlt
 
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=_destination(settings),
@@ -64,6 +71,8 @@ def pipeline(settings: Settings):
 
 def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     """Load new and changed source rows into ``raw``; fail clearly on a missing source."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
     from lead_scoring.sources.crm import crm_resource
     from lead_scoring.sources.marketing import marketing_resource
     from lead_scoring.sources.product import check_product_db, product_resources
@@ -78,11 +87,17 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
         marketing_resource(settings.marketing_exports_dir),
     ]
     pipe = pipeline(settings)
-    for resource in resources:
-        log.info("extracting %s", resource.name)
-        pipe.extract(resource)
-    pipe.normalize()
-    pipe.load()
+    try:
+        for resource in resources:
+            log.info("extracting %s", resource.name)
+            pipe.extract(resource)
+        pipe.normalize()
+        pipe.load()
+    except PipelineStepFailed as exc:
+        cause = _source_error(exc)
+        if cause is None:
+            raise
+        raise cause from exc
     counts = {
         table: count
         for table, count in pipe.last_trace.last_normalize_info.row_counts.items()
@@ -92,6 +107,13 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
         log.info("loaded %s new or changed rows into %s.%s", count, RAW_DATASET, table)
     _check_not_empty(settings)
     return ExtractResult(counts, time.monotonic() - started)
+
+
+def _source_error(exc: BaseException | None) -> SourceUnavailable | None:
+    """The SourceUnavailable that dlt wrapped, if that is what failed."""
+    while exc is not None and not isinstance(exc, SourceUnavailable):
+        exc = exc.__cause__ or exc.__context__
+    return exc
 
 
 def _check_not_empty(settings: Settings) -> None:

@@ -2,7 +2,6 @@
 
 import pandas as pd
 import pytest
-
 from lead_scoring.sources.errors import SourceUnavailable
 from lead_scoring.sources.extract import CrmSource, extract
 from lead_scoring.warehouse import open_warehouse
@@ -13,8 +12,12 @@ def _counts(settings) -> dict[str, int]:
         return {
             table: int(wh.scalar(f"select count(*) from raw.{table}"))
             for table in (
-                "crm_contacts", "crm_companies", "crm_deals",
-                "product_users", "product_events", "marketing_events",
+                "crm_contacts",
+                "crm_companies",
+                "crm_deals",
+                "product_users",
+                "product_events",
+                "marketing_events",
             )
         }
 
@@ -30,9 +33,9 @@ def test_extract_loads_every_source_then_only_new_rows(sandbox, simulated):
     assert counts["crm_contacts"] == store.count("contacts")
     assert counts["crm_companies"] == store.count("companies")
     assert counts["crm_deals"] == store.count("deals")
-    product_events = pd.read_sql(
-        "select count(*) as n from app_events", simulated.product_db
-    )["n"].iat[0]
+    product_events = pd.read_sql("select count(*) as n from app_events", simulated.product_db)[
+        "n"
+    ].iat[0]
     assert counts["product_events"] == product_events
     exported = sum(
         len(pd.read_parquet(f)) for f in simulated.marketing_exports_dir.glob("events_*.parquet")
@@ -50,7 +53,10 @@ def test_extract_loads_every_source_then_only_new_rows(sandbox, simulated):
     assert after["product_events"] > counts["product_events"]
     assert after["marketing_events"] > counts["marketing_events"]
     assert third.rows_loaded["product_events"] == after["product_events"] - counts["product_events"]
-    assert third.rows_loaded["marketing_events"] == after["marketing_events"] - counts["marketing_events"]
+    assert (
+        third.rows_loaded["marketing_events"]
+        == after["marketing_events"] - counts["marketing_events"]
+    )
     with open_warehouse(simulated) as wh:
         dupes = wh.scalar(
             "select count(*) from (select hs_object_id from raw.crm_contacts"

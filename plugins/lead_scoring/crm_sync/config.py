@@ -115,9 +115,7 @@ def target_from_env(environ: Mapping[str, str] | None = None) -> CrmTarget:
         return (env.get(ENV_PREFIX + name) or "").strip()
 
     kind = get("KIND").lower() or "hubspot"
-    options = options_from_mapping(
-        {f.name: get(f.name.upper()) for f in fields(SyncOptions)}
-    )
+    options = options_from_mapping({f.name: get(f.name.upper()) for f in fields(SyncOptions)})
     return CrmTarget(
         kind=kind,  # type: ignore[arg-type]
         base_url=get("URL") or DEFAULT_URLS.get(kind, ""),

@@ -1,0 +1,61 @@
+{#- Trimmed text, empty string as null (CRM properties arrive as strings). -#}
+{% macro clean_text(expression) -%}
+    nullif(trim(cast({{ expression }} as {{ dbt.type_string() }})), '')
+{%- endmacro %}
+
+{#- ISO-8601 text ('2026-11-01T10:00:00.000Z') to a UTC timestamp; empty = null. -#}
+{% macro text_to_timestamp(expression) -%}
+    cast({{ lead_scoring.clean_text(expression) }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- Whole-number text to an integer; anything else (e.g. '50-100') is null. -#}
+{% macro text_to_integer(expression) -%}
+    case
+        when {{ lead_scoring.matches_integer(lead_scoring.clean_text(expression)) }}
+            then cast(cast({{ lead_scoring.clean_text(expression) }} as numeric(38, 6)) as bigint)
+    end
+{%- endmacro %}
+
+{% macro matches_integer(expression) -%}
+    {{ return(adapter.dispatch('matches_integer', 'lead_scoring')(expression)) }}
+{%- endmacro %}
+
+{% macro default__matches_integer(expression) -%}
+    {{ expression }} ~ '^[0-9]+(\.0+)?$'
+{%- endmacro %}
+
+{% macro duckdb__matches_integer(expression) -%}
+    regexp_matches({{ expression }}, '^[0-9]+(\.0+)?$')
+{%- endmacro %}
+
+{#- A job title padded and stripped of punctuation, for ' keyword ' matching. -#}
+{% macro padded_words(expression) -%}
+    ' ' || translate(lower({{ expression }}), ',.;:-/&()|+', '           ') || ' '
+{%- endmacro %}
+
+{#- A form answer: yes/no spellings unified, anything else lower-cased. -#}
+{% macro normalised_answer(expression) -%}
+    case
+        when lower({{ expression }}) in ('yes', 'y', 'true', '1') then 'yes'
+        when lower({{ expression }}) in ('no', 'n', 'false', '0') then 'no'
+        else lower({{ expression }})
+    end
+{%- endmacro %}
+
+{#- A source timestamp column as a UTC timestamp without time zone. dlt writes
+    timestamps with time zone; converting those through the session time zone
+    would shift them, so a zone-aware column is read `at time zone 'UTC'`. -#}
+{% macro utc_timestamp(relation, column_name) -%}
+    {%- set data_type = '' -%}
+    {%- if execute -%}
+        {%- set matching = adapter.get_columns_in_relation(relation)
+            | selectattr('name', 'equalto', column_name) | list -%}
+        {%- set data_type = (matching[0].data_type if matching else '') | lower -%}
+    {%- endif -%}
+    {%- set zone_aware = 'time zone' in data_type or 'timestamptz' in data_type -%}
+    {%- if zone_aware -%}
+        cast(({{ column_name }} at time zone 'UTC') as {{ dbt.type_timestamp() }})
+    {%- else -%}
+        cast({{ column_name }} as {{ dbt.type_timestamp() }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,14 @@
+{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
+{#- Grain: one row per distinct set of values seen for a company (enrichment
+    history, so past as-of dates see the company as it was). -#}
+with companies as (
+    select * from {{ ref('stg_crm__companies') }}
+),
+
+captured as (
+    {{ lead_scoring.capture_new_versions('companies', 'account_id',
+        ['company_name', 'domain', 'industry', 'employee_count', 'country_code',
+         'is_target_account', 'updated_at']) }}
+)
+
+select * from captured

@@ -1,0 +1,14 @@
+{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
+{#- Grain: one row per distinct set of profile values seen for a contact
+    (progressive-profiling history; see macro capture_new_versions). -#}
+with contacts as (
+    select * from {{ ref('stg_crm__contacts') }}
+),
+
+captured as (
+    {{ lead_scoring.capture_new_versions('contacts', 'contact_id',
+        ['email', 'job_title', 'country_code', 'company_name', 'account_id',
+         'bant_budget', 'bant_authority', 'bant_need', 'bant_timeline', 'updated_at']) }}
+)
+
+select * from captured

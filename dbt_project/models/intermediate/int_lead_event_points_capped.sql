@@ -1,0 +1,60 @@
+{{ config(materialized='table') }}
+{#- Grain: one row per lead, score offset and event type. Points are the event
+    type's weight times its decayed count, summed over the lead's subjects
+    (CRM contact, merged duplicates, product user), then capped at the type's
+    max_points in absolute value: the cap applies after the sum. -#}
+with decayed as (
+    select * from {{ ref('int_subject_events_decayed') }}
+),
+
+subjects as (
+    select * from {{ ref('int_event_subjects_resolved') }}
+),
+
+event_weights as (
+    select * from {{ ref('event_weights') }}
+),
+
+summed as (
+    select
+        subjects.lead_id,
+        decayed.offset_days,
+        decayed.event_type,
+        sum(decayed.decayed_count) as decayed_count,
+        cast(sum(decayed.event_count) as bigint) as event_count,
+        max(decayed.last_occurred_at) as last_occurred_at
+    from decayed
+    inner join subjects
+        on subjects.event_source = decayed.event_source
+        and subjects.subject_id = decayed.subject_id
+    group by subjects.lead_id, decayed.offset_days, decayed.event_type
+),
+
+pointed as (
+    select
+        summed.lead_id,
+        summed.offset_days,
+        summed.event_type,
+        event_weights.event_source,
+        event_weights.signal_category,
+        event_weights.lifecycle_stage,
+        event_weights.product_milestone,
+        event_weights.reason_label,
+        summed.decayed_count,
+        summed.event_count,
+        summed.last_occurred_at,
+        summed.decayed_count * event_weights.points as uncapped_points,
+        event_weights.max_points
+    from summed
+    inner join event_weights
+        on event_weights.event_type = summed.event_type
+),
+
+capped as (
+    select
+        pointed.*,
+        {{ lead_scoring.capped_points('pointed.uncapped_points', 'pointed.max_points') }} as points
+    from pointed
+)
+
+select * from capped

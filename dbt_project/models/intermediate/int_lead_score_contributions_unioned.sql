@@ -1,0 +1,56 @@
+{#- Grain: one row per scored lead and signal as of the as-of date: each fit
+    dimension (signal e.g. seniority:vp) and each event type the lead has
+    events of (signal = the event type), with its points and age in days
+    (for fit: of the profile value used; for pain: of the latest event). -#}
+{%- set as_of = lead_scoring.as_of_date_sql() -%}
+with leads as (
+    select lead_id from {{ ref('int_lead_scores_combined') }}
+),
+
+fit_signals as (
+    select
+        lead_id,
+        signal,
+        'fit' as signal_type,
+        points,
+        reason_label,
+        observed_at as last_occurred_at,
+        cast(null as bigint) as event_count
+    from {{ ref('int_lead_fit_signals_scored') }}
+    where offset_days = 0
+),
+
+pain_signals as (
+    select
+        lead_id,
+        event_type as signal,
+        'pain' as signal_type,
+        points,
+        reason_label,
+        last_occurred_at,
+        event_count
+    from {{ ref('int_lead_event_points_capped') }}
+    where offset_days = 0
+),
+
+unioned as (
+    select * from fit_signals
+    union all
+    select * from pain_signals
+),
+
+aged as (
+    select
+        unioned.lead_id,
+        unioned.signal,
+        unioned.signal_type,
+        {{ lead_scoring.to_points('unioned.points') }} as points,
+        unioned.reason_label,
+        unioned.event_count,
+        unioned.last_occurred_at,
+        {{ dbt.datediff('unioned.last_occurred_at', as_of, 'day') }} as age_days
+    from unioned
+    where unioned.lead_id in (select lead_id from leads)
+)
+
+select * from aged

@@ -1,0 +1,49 @@
+{#- Grain: one row per scored lead: score_reasons, its top signals by absolute
+    points (at most lead_scoring__max_score_reasons, under 1,024 characters),
+    e.g. "+25 created a document (2d ago); -15 careers page (5d ago)".
+    Signals worth 0 points once rounded are left out. -#}
+with contributions as (
+    select * from {{ ref('int_lead_score_contributions_unioned') }}
+),
+
+leads as (
+    select lead_id from {{ ref('int_lead_scores_combined') }}
+),
+
+worded as (
+    select
+        lead_id,
+        case when points > 0 then '+' else '-' end
+            || cast(cast(round(abs(points)) as integer) as {{ dbt.type_string() }})
+            || ' ' || reason_label
+            || case
+                when signal_type = 'pain'
+                    then ' (' || cast(age_days as {{ dbt.type_string() }}) || 'd ago)'
+                else ''
+            end as reason,
+        row_number() over (
+            partition by lead_id order by abs(points) desc, signal_type desc, signal
+        ) as reason_rank
+    from contributions
+    where round(abs(points)) >= 1
+),
+
+listed as (
+    select
+        lead_id,
+        {{ dbt.listagg('reason', "'; '", 'order by reason_rank') }} as score_reasons
+    from worded
+    where reason_rank <= {{ lead_scoring.number_var('lead_scoring__max_score_reasons') }}
+    group by lead_id
+),
+
+bounded as (
+    select
+        leads.lead_id,
+        substr(coalesce(listed.score_reasons, ''), 1, 1000) as score_reasons
+    from leads
+    left join listed
+        on listed.lead_id = leads.lead_id
+)
+
+select * from bounded

@@ -1,0 +1,181 @@
+{{ config(materialized='table') }}
+{#- Grain: one row per scored lead as of the as-of date. Fit (profile) and pain
+    (behavior) kept apart and summed; gains against the scores 7 and 30 days
+    earlier (0 for a lead that did not exist yet); grades, quadrant, cold flag
+    and SDR-ready from the vars and seeds in force. -#}
+{%- set as_of = lead_scoring.as_of_date_sql() -%}
+{%- set floor = var('lead_scoring__score_floor') -%}
+with profiles as (
+    select * from {{ ref('int_lead_profiles_resolved') }}
+),
+
+fit_signals as (
+    select * from {{ ref('int_lead_fit_signals_scored') }}
+),
+
+pain_points as (
+    select * from {{ ref('int_lead_event_points_capped') }}
+),
+
+grade_bands as (
+    select * from {{ ref('score_grade_bands') }}
+),
+
+fit_totals as (
+    select
+        lead_id,
+        offset_days,
+        sum(points) as fit_score,
+        max(observed_at) as profile_changed_at,
+        max(case when dimension = 'persona' then dimension_value end) as persona
+    from fit_signals
+    group by lead_id, offset_days
+),
+
+pain_totals as (
+    select
+        lead_id,
+        offset_days,
+        sum(points) as pain_score,
+        max(case when points > 0 then last_occurred_at end) as last_engaged_at,
+        max(case when points <> 0 then last_occurred_at end) as last_scored_event_at,
+        max(case when lifecycle_stage = 'mql' and event_count > 0 then 1 else 0 end)
+            as has_mql_event,
+        max(case when product_milestone = 'activated' and event_count > 0 then 2
+                 when product_milestone = 'trial' and event_count > 0 then 1
+                 else 0 end) as product_milestone_rank
+    from pain_points
+    group by lead_id, offset_days
+),
+
+scores_by_offset as (
+    select
+        profiles.lead_id,
+        profiles.offset_days,
+        coalesce(fit_totals.fit_score, 0) as fit_score,
+        coalesce(pain_totals.pain_score, 0) as pain_score,
+        {%- if floor is none %}
+        coalesce(fit_totals.fit_score, 0) + coalesce(pain_totals.pain_score, 0) as lead_score
+        {%- else %}
+        greatest(coalesce(fit_totals.fit_score, 0) + coalesce(pain_totals.pain_score, 0),
+                 {{ lead_scoring.number_var('lead_scoring__score_floor') }}) as lead_score
+        {%- endif %}
+    from profiles
+    left join fit_totals
+        on fit_totals.lead_id = profiles.lead_id
+        and fit_totals.offset_days = profiles.offset_days
+    left join pain_totals
+        on pain_totals.lead_id = profiles.lead_id
+        and pain_totals.offset_days = profiles.offset_days
+),
+
+current_leads as (
+    select
+        profiles.lead_id,
+        profiles.email,
+        profiles.account_id,
+        profiles.lead_created_at,
+        {{ lead_scoring.to_points('now_scores.fit_score') }} as fit_score,
+        {{ lead_scoring.to_points('now_scores.pain_score') }} as pain_score,
+        {{ lead_scoring.to_points('now_scores.lead_score') }} as lead_score,
+        {{ lead_scoring.to_points('now_scores.lead_score - coalesce(week_scores.lead_score, 0)') }}
+            as score_gain_7d,
+        {{ lead_scoring.to_points('now_scores.lead_score - coalesce(month_scores.lead_score, 0)') }}
+            as score_gain_30d,
+        coalesce(fit_totals.persona, 'unknown') as persona,
+        pain_totals.last_engaged_at,
+        coalesce(pain_totals.has_mql_event, 0) = 1 as has_mql_event,
+        case coalesce(pain_totals.product_milestone_rank, 0)
+            when 2 then 'activated' when 1 then 'trial' else 'none'
+        end as product_milestone,
+        {#- When the score last moved: the latest scored event or profile change. -#}
+        least(
+            coalesce(greatest(pain_totals.last_scored_event_at, fit_totals.profile_changed_at),
+                     profiles.lead_created_at),
+            score_dates.score_end_at
+        ) as score_changed_at
+    from profiles
+    inner join ({{ lead_scoring.score_dates_sql() }}) as score_dates
+        on score_dates.offset_days = profiles.offset_days
+    inner join scores_by_offset as now_scores
+        on now_scores.lead_id = profiles.lead_id
+        and now_scores.offset_days = 0
+    left join scores_by_offset as week_scores
+        on week_scores.lead_id = profiles.lead_id
+        and week_scores.offset_days = 7
+    left join scores_by_offset as month_scores
+        on month_scores.lead_id = profiles.lead_id
+        and month_scores.offset_days = 30
+    left join fit_totals
+        on fit_totals.lead_id = profiles.lead_id
+        and fit_totals.offset_days = 0
+    left join pain_totals
+        on pain_totals.lead_id = profiles.lead_id
+        and pain_totals.offset_days = 0
+    where profiles.offset_days = 0
+),
+
+{#- A score gets the band with the highest min_score it reaches; a score below
+    every band gets the lowest band. -#}
+graded as (
+    select
+        current_leads.lead_id,
+        grade_bands.score_dimension,
+        grade_bands.grade,
+        row_number() over (
+            partition by current_leads.lead_id, grade_bands.score_dimension
+            order by
+                case when grade_bands.min_score <= case grade_bands.score_dimension
+                    when 'fit' then current_leads.fit_score else current_leads.pain_score end
+                    then 0 else 1 end,
+                case when grade_bands.min_score <= case grade_bands.score_dimension
+                    when 'fit' then current_leads.fit_score else current_leads.pain_score end
+                    then -1 * grade_bands.min_score else grade_bands.min_score end
+        ) as band_rank
+    from current_leads
+    cross join grade_bands
+),
+
+classified as (
+    select
+        current_leads.*,
+        fit_grades.grade as fit_grade,
+        activity_grades.grade as activity_grade,
+        fit_grades.grade || activity_grades.grade as grade,
+        case
+            when current_leads.fit_score >= {{ lead_scoring.number_var('lead_scoring__good_fit_threshold') }}
+                and current_leads.pain_score >= {{ lead_scoring.number_var('lead_scoring__high_pain_threshold') }}
+                then 'yes'
+            when current_leads.fit_score >= {{ lead_scoring.number_var('lead_scoring__good_fit_threshold') }}
+                or current_leads.pain_score >= {{ lead_scoring.number_var('lead_scoring__high_pain_threshold') }}
+                then 'maybe'
+            else 'no'
+        end as quadrant,
+        current_leads.lead_score >= {{ lead_scoring.number_var('lead_scoring__sdr_ready_threshold') }}
+            as is_sdr_ready,
+        {{ dbt.datediff('greatest(current_leads.last_engaged_at, current_leads.lead_created_at)',
+                        as_of, 'day') }}
+            > {{ lead_scoring.number_var('lead_scoring__cold_after_days') }} as is_cold
+    from current_leads
+    inner join graded as fit_grades
+        on fit_grades.lead_id = current_leads.lead_id
+        and fit_grades.score_dimension = 'fit'
+        and fit_grades.band_rank = 1
+    inner join graded as activity_grades
+        on activity_grades.lead_id = current_leads.lead_id
+        and activity_grades.score_dimension = 'activity'
+        and activity_grades.band_rank = 1
+),
+
+versioned as (
+    select
+        classified.*,
+        current_version.model_version,
+        {{ as_of }} as as_of_date,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+            as scored_at
+    from classified
+    cross join {{ ref('int_scoring_rules_versioned') }} as current_version
+)
+
+select * from versioned

@@ -1,0 +1,29 @@
+{#- Grain: one row per scored lead and signal (a fit dimension such as
+    seniority:vp, or an event type): what each signal adds to the score, so a
+    rep can see which actions produced it. -#}
+with contributions as (
+    select * from {{ ref('int_lead_score_contributions_unioned') }}
+),
+
+scores as (
+    select lead_id, model_version, as_of_date from {{ ref('int_lead_scores_combined') }}
+),
+
+final as (
+    select
+        contributions.lead_id,
+        contributions.signal,
+        contributions.signal_type,
+        contributions.points,
+        contributions.reason_label,
+        contributions.event_count,
+        contributions.last_occurred_at,
+        contributions.age_days,
+        scores.model_version,
+        scores.as_of_date
+    from contributions
+    inner join scores
+        on scores.lead_id = contributions.lead_id
+)
+
+select * from final

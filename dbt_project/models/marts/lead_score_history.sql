@@ -1,0 +1,33 @@
+{{ config(
+    materialized='incremental',
+    unique_key='as_of_date',
+    incremental_strategy='delete+insert',
+    full_refresh=false
+) }}
+{#- Grain: one row per lead per as-of date. Each run replaces the rows of its
+    own as-of date, so re-running a date rewrites that date only. Kept through
+    --full-refresh: it is the record of when leads first crossed thresholds. -#}
+with scores as (
+    select * from {{ ref('int_lead_scores_combined') }}
+),
+
+history as (
+    select
+        lead_id,
+        as_of_date,
+        fit_score,
+        pain_score,
+        lead_score,
+        score_gain_7d,
+        score_gain_30d,
+        is_sdr_ready,
+        fit_grade,
+        activity_grade,
+        quadrant,
+        score_changed_at,
+        model_version,
+        scored_at
+    from scores
+)
+
+select * from history

@@ -1,0 +1,54 @@
+{#- Grain: one row per clean lead (CRM contact that is neither quarantined nor
+    a merged duplicate), as of the as-of date. Read by the CRM sync and the
+    run report (data-contracts.md section 4). -#}
+with scores as (
+    select * from {{ ref('int_lead_scores_combined') }}
+),
+
+milestones as (
+    select * from {{ ref('int_lead_milestones_reached') }}
+),
+
+tracks as (
+    select * from {{ ref('int_lead_nurture_tracks_assigned') }}
+),
+
+reasons as (
+    select * from {{ ref('int_lead_score_reasons_listed') }}
+),
+
+final as (
+    select
+        scores.lead_id,
+        scores.email,
+        scores.account_id,
+        scores.fit_score,
+        scores.pain_score,
+        scores.lead_score,
+        scores.score_gain_7d,
+        scores.score_gain_30d,
+        scores.is_sdr_ready,
+        milestones.sdr_ready_at,
+        milestones.is_sdr_ready_on_profile,
+        milestones.days_to_sdr_ready,
+        scores.is_cold,
+        scores.fit_grade,
+        scores.activity_grade,
+        scores.grade,
+        scores.quadrant,
+        tracks.nurture_track,
+        milestones.lifecycle_stage,
+        reasons.score_reasons,
+        scores.model_version,
+        scores.as_of_date,
+        scores.scored_at
+    from scores
+    inner join milestones
+        on milestones.lead_id = scores.lead_id
+    inner join tracks
+        on tracks.lead_id = scores.lead_id
+    inner join reasons
+        on reasons.lead_id = scores.lead_id
+)
+
+select * from final

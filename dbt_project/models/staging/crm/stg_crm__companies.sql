@@ -1,0 +1,28 @@
+{#- Grain: one row per CRM company not in quarantine, as currently loaded. -#}
+with source as (
+    select * from {{ source('crm', 'crm_companies') }}
+),
+
+normalised as (
+    {{ lead_scoring.normalised_values_sql('company') }}
+),
+
+renamed as (
+    select
+        cast(source.hs_object_id as {{ dbt.type_string() }}) as account_id,
+        {{ lead_scoring.normalised('source', 'name') }} as company_name,
+        lower({{ lead_scoring.normalised('source', 'domain') }}) as domain,
+        replace(lower({{ lead_scoring.normalised('source', 'industry') }}), ' ', '_') as industry,
+        {{ lead_scoring.text_to_integer(lead_scoring.normalised('source', 'numberofemployees')) }}
+            as employee_count,
+        upper({{ lead_scoring.normalised('source', 'country') }}) as country_code,
+        lower({{ lead_scoring.clean_text('source.ls_target_account') }}) = 'true' as is_target_account,
+        {{ lead_scoring.text_to_timestamp('source.createdate') }} as created_at,
+        {{ lead_scoring.text_to_timestamp('source.lastmodifieddate') }} as updated_at
+    from source
+    {{ lead_scoring.join_normalised('source', 'hs_object_id',
+        ['name', 'domain', 'industry', 'numberofemployees', 'country']) }}
+    where {{ lead_scoring.not_quarantined('company', 'source.hs_object_id') }}
+)
+
+select * from renamed

@@ -1,0 +1,79 @@
+"""The calibration data set: decided leads with their point-in-time features and signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from lead_scoring.calibration.config import CalibrationConfig, CalibrationError
+from lead_scoring.calibration.features import event_features, signal_matrix
+from lead_scoring.calibration.inputs import ScoringInputs
+from lead_scoring.calibration.outcomes import decided_leads
+from lead_scoring.calibration.rules import Rules
+
+MIN_WON = 10
+INTAKE_WEEKS = 12  # leads per week: the average over the last 12 weeks
+
+
+@dataclass(frozen=True)
+class CalibrationData:
+    """decided: one row per decided lead (index lead_id: is_won, reached_sql, created_at,
+    decision_date, score_date); decayed / counts: lead x event type at the score date;
+    fit_signals: lead_id, signal (long); signals: lead x signal (0/1) for every event type
+    and every profile signal seen; leads_per_week: recent intake of new leads."""
+
+    decided: pd.DataFrame
+    decayed: pd.DataFrame
+    counts: pd.DataFrame
+    fit_signals: pd.DataFrame
+    signals: pd.DataFrame
+    leads_per_week: float
+    as_of_date: date
+
+    @property
+    def is_won(self) -> pd.Series:
+        return self.decided["is_won"]
+
+    def subset(self, lead_ids: pd.Index) -> CalibrationData:
+        return CalibrationData(
+            self.decided.loc[lead_ids], self.decayed.loc[lead_ids], self.counts.loc[lead_ids],
+            self.fit_signals[self.fit_signals["lead_id"].isin(lead_ids)],
+            self.signals.loc[lead_ids], self.leads_per_week, self.as_of_date,
+        )  # fmt: skip
+
+    def time_split(self, test_share: float) -> tuple[CalibrationData, CalibrationData]:
+        """Train on the earlier decisions, test on the later ones (``decided`` is sorted)."""
+        cut = int(round(len(self.decided) * (1 - test_share)))
+        return self.subset(self.decided.index[:cut]), self.subset(self.decided.index[cut:])
+
+
+def leads_per_week(leads: pd.DataFrame, as_of: date) -> float:
+    end = pd.Timestamp(as_of + timedelta(days=1))
+    start = end - pd.Timedelta(weeks=INTAKE_WEEKS)
+    recent = leads[(leads["created_at"] >= start) & (leads["created_at"] < end)]
+    return len(recent) / INTAKE_WEEKS
+
+
+def prepare(inputs: ScoringInputs, rules: Rules, config: CalibrationConfig) -> CalibrationData:
+    as_of = config.as_of_date or inputs.as_of_date
+    decided = decided_leads(
+        inputs.leads, inputs.deals, as_of, config.decision_window_days, config.maturity_days
+    )
+    won = int(decided["is_won"].sum())
+    if len(decided) < config.min_decided_leads or won < MIN_WON:
+        raise CalibrationError(
+            f"only {len(decided)} decided leads ({won} won) as of {as_of}: calibration needs at"
+            f" least {config.min_decided_leads} and {MIN_WON} won (won/lost deals in"
+            " staging.stg_crm__deals and leads older than maturity_days)"
+        )
+    decided = decided.set_index("lead_id")
+    half_lives = rules.event_table().set_index("event_type")["half_life_days"]
+    decayed, counts = event_features(inputs.events, decided["score_date"], half_lives)
+    fit = signal_matrix(inputs.fit_signals, decided.index)
+    signals = pd.concat([(counts > 0).astype(int), fit], axis=1)
+    return CalibrationData(
+        decided, decayed, counts, inputs.fit_signals, signals,
+        leads_per_week(inputs.leads, as_of), as_of,
+    )  # fmt: skip

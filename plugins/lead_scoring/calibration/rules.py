@@ -1,0 +1,133 @@
+"""The scoring rules as the dbt project holds them: weight seeds (CSV) and threshold vars.
+
+Seeds are read as text and written back column for column, so a proposed seed differs
+from the current one only in the cells calibration changed (points and the cap).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from lead_scoring.calibration.config import CalibrationError
+
+WEIGHT_SEEDS = ("event_weights", "fit_rules")
+THRESHOLD_VAR = "lead_scoring__sdr_ready_threshold"
+FLOOR_VAR = "lead_scoring__score_floor"
+GOOD_FIT_VAR = "lead_scoring__good_fit_threshold"
+HIGH_PAIN_VAR = "lead_scoring__high_pain_threshold"
+EVENT_COLUMNS = ("event_type", "signal_category", "points", "half_life_days", "max_points")
+FIT_COLUMNS = ("dimension", "dimension_value", "points")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Weights (seed tables, all cells text as in the CSV) and the vars scoring reads."""
+
+    event_weights: pd.DataFrame
+    fit_rules: pd.DataFrame
+    threshold: float
+    score_floor: float | None
+    good_fit_threshold: float
+    high_pain_threshold: float
+
+    def with_threshold(self, threshold: float) -> Rules:
+        return replace(self, threshold=threshold)
+
+    def event_table(self) -> pd.DataFrame:
+        """event_type, signal_category, points, half_life_days, max_points (numbers)."""
+        table = self.event_weights[list(EVENT_COLUMNS)].copy()
+        for column in ("points", "half_life_days", "max_points"):
+            table[column] = pd.to_numeric(table[column].replace("", None), errors="raise")
+        return table
+
+    def fit_table(self) -> pd.DataFrame:
+        """signal (dimension:value), dimension, dimension_value, points (number)."""
+        table = self.fit_rules[list(FIT_COLUMNS)].copy()
+        table["points"] = pd.to_numeric(table["points"], errors="raise")
+        table.insert(0, "signal", table["dimension"] + ":" + table["dimension_value"])
+        return table
+
+
+def read_seed(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise CalibrationError(f"seed file {path} does not exist")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def write_seed(table: pd.DataFrame, path: Path) -> None:
+    """Write a seed as dbt reads it: a header, one row per rule, ``\\n`` line ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.columns)
+    writer.writerows(table.astype(str).itertuples(index=False, name=None))
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def project_vars(project_dir: Path) -> dict:
+    path = project_dir / "dbt_project.yml"
+    if not path.exists():
+        raise CalibrationError(f"dbt project file {path} does not exist")
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars") or {}
+
+
+def _number(vars_: dict, name: str, project_dir: Path, optional: bool = False) -> float | None:
+    value = vars_.get(name)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CalibrationError(
+            f"{project_dir / 'dbt_project.yml'}: var {name} must be a number, got {value!r}"
+        )
+    return float(value)
+
+
+def load_rules(project_dir: Path, seeds_dir: Path | None = None) -> Rules:
+    """The rules in force: seeds from ``seeds_dir`` (default the project's) and its vars."""
+    seeds_dir = seeds_dir or project_dir / "seeds"
+    vars_ = project_vars(project_dir)
+    rules = Rules(
+        event_weights=read_seed(seeds_dir / "event_weights.csv"),
+        fit_rules=read_seed(seeds_dir / "fit_rules.csv"),
+        threshold=_number(vars_, THRESHOLD_VAR, project_dir),
+        score_floor=_number(vars_, FLOOR_VAR, project_dir, optional=True),
+        good_fit_threshold=_number(vars_, GOOD_FIT_VAR, project_dir),
+        high_pain_threshold=_number(vars_, HIGH_PAIN_VAR, project_dir),
+    )
+    for name, table, columns in (("event_weights", rules.event_weights, EVENT_COLUMNS),
+                                 ("fit_rules", rules.fit_rules, FIT_COLUMNS)):  # fmt: skip
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise CalibrationError(f"{seeds_dir / (name + '.csv')}: missing column(s) {missing}")
+    return rules
+
+
+def set_threshold_default(project_file: Path, threshold: float) -> str:
+    """Set the threshold var's default in dbt_project.yml; every other byte stays as it was.
+
+    Returns the previous value (as written in the file)."""
+    text = project_file.read_text(encoding="utf-8")
+    pattern = re.compile(rf"^(\s*{THRESHOLD_VAR}:[ \t]*)([^\s#]+)", re.MULTILINE)
+    matches = pattern.findall(text)
+    if len(matches) != 1:
+        raise CalibrationError(
+            f"{project_file}: expected exactly one line '{THRESHOLD_VAR}: <number>',"
+            f" found {len(matches)}"
+        )
+    previous = matches[0][1]
+    value = format_points(threshold)
+    project_file.write_text(pattern.sub(lambda m: m.group(1) + value, text), encoding="utf-8")
+    return previous
+
+
+def format_points(value: float) -> str:
+    """Whole numbers without a decimal point (as the seeds write them), else 2 decimals."""
+    rounded = round(float(value), 2)
+    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:.2f}"

@@ -1,0 +1,710 @@
+"""The HubSpot CRM v3 side: objects (list, get, search, batch) and properties."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from lead_scoring.crm_sandbox import hubspot_schema as hs
+from lead_scoring.crm_sandbox.admin import admin_router
+from lead_scoring.crm_sandbox.state import (
+    SandboxState,
+    bearer_token,
+    correlation_id,
+    route_template,
+)
+from lead_scoring.crm_sandbox.store import Record, canonical_datetime, normalise_key, now_iso
+
+BATCH_LIMIT = 100
+SEARCH_LIMIT = 200
+LIST_LIMIT = 100
+_COLUMN = {"hs_object_id": "cast(id as integer)", "createdate": "created_at",
+           "lastmodifieddate": "updated_at"}  # fmt: skip
+_COMPARE = {"EQ": "=", "NEQ": "!=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">="}
+
+
+class HubSpotError(Exception):
+    def __init__(self, status: int, category: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.category, self.extra = status, category, extra
+
+    def response(self) -> JSONResponse:
+        body = {
+            "status": "error",
+            "message": str(self),
+            "correlationId": correlation_id(),
+            "category": self.category,
+            **self.extra,
+        }
+        return JSONResponse(body, status_code=self.status)
+
+
+def _object_type(name: str) -> str:
+    object_type = hs.OBJECT_TYPE_IDS.get(name, name)
+    if object_type not in hs.OBJECT_TYPES:
+        raise HubSpotError(
+            400,
+            "VALIDATION_ERROR",
+            f"Unable to infer object type from: {name}",
+            context={"objectType": [name]},
+        )
+    return object_type
+
+
+def _rate_limited(policy: str, headers: dict[str, str]) -> JSONResponse:
+    label = "ten_secondly_rolling" if policy == "TEN_SECONDLY_ROLLING" else "daily"
+    body = {
+        "status": "error",
+        "message": f"You have reached your {label} limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": correlation_id(),
+        "policyName": policy,
+    }
+    return JSONResponse(body, status_code=429, headers=headers)
+
+
+def hubspot_app(state: SandboxState) -> FastAPI:
+    app = FastAPI(title="CRM sandbox: HubSpot CRM v3", openapi_url=None, docs_url=None)
+    app.include_router(admin_router(state))
+    service = HubSpotService(state)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if request.url.path.startswith("/_sandbox"):
+            return await call_next(request)
+        response = await _guarded(request, call_next)
+        state.stats.record("hubspot", route_template(request), response.status_code)
+        return response
+
+    async def _guarded(request: Request, call_next):
+        if bearer_token(request) != state.token:
+            return HubSpotError(
+                401,
+                "INVALID_AUTHENTICATION",
+                "Authentication credentials not found or invalid. This API supports"
+                " OAuth 2.0 and private app access tokens.",
+            ).response()
+        faults = state.faults
+        if faults.daily_exhausted():
+            return _rate_limited("DAILY", state.limiter.headers())
+        if faults.ten_secondly_active():
+            return _rate_limited("TEN_SECONDLY_ROLLING", state.limiter.headers())
+        policy = state.limiter.acquire()
+        if policy:
+            return _rate_limited(policy, state.limiter.headers())
+        delay = faults.take_delay()
+        if delay:
+            await asyncio.sleep(delay)
+        status = faults.take_server_error()
+        if status:
+            response = HubSpotError(
+                status, "INTERNAL_ERROR", "internal error (injected by the sandbox)"
+            ).response()
+        else:
+            response = await call_next(request)
+        response.headers.update(state.limiter.headers())
+        return response
+
+    @app.exception_handler(HubSpotError)
+    async def hubspot_error(_request: Request, exc: HubSpotError):
+        return exc.response()
+
+    @app.get("/crm/v3/objects/{object_type}")
+    async def list_objects(request: Request, object_type: str):
+        object_type = _object_type(object_type)
+        limit = _int_param(request, "limit", 10)
+        if not 0 < limit <= LIST_LIMIT:
+            raise HubSpotError(
+                400, "VALIDATION_ERROR", f"limit must be between 1 and {LIST_LIMIT}, got {limit}"
+            )
+        after = _int_param(request, "after", 0)
+        rows = state.store.select(object_type, "cast(id as integer) >= ?", [after], limit=limit + 1)
+        names = service.returned_names(object_type, _properties_param(request))
+        body: dict[str, Any] = {"results": [service.public(r, names) for r in rows[:limit]]}
+        if len(rows) > limit:
+            body["paging"] = {"next": {"after": rows[limit].id}}
+        return body
+
+    @app.get("/crm/v3/objects/{object_type}/{object_id}")
+    async def get_object(request: Request, object_type: str, object_id: str):
+        object_type = _object_type(object_type)
+        id_property = request.query_params.get("idProperty")
+        record = service.lookup(object_type, [object_id], id_property).get(object_id)
+        if record is None:
+            raise HubSpotError(
+                404, "OBJECT_NOT_FOUND", "Object not found.", context={"id": [object_id]}
+            )
+        return service.public(
+            record, service.returned_names(object_type, _properties_param(request))
+        )
+
+    @app.post("/crm/v3/objects/{object_type}/search")
+    async def search(request: Request, object_type: str):
+        return service.search(_object_type(object_type), await _json(request))
+
+    @app.post("/crm/v3/objects/{object_type}/batch/{action}")
+    async def batch(request: Request, object_type: str, action: str):
+        object_type = _object_type(object_type)
+        body = await _json(request)
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a list")
+        if len(inputs) > BATCH_LIMIT:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Too many inputs: {len(inputs)}. The limit is {BATCH_LIMIT} inputs per request.",
+                context={"inputs": [str(len(inputs))]},
+            )
+        if action == "read":
+            return service.batch_read(object_type, body)
+        if action not in ("create", "update", "upsert"):
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Unknown batch action: {action}")
+        if state.faults.take_empty_results():
+            return _batch_body([], [], 201 if action == "create" else 200)
+        results, errors = service.write(object_type, action, inputs)
+        return _batch_body(results, errors, 201 if action == "create" else 200)
+
+    @app.get("/crm/v3/properties/{object_type}")
+    async def list_properties(object_type: str):
+        return {"results": list(state.hubspot_properties(_object_type(object_type)).values())}
+
+    @app.post("/crm/v3/properties/{object_type}")
+    async def create_property(request: Request, object_type: str):
+        definition = service.create_property(_object_type(object_type), await _json(request))
+        return JSONResponse(definition, status_code=201)
+
+    @app.get("/crm/v3/properties/{object_type}/groups")
+    async def list_groups(object_type: str):
+        return {"results": list(state.hubspot_groups(_object_type(object_type)).values())}
+
+    @app.post("/crm/v3/properties/{object_type}/groups")
+    async def create_group(request: Request, object_type: str):
+        object_type = _object_type(object_type)
+        body = await _json(request)
+        name, label = body.get("name"), body.get("label")
+        if not name or not label:
+            raise HubSpotError(400, "VALIDATION_ERROR", "A property group needs name and label")
+        if name in state.hubspot_groups(object_type):
+            raise HubSpotError(
+                409, "OBJECT_ALREADY_EXISTS", f"A property group named {name!r} already exists."
+            )
+        group = hs.group_definition(name, label, int(body.get("displayOrder", -1)))
+        state.store.save_property_group(object_type, group)
+        return JSONResponse(group, status_code=201)
+
+    @app.get("/crm/v3/properties/{object_type}/groups/{group_name}")
+    async def get_group(object_type: str, group_name: str):
+        group = state.hubspot_groups(_object_type(object_type)).get(group_name)
+        if group is None:
+            raise HubSpotError(
+                404, "OBJECT_NOT_FOUND", f"Property group {group_name} does not exist"
+            )
+        return group
+
+    @app.get("/crm/v3/properties/{object_type}/{property_name}")
+    async def get_property(object_type: str, property_name: str):
+        definition = state.hubspot_properties(_object_type(object_type)).get(property_name)
+        if definition is None:
+            raise HubSpotError(
+                404,
+                "OBJECT_NOT_FOUND",
+                f"Property {property_name} does not exist",
+                context={"propertyName": [property_name]},
+            )
+        return definition
+
+    return app
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError as exc:
+        raise HubSpotError(400, "VALIDATION_ERROR", f"Invalid input JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: expected an object")
+    return body
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    try:
+        return int(raw) if raw not in (None, "") else default
+    except ValueError as exc:
+        raise HubSpotError(
+            400, "VALIDATION_ERROR", f"{name} must be an integer, got {raw!r}"
+        ) from exc
+
+
+def _properties_param(request: Request) -> list[str] | None:
+    values = request.query_params.getlist("properties")
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return names or None
+
+
+def _batch_body(results: list[dict], errors: list[dict], ok_status: int) -> JSONResponse:
+    stamp = now_iso()
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "requestedAt": stamp,
+        "startedAt": stamp,
+        "completedAt": now_iso(),
+    }
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+    return JSONResponse(body, status_code=207 if errors else ok_status)
+
+
+def _input_error(
+    category: str, message: str, ids: list[str], index: int, details: list[dict] | None = None
+) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": {"ids": ids, "inputIndex": [str(index)]},
+        "errors": details or [],
+        "links": {},
+    }
+
+
+class HubSpotService:
+    """The record logic behind the HubSpot routes."""
+
+    def __init__(self, state: SandboxState):
+        self.state = state
+        self.store = state.store
+
+    # -- reads -----------------------------------------------------------------------------
+    def returned_names(self, object_type: str, requested: list[str] | None) -> list[str]:
+        known = self.state.hubspot_properties(object_type)
+        names = requested if requested else hs.DEFAULT_RETURNED[object_type]
+        return [n for n in dict.fromkeys([*names, *hs.ALWAYS_RETURNED]) if n in known]
+
+    @staticmethod
+    def public(record: Record, names: list[str], new: bool | None = None) -> dict[str, Any]:
+        props = record.properties
+        body = {
+            "id": record.id,
+            "properties": {n: (props.get(n) if props.get(n) != "" else None) for n in names},
+            "createdAt": record.created_at,
+            "updatedAt": record.updated_at,
+            "archived": False,
+        }
+        body["properties"]["hs_object_id"] = record.id
+        body["properties"]["createdate"] = record.created_at
+        body["properties"]["lastmodifieddate"] = record.updated_at
+        if new is not None:
+            body["new"] = new
+        return body
+
+    def lookup(
+        self, object_type: str, ids: list[str], id_property: str | None
+    ) -> dict[str, Record]:
+        """Requested id -> record, by ``hs_object_id`` or a unique property."""
+        if id_property in (None, "", "hs_object_id"):
+            return self.store.get_many(object_type, ids)
+        self._check_unique(object_type, id_property)
+        matched = self.store.find_ids(object_type, id_property, ids)
+        records = self.store.get_many(object_type, matched.values())
+        return {
+            i: records[matched[normalise_key(id_property, i)]]
+            for i in ids
+            if normalise_key(id_property, i) in matched
+        }
+
+    def batch_read(self, object_type: str, body: dict[str, Any]) -> JSONResponse:
+        ids = [str(i.get("id", "")) for i in body["inputs"]]
+        found = self.lookup(object_type, ids, body.get("idProperty"))
+        names = self.returned_names(object_type, body.get("properties"))
+        results = [self.public(found[i], names) for i in dict.fromkeys(ids) if i in found]
+        missing = [i for i in ids if i not in found]
+        errors = []
+        if missing:
+            errors.append(
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"Could not get some {object_type} objects, they may be deleted"
+                    " or not exist. Check that ids are valid.",
+                    "context": {"ids": missing},
+                    "errors": [],
+                    "links": {},
+                }
+            )
+        return _batch_body(results, errors, 200)
+
+    def search(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        limit = int(body.get("limit") or 10)
+        after = int(body.get("after") or 0)
+        if not 0 < limit <= SEARCH_LIMIT:
+            raise HubSpotError(
+                400, "VALIDATION_ERROR", f"limit must be between 1 and {SEARCH_LIMIT}, got {limit}"
+            )
+        if after + limit > self.state.search_result_cap:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Search paging is limited to {self.state.search_result_cap} results:"
+                f" after={after} limit={limit}. Narrow the filter (e.g. by lastmodifieddate).",
+            )
+        props = self.state.hubspot_properties(object_type)
+        where, params = self._where(body, props)
+        order = self._order(body.get("sorts") or [], props)
+        total = self.store.total(object_type, where, params)
+        rows = self.store.select(object_type, where, params, order, limit, after)
+        names = self.returned_names(object_type, body.get("properties"))
+        response: dict[str, Any] = {
+            "total": total,
+            "results": [self.public(r, names) for r in rows],
+        }
+        if after + len(rows) < total:
+            response["paging"] = {"next": {"after": str(after + len(rows))}}
+        return response
+
+    def _where(self, body: dict[str, Any], props: dict[str, dict]) -> tuple[str, list[Any]]:
+        groups = body.get("filterGroups") or []
+        if len(groups) > 5 or sum(len(g.get("filters") or []) for g in groups) > 18:
+            raise HubSpotError(
+                400, "VALIDATION_ERROR", "At most 5 filterGroups and 18 filters in total"
+            )
+        params: list[Any] = []
+        ors = []
+        for group in groups:
+            ands = [self._filter(f, props, params) for f in group.get("filters") or []]
+            if ands:
+                ors.append("(" + " and ".join(ands) + ")")
+        clauses = ["(" + " or ".join(ors) + ")"] if ors else []
+        if body.get("query"):
+            text_cols = [
+                f"lower(coalesce(json_extract(properties, '$.\"{n}\"'), '')) like ?"
+                for n in ("email", "firstname", "lastname", "phone", "company", "name", "domain")
+            ]
+            clauses.append("(" + " or ".join(text_cols) + ")")
+            params.extend([f"%{str(body['query']).lower()}%"] * len(text_cols))
+        return (" and ".join(clauses) or "1 = 1"), params
+
+    def _filter(self, spec: dict[str, Any], props: dict[str, dict], params: list[Any]) -> str:
+        name, op = spec.get("propertyName"), str(spec.get("operator", "EQ")).upper()
+        definition = props.get(name or "")
+        if definition is None:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"There was a problem with the request: property {name!r} does not exist",
+                context={"propertyName": [str(name)]},
+            )
+        type_ = definition["type"]
+        raw = _COLUMN.get(name) or f"json_extract(properties, '$.\"{name}\"')"
+        if op in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
+            test = f"coalesce({raw}, '') != ''"
+            return test if op == "HAS_PROPERTY" else f"not ({test})"
+        if type_ == "number":
+            column = raw if name == "hs_object_id" else f"cast({raw} as real)"
+        elif type_ == "string":
+            column = f"lower({raw})"
+        else:
+            column = raw
+
+        def value(v: Any) -> Any:
+            try:
+                if type_ == "number":
+                    return float(v)
+                if type_ == "datetime":
+                    return canonical_datetime(str(v))
+                if type_ == "date":
+                    return hs.normalise_value(definition, v)
+            except (ValueError, hs.InvalidValue) as exc:
+                raise HubSpotError(
+                    400, "VALIDATION_ERROR", f"Invalid filter value {v!r} for property {name}"
+                ) from exc
+            return str(v).lower() if type_ == "string" else str(v)
+
+        if op in _COMPARE:
+            params.append(value(spec.get("value")))
+            if op == "NEQ":
+                return f"coalesce({column}, '') != ?"
+            return f"{column} {_COMPARE[op]} ?"
+        if op in ("IN", "NOT_IN"):
+            values = [value(v) for v in spec.get("values") or []]
+            params.extend(values)
+            test = f"{column} in ({','.join('?' * len(values))})" if values else "0"
+            return test if op == "IN" else f"not ({test})"
+        if op == "BETWEEN":
+            params.extend([value(spec.get("value")), value(spec.get("highValue"))])
+            return f"{column} between ? and ?"
+        if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+            params.append(str(spec.get("value", "")).lower().replace("*", "%"))
+            test = f"lower({raw}) like ?"
+            return test if op == "CONTAINS_TOKEN" else f"not ({test})"
+        raise HubSpotError(400, "VALIDATION_ERROR", f"Unknown filter operator {op!r}")
+
+    @staticmethod
+    def _order(sorts: list[Any], props: dict[str, dict]) -> str:
+        parts = []
+        for sort in sorts:
+            if isinstance(sort, str):
+                name, desc = sort.lstrip("-"), sort.startswith("-")
+            else:
+                name = sort.get("propertyName", "")
+                desc = str(sort.get("direction", "ASCENDING")).upper() == "DESCENDING"
+            if name not in props:
+                raise HubSpotError(400, "VALIDATION_ERROR", f"Cannot sort on unknown {name!r}")
+            column = _COLUMN.get(name) or f"json_extract(properties, '$.\"{name}\"')"
+            if props[name]["type"] == "number" and name != "hs_object_id":
+                column = f"cast({column} as real)"
+            parts.append(f"{column} {'desc' if desc else 'asc'}")
+        return ", ".join([*parts, "cast(id as integer)"])
+
+    # -- writes ----------------------------------------------------------------------------
+    def _check_unique(self, object_type: str, id_property: str) -> None:
+        definition = self.state.hubspot_properties(object_type).get(id_property)
+        if definition is None:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Property {id_property!r} does not exist on {object_type}",
+                context={"idProperty": [id_property]},
+            )
+        if not definition.get("hasUniqueValue"):
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Property {id_property!r} of {object_type} is not a unique identifier"
+                " property (hasUniqueValue is false); upsert needs email (contacts) or a"
+                " property created with hasUniqueValue=true",
+                context={"idProperty": [id_property]},
+            )
+
+    def write(
+        self, object_type: str, action: str, inputs: list[dict[str, Any]]
+    ) -> tuple[list[dict], list[dict]]:
+        props = self.state.hubspot_properties(object_type)
+        unique = [n for n, d in props.items() if d.get("hasUniqueValue")]
+        keys = self._input_keys(object_type, action, inputs)
+        matched = self._match(object_type, action, inputs, keys)
+        next_id = self.store.next_id(object_type)
+        claimed: dict[tuple[str, str], str] = {}
+        results, errors, writes = [], [], []
+        stamp = now_iso()
+        for index, (item, key) in enumerate(zip(inputs, keys, strict=True)):
+            existing = matched.get(key) if key is not None else None
+            label = [key] if key else []
+            if action == "update" and existing is None:
+                errors.append(_input_error("OBJECT_NOT_FOUND", "Object not found", label, index))
+                continue
+            new_values, details = self._validate(props, item.get("properties") or {})
+            if action == "upsert" and (item.get("idProperty") or "hs_object_id") != "hs_object_id":
+                id_property = item["idProperty"]
+                try:
+                    new_values[id_property] = hs.normalise_value(props[id_property], key)
+                except hs.InvalidValue as exc:
+                    details.append(_detail(exc.code, str(exc), id_property))
+            if not details and self.state.faults.rejects(key, *(existing and [existing.id] or [])):
+                details.append(_detail("INVALID_VALUE", "rejected by the sandbox", "(fault)"))
+            record_id = existing.id if existing else str(next_id)
+            conflicts = self._conflicts(object_type, unique, new_values, record_id, claimed)
+            if details or conflicts:
+                category = "CONFLICT" if conflicts and not details else "VALIDATION_ERROR"
+                message = "; ".join(d["message"] for d in details + conflicts)
+                errors.append(
+                    _input_error(
+                        category,
+                        f"Property values were not valid: {message}",
+                        label or [str(item.get("properties", {}).get("email", ""))],
+                        index,
+                        details + conflicts,
+                    )
+                )
+                continue
+            if existing is None:
+                next_id += 1
+                record = Record(object_type, record_id, {}, stamp, stamp)
+            else:
+                record = existing
+            record.properties = _merged(record.properties, new_values)
+            record.properties.update(
+                hs_object_id=record_id, createdate=record.created_at, lastmodifieddate=stamp
+            )
+            record.updated_at = stamp
+            for name in unique:
+                if record.properties.get(name):
+                    claimed[(name, normalise_key(name, record.properties[name]))] = record_id
+            writes.append((record, {n: record.properties.get(n) for n in unique}))
+            names = self.returned_names(
+                object_type, [*(item.get("properties") or {}), item.get("idProperty") or ""]
+            )
+            results.append(
+                self.public(record, names, new=existing is None if action == "upsert" else None)
+            )
+        self.store.put_many(writes)
+        return results, errors
+
+    def _input_keys(
+        self, object_type: str, action: str, inputs: list[dict[str, Any]]
+    ) -> list[str | None]:
+        if action == "create":
+            return [None] * len(inputs)
+        keys: list[str | None] = []
+        for item in inputs:
+            id_property = item.get("idProperty") or "hs_object_id"
+            if action == "upsert" and id_property == "hs_object_id":
+                raise HubSpotError(
+                    400,
+                    "VALIDATION_ERROR",
+                    "Upsert needs idProperty: email (contacts) or a unique property",
+                )
+            if id_property != "hs_object_id":
+                self._check_unique(object_type, id_property)
+            keys.append(normalise_key(id_property, item.get("id", "")))
+        duplicates = sorted({k for k in keys if k and keys.count(k) > 1})
+        if duplicates:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique",
+                context={"ids": duplicates},
+            )
+        return keys
+
+    def _match(
+        self,
+        object_type: str,
+        action: str,
+        inputs: list[dict[str, Any]],
+        keys: list[str | None],
+    ) -> dict[str, Record]:
+        matched: dict[str, Record] = {}
+        by_property: dict[str, list[str]] = {}
+        for item, key in zip(inputs, keys, strict=True):
+            if key:
+                by_property.setdefault(item.get("idProperty") or "hs_object_id", []).append(key)
+        for id_property, values in by_property.items():
+            matched.update(self.lookup(object_type, values, id_property))
+        return matched
+
+    @staticmethod
+    def _validate(
+        props: dict[str, dict], values: dict[str, Any]
+    ) -> tuple[dict[str, str], list[dict]]:
+        clean, details = {}, []
+        for name, raw in values.items():
+            definition = props.get(name)
+            if definition is None:
+                details.append(
+                    _detail("PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist', name)
+                )
+            elif name in hs.READ_ONLY:
+                details.append(_detail("READ_ONLY_VALUE", f"{name} is a read only property", name))
+            else:
+                try:
+                    clean[name] = hs.normalise_value(definition, raw)
+                except hs.InvalidValue as exc:
+                    details.append(_detail(exc.code, str(exc), name))
+        return clean, details
+
+    def _conflicts(
+        self,
+        object_type: str,
+        unique: list[str],
+        values: dict[str, str],
+        record_id: str,
+        claimed: dict[tuple[str, str], str],
+    ) -> list[dict]:
+        conflicts = []
+        for name in unique:
+            if not values.get(name):
+                continue
+            key = normalise_key(name, values[name])
+            owner = claimed.get((name, key)) or self.store.find_ids(object_type, name, [key]).get(
+                key
+            )
+            if owner and owner != record_id:
+                conflicts.append(
+                    _detail(
+                        "CONFLICT",
+                        f"A record with {name}={values[name]} already exists. Existing ID: {owner}",
+                        name,
+                    )
+                )
+        return conflicts
+
+    # -- properties ------------------------------------------------------------------------
+    def create_property(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        missing = [
+            k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)
+        ]
+        if missing:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Property definition is missing {', '.join(missing)}",
+                context={"missing": missing},
+            )
+        name, type_, field_type = body["name"], body["type"], body["fieldType"]
+        if name in self.state.hubspot_properties(object_type):
+            raise HubSpotError(
+                409,
+                "OBJECT_ALREADY_EXISTS",
+                f"A property named '{name}' already exists.",
+                context={"propertyName": [name]},
+            )
+        if type_ not in hs.TYPES or field_type not in hs.FIELD_TYPES[type_]:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Invalid type/fieldType for property {name}: {type_}/{field_type}; allowed"
+                f" fieldTypes for {type_}: {sorted(hs.FIELD_TYPES.get(type_, []))}",
+            )
+        if body["groupName"] not in self.state.hubspot_groups(object_type):
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Property group {body['groupName']!r} does not exist on {object_type}",
+            )
+        options = body.get("options") or []
+        if type_ == "enumeration" and field_type != "booleancheckbox":
+            values = [str(o.get("value", "")) for o in options]
+            if not values or any(not o.get("value") or not o.get("label") for o in options):
+                raise HubSpotError(
+                    400,
+                    "VALIDATION_ERROR",
+                    f"Enumeration property {name} needs options, each with label and value",
+                )
+            if len(set(values)) != len(values):
+                raise HubSpotError(
+                    400, "VALIDATION_ERROR", f"Enumeration property {name} has duplicate options"
+                )
+        options = [
+            {"label": o.get("label"), "value": str(o.get("value")),
+             "displayOrder": o.get("displayOrder", i), "hidden": bool(o.get("hidden", False)),
+             "description": o.get("description", "")}
+            for i, o in enumerate(options)
+        ]  # fmt: skip
+        extra = {k: v for k, v in body.items() if k not in ("name", "type", "fieldType", "options")}
+        definition = hs.property_definition(
+            object_type, name, type_, field_type, options=options, **extra
+        )
+        self.state.store.save_property_def(object_type, definition)
+        return definition
+
+
+def _detail(code: str, message: str, name: str) -> dict[str, Any]:
+    return {"message": message, "code": code, "context": {"propertyName": [name]}}
+
+
+def _merged(current: dict[str, Any], new_values: dict[str, str]) -> dict[str, Any]:
+    """Apply new values; HubSpot never moves ``lifecyclestage`` backwards unless cleared first."""
+    merged = {**current, **new_values}
+    old, new = current.get("lifecyclestage"), new_values.get("lifecyclestage")
+    if old and new and old in hs.LIFECYCLE_STAGES and new in hs.LIFECYCLE_STAGES:
+        if hs.LIFECYCLE_STAGES.index(new) < hs.LIFECYCLE_STAGES.index(old):
+            merged["lifecyclestage"] = old
+    return merged

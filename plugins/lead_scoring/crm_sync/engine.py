@@ -1,0 +1,495 @@
+"""``run_sync``: diff the score marts against the CRM-confirmed state and send the changes.
+
+Per object: read the mart, drop quarantined rows, normalise match keys and collapse
+duplicates, apply the lifecycle policy, hash the synced values, and send only rows that are
+new, changed, or were rejected before (until they become dead letters). Each batch's
+outcome is saved as soon as the CRM answered it, in one transaction, and ``sync.crm_state``
+only ever holds rows the CRM confirmed: a run killed at any point loses and duplicates
+nothing, and the next run sends exactly what is still unconfirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field, replace
+
+from lead_scoring.crm_sync.config import CrmTarget
+from lead_scoring.crm_sync.errors import CrmSyncError, DailyLimitReached, DeadlineReached
+from lead_scoring.crm_sync.fields import LEADS, later_stage
+from lead_scoring.crm_sync.marts import (
+    PreparedObject,
+    account_domains,
+    check_quality_gate,
+    finalise_hash,
+    prepare,
+    redact,
+)
+from lead_scoring.crm_sync.preflight import check_crm, make_writer, selected_objects
+from lead_scoring.crm_sync.rows import Outcome, SyncRow
+from lead_scoring.crm_sync.sync_tables import (
+    Confirmed,
+    LogLine,
+    OutcomeBuffer,
+    Rejected,
+    Rejection,
+    drop_staging,
+    ensure_tables,
+    finish_run,
+    load_rejections,
+    load_state,
+    start_run,
+)
+from lead_scoring.crm_sync.throttle import Throttle
+from lead_scoring.settings import Settings
+from lead_scoring.warehouse import Warehouse, open_warehouse
+
+log = logging.getLogger(__name__)
+ALERT_STATUSES = ("partial", "failed", "stopped_daily_limit", "stopped_deadline")
+PROGRESS_EVERY_S = 10.0
+
+
+@dataclass
+class SyncResult:
+    """What one run did. Counts are rows (records), not requests.
+
+    planned: rows that needed sending (new, changed, or rejected before and not dead);
+    sent: rows sent to the CRM at least once; inserted/updated: rows the CRM confirmed as
+    created/updated; skipped: unchanged rows; rejected: rows the CRM (or the match-key check)
+    refused in this run; dead_lettered: rows that are dead letters after this run; pending:
+    planned rows neither confirmed nor rejected (daily limit, deadline, transient failures):
+    the next run sends them again.
+    """
+
+    run_id: str
+    target: str
+    status: str = "running"
+    dry_run: bool = False
+    planned: int = 0
+    sent: int = 0
+    inserted: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    dead_lettered: int = 0
+    pending: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    requests: int = 0
+    error_responses: int = 0
+    message: str = ""
+    by_object: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def alert(self) -> bool:
+        return self.status in ALERT_STATUSES
+
+    def counts(self) -> dict[str, int]:
+        return {
+            k: v for k, v in asdict(self).items() if isinstance(v, int) and not isinstance(v, bool)
+        }
+
+
+@dataclass
+class _Plan:
+    prepared: PreparedObject
+    send: list[SyncRow]
+    inserts: set[str]
+    skipped: int
+    dead_letters: list[str]
+    rejections: dict[str, Rejection]
+    lifecycle_kept: int = 0
+
+
+def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject) -> _Plan:
+    state = load_state(wh, target.name, prepared.crm_object)
+    rejections = load_rejections(wh, target.name, prepared.crm_object)
+    keep_stage = prepared.spec is LEADS and target.options.lifecycle_backwards == "keep"
+    stage_field = next(f for f in LEADS.fields if f.column == "lifecycle_stage")
+    stage_name = stage_field.hubspot if target.kind == "hubspot" else stage_field.salesforce
+    send, inserts, dead, skipped, kept = [], set(), [], 0, 0
+    for row in prepared.rows:
+        previous = state.get(row.record_id)
+        if keep_stage and previous is not None:
+            stage = later_stage(previous.lifecycle_stage, row.lifecycle_stage)
+            if stage != row.lifecycle_stage:
+                row.properties[stage_name] = stage
+                row.lifecycle_stage = stage
+                kept += 1
+        finalise_hash(row, prepared.spec)
+        rejection = rejections.get(row.record_id)
+        if rejection and rejection.dead_letter and rejection.payload_hash == row.hash:
+            dead.append(row.record_id)
+        elif previous is not None and previous.payload_hash == row.hash and not rejection:
+            skipped += 1
+        else:
+            send.append(row)
+            if previous is None:
+                inserts.add(row.record_id)
+    return _Plan(prepared, send, inserts, skipped, dead, rejections, kept)
+
+
+def run_sync(
+    settings: Settings,
+    target: CrmTarget,
+    run_id: str,
+    dry_run: bool = False,
+    deadline_s: float | None = None,
+) -> SyncResult:
+    """Sync ``marts.lead_scores``/``marts.account_scores`` to the CRM; see docs/crm-sync.md.
+
+    ``dry_run`` reads the marts and the sync state, reports what would be inserted, updated,
+    skipped and rejected, and writes nothing (no CRM request, no warehouse write).
+    ``deadline_s``: stop sending after this many seconds; the run ends ``stopped_deadline``.
+    """
+    started = time.monotonic()
+    result = SyncResult(run_id=run_id, target=target.name, dry_run=dry_run)
+    with open_warehouse(settings, read_only=dry_run) as wh:
+        if dry_run:
+            check_quality_gate(wh)
+            _dry_run(wh, target, result)
+            return result
+        ensure_tables(wh)
+        start_run(wh, run_id, target.name)
+        throttle = Throttle(
+            target.options,
+            target.max_requests_per_10s,
+            deadline=started + deadline_s if deadline_s else None,
+        )
+        try:
+            check_quality_gate(wh)
+            plans = _plans(wh, target)
+            result.planned = sum(len(p.send) for p in plans)
+            for p in plans:
+                result.skipped += p.skipped
+            writer = make_writer(target, throttle)
+            try:
+                check_crm(target, writer)
+            except (DailyLimitReached, DeadlineReached):
+                result.pending = result.planned  # nothing sent: all of it is for the next run
+            else:
+                for p in plans:
+                    _execute(wh, target, writer, throttle, p, result)
+        except Exception as exc:
+            result.status = "failed"
+            result.message = (
+                str(exc) if isinstance(exc, CrmSyncError) else f"{type(exc).__name__}: {exc}"
+            )[:1000]
+            _finish(wh, result, throttle)
+            raise
+        _finish(wh, result, throttle)
+    return result
+
+
+def _plans(wh: Warehouse, target: CrmTarget) -> list[_Plan]:
+    domains = account_domains(wh) if target.kind == "salesforce" else {}
+    return [
+        _plan(wh, target, prepare(wh, spec, target, domains)) for spec in selected_objects(target)
+    ]
+
+
+def _dry_run(wh: Warehouse, target: CrmTarget, result: SyncResult) -> None:
+    for p in _plans(wh, target):
+        prepared = p.prepared
+        result.planned += len(p.send)
+        result.inserted += len(p.inserts)
+        result.updated += len(p.send) - len(p.inserts)
+        result.skipped += p.skipped
+        result.rejected += len(prepared.invalid)
+        result.dead_lettered += len(p.dead_letters)
+        result.duplicates += len(prepared.duplicates)
+        result.quarantined += prepared.quarantined
+    result.status = "dry_run"
+    result.message = (
+        f"dry run: would insert {result.inserted}, update {result.updated}, skip"
+        f" {result.skipped}, reject {result.rejected} (no match key); nothing was written"
+    )
+    log.info("crm sync %s (%s): %s", result.run_id, target.name, result.message)
+
+
+def _units(target: CrmTarget, writer, p: _Plan) -> Iterator[tuple[list[SyncRow], Callable]]:
+    prepared = p.prepared
+    obj, match = prepared.crm_object, prepared.match_property
+    rows = p.send
+    if target.kind == "salesforce" and len(rows) >= target.options.bulk_threshold:
+        from lead_scoring.crm_sync.salesforce_writer import BULK_JOB_ROWS
+
+        size, send = BULK_JOB_ROWS, writer.bulk_upsert
+    else:
+        size, send = target.batch_size, writer.upsert
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        yield chunk, (lambda chunk=chunk: send(obj, match, chunk))
+
+
+def _execute(
+    wh: Warehouse, target: CrmTarget, writer, throttle: Throttle, p: _Plan, result: SyncResult
+) -> None:
+    prepared = p.prepared
+    obj = prepared.crm_object
+    counts = {"planned": len(p.send), "confirmed": 0, "rejected": 0, "pending": 0}
+    result.duplicates += len(prepared.duplicates)
+    result.quarantined += prepared.quarantined
+    result.dead_lettered += len(p.dead_letters)
+    rows = {row.record_id: row for row in p.send}
+    buffer = OutcomeBuffer(wh, target.name, obj, result.run_id)
+    try:
+        _send_all(target, writer, throttle, p, result, rows, buffer, counts)
+    finally:
+        buffer.flush()
+    counts["pending"] = len(p.send) - counts["confirmed"] - counts["rejected"]
+    result.pending += counts["pending"]
+    result.by_object[obj] = counts
+
+
+def _send_all(
+    target: CrmTarget,
+    writer,
+    throttle: Throttle,
+    p: _Plan,
+    result: SyncResult,
+    rows: dict[str, SyncRow],
+    buffer: OutcomeBuffer,
+    counts: dict[str, int],
+) -> None:
+    prepared = p.prepared
+    obj = prepared.crm_object
+    # Rows without a usable match key are rejections; collapsed duplicates are logged.
+    invalid = [
+        Outcome(rid, "rejected", error=f"invalid match key: {why}") for rid, why in prepared.invalid
+    ]
+    rows.update({rid: SyncRow(rid, "", {}) for rid, _ in prepared.invalid})
+    _save(
+        buffer,
+        target,
+        p,
+        result,
+        rows,
+        invalid,
+        extra_log=[
+            LogLine(rid, "skip", "duplicate", f"same match key as record {kept}")
+            for rid, kept in prepared.duplicates
+        ],
+    )
+    if p.lifecycle_kept:
+        log.info(
+            "%s: lifecycle stage kept (not moved backwards) for %d rows", obj, p.lifecycle_kept
+        )
+    retry: list[SyncRow] = []
+    progress = _Progress(obj, len(p.send))
+    sent: set[str] = set()
+
+    def handle(chunk: Sequence[SyncRow], outcomes: list[Outcome]) -> None:
+        sent.update(row.record_id for row in chunk)
+        retry.extend(rows[o.record_id] for o in outcomes if o.status == "retry")
+        confirmed, rejected = _save(
+            buffer, target, p, result, rows, [o for o in outcomes if o.status != "retry"]
+        )
+        counts["confirmed"] += confirmed
+        counts["rejected"] += rejected
+        progress.update(counts["confirmed"])
+
+    _run_parallel(_units(target, writer, p), handle, throttle, target.options.concurrency)
+    for attempt in range(target.options.max_retries + 1):
+        if not retry or throttle.daily_limit_reached or _past(throttle):
+            break
+        if attempt:
+            throttle.sleep(throttle.backoff(attempt))
+        todo, retry = retry, []
+        log.info(
+            "%s: %d rows retried one request at a time (lock errors/unprocessed)", obj, len(todo)
+        )
+        for start in range(0, len(todo), target.batch_size):
+            chunk = todo[start : start + target.batch_size]
+            handle(chunk, writer.upsert(obj, prepared.match_property, chunk))
+    if retry:
+        _save(
+            buffer,
+            target,
+            p,
+            result,
+            rows,
+            [
+                Outcome(r.record_id, "failed", error="still locked/unprocessed after retries")
+                for r in retry
+            ],
+        )
+    result.sent += len(sent)
+    progress.done(counts)
+
+
+def _past(throttle: Throttle) -> bool:
+    return throttle.deadline is not None and time.monotonic() >= throttle.deadline
+
+
+def _run_parallel(
+    units: Iterator[tuple[list[SyncRow], Callable]], handle, throttle: Throttle, concurrency: int
+) -> None:
+    """Run units on a pool (at most ``2 * concurrency`` queued); outcomes are handled here,
+    in the calling thread, so warehouse writes stay on one connection."""
+    workers = max(1, concurrency)
+    error: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-sync") as pool:
+        running: dict[Future, list[SyncRow]] = {}
+        for chunk, send in units:
+            while len(running) >= 2 * workers:
+                error = _drain(running, handle) or error
+            if error or throttle.daily_limit_reached or _past(throttle):
+                break
+            running[pool.submit(send)] = chunk
+        while running:
+            error = _drain(running, handle) or error
+    if error:
+        raise error
+
+
+def _drain(running: dict[Future, list[SyncRow]], handle) -> BaseException | None:
+    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+    error = None
+    for future in done:
+        chunk = running.pop(future)
+        exc = future.exception()
+        if exc is not None:
+            error = error or exc
+            continue
+        handle(chunk, future.result())
+    return error
+
+
+def _save(
+    buffer: OutcomeBuffer,
+    target: CrmTarget,
+    p: _Plan,
+    result: SyncResult,
+    rows: dict[str, SyncRow],
+    outcomes: Sequence[Outcome],
+    extra_log: Sequence[LogLine] = (),
+) -> tuple[int, int]:
+    """Buffer outcomes for the warehouse; returns (confirmed, rejected) row counts."""
+    confirmed, rejected, lines = [], [], list(extra_log)
+    limit = target.options.dead_letter_attempts
+    for o in outcomes:
+        row = rows[o.record_id]
+        if o.error:
+            o = replace(o, error=_scrub(o.error, row))
+        action = "insert" if o.record_id in p.inserts else "update"
+        if o.status == "confirmed":
+            confirmed.append(
+                Confirmed(o.record_id, row.match_key, o.crm_id, row.hash, row.lifecycle_stage)
+            )
+            created = o.created if o.created is not None else o.record_id in p.inserts
+            result.inserted += int(created)
+            result.updated += int(not created)
+            lines.append(LogLine(o.record_id, "insert" if created else "update", "confirmed"))
+        elif o.status == "rejected":
+            previous = p.rejections.get(o.record_id)
+            same = previous is not None and previous.payload_hash == row.hash
+            attempts = previous.attempts + 1 if same else 1
+            dead = attempts >= limit
+            rejected.append(Rejected(o.record_id, o.error or "rejected", row.hash, attempts, dead))
+            result.rejected += 1
+            result.dead_lettered += int(dead)
+            lines.append(
+                LogLine(o.record_id, action, "dead_letter" if dead else "rejected", o.error)
+            )
+        else:
+            lines.append(LogLine(o.record_id, action, "failed", o.error))
+    buffer.add(confirmed, rejected, lines)
+    if rejected:
+        sample = ", ".join(r.record_id for r in rejected[:10])
+        log.warning(
+            "%s: %d rows rejected (record ids: %s%s)",
+            p.prepared.crm_object,
+            len(rejected),
+            sample,
+            ", ..." if len(rejected) > 10 else "",
+        )
+    return len(confirmed), len(rejected)
+
+
+def _scrub(error: str, row: SyncRow) -> str:
+    """CRM error texts quote the values they refuse; keep e-mails out of tables and logs."""
+    personal = [row.match_key] if row.match_key != row.record_id else []
+    personal += [v for v in row.create_fields.values() if isinstance(v, str)]
+    for value in sorted(filter(None, personal), key=len, reverse=True):
+        error = error.replace(value, "<redacted>")
+    return redact(error)
+
+
+class _Progress:
+    def __init__(self, obj: str, total: int):
+        self.obj, self.total = obj, total
+        self.started = self.last = time.monotonic()
+        log.info("%s: %d rows to send", obj, total)
+
+    def update(self, confirmed: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_S:
+            self.last = now
+            rate = confirmed / max(now - self.started, 1e-9)
+            log.info(
+                "%s: %d/%d rows confirmed (%.0f rows/s)", self.obj, confirmed, self.total, rate
+            )
+
+    def done(self, counts: dict[str, int]) -> None:
+        log.info(
+            "%s: done in %.1f s: %s",
+            self.obj,
+            time.monotonic() - self.started,
+            ", ".join(f"{k}={v}" for k, v in counts.items()),
+        )
+
+
+def _finish(wh: Warehouse, result: SyncResult, throttle: Throttle) -> None:
+    result.requests = throttle.requests
+    result.error_responses = throttle.error_responses
+    if result.status == "running":
+        if throttle.daily_limit_reached:
+            result.status = "stopped_daily_limit"
+            result.message = (
+                "the CRM's daily request limit was reached: the"
+                f" {result.pending} unsent rows stay pending for the next run"
+            )
+        elif throttle.deadline is not None and result.pending and _past(throttle):
+            result.status = "stopped_deadline"
+            result.message = (
+                f"the run's deadline passed: {result.pending} rows stay pending for the next run"
+            )
+        elif result.pending and not (result.inserted or result.updated):
+            result.status = "failed"
+            result.message = "the CRM confirmed no row; see sync.row_log for the errors"
+        elif result.rejected or result.pending:
+            result.status = "partial"
+            result.message = (
+                f"{result.rejected} rows rejected (sync.rejections), {result.pending} pending"
+            )
+        else:
+            result.status = "success"
+            result.message = "every changed row confirmed by the CRM"
+    drop_staging(wh)
+    finish_run(wh, result.run_id, result.target, result.status, result.counts(), result.message)
+    line = (
+        "run %s %s: status=%s planned=%d sent=%d inserted=%d updated=%d skipped=%d"
+        " rejected=%d dead_lettered=%d pending=%d requests=%d error_responses=%d"
+    )
+    args = (
+        result.run_id,
+        result.target,
+        result.status,
+        result.planned,
+        result.sent,
+        result.inserted,
+        result.updated,
+        result.skipped,
+        result.rejected,
+        result.dead_lettered,
+        result.pending,
+        result.requests,
+        result.error_responses,
+    )
+    if result.alert:
+        log.warning("ALERT crm sync " + line + " -- %s", *args, result.message)
+    else:
+        log.info("crm sync " + line, *args)

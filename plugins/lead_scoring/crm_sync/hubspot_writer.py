@@ -1,0 +1,294 @@
+"""HubSpot CRM v3 through ``hubspot-api-client``: batch upserts and the property preflight.
+
+The client's own urllib3 retries are switched off (``retry=False``): its README's
+``Retry(status_forcelist=(429,))`` never retries POST, and cannot tell a daily 429 from a
+ten-secondly one. Every attempt goes through ``Throttle.retrying`` instead (batch upsert
+is idempotent by its match key, so retrying the POST is safe).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from lead_scoring.crm_sync.config import CrmTarget
+from lead_scoring.crm_sync.errors import (
+    CrmPreflightError,
+    CrmSyncError,
+    DailyLimitReached,
+    DeadlineReached,
+)
+from lead_scoring.crm_sync.fields import HUBSPOT_GROUP, HUBSPOT_GROUP_LABEL, FieldSpec, ObjectSpec
+from lead_scoring.crm_sync.marts import redact
+from lead_scoring.crm_sync.rows import Outcome, SyncRow
+from lead_scoring.crm_sync.throttle import (
+    Throttle,
+    TransientAnswer,
+    Verdict,
+    retry_after,
+    verdict_for_response,
+)
+
+HUBSPOT_TYPES: dict[str, tuple[str, str]] = {
+    "number": ("number", "number"),
+    "bool": ("bool", "booleancheckbox"),
+    "date": ("date", "date"),
+    "datetime": ("datetime", "date"),
+    "enum": ("enumeration", "select"),
+    "text": ("string", "text"),
+    "textarea": ("string", "textarea"),
+}
+
+
+def api_exceptions() -> tuple[type[Exception], ...]:
+    """Every generated API package of the client has its own ``ApiException`` class."""
+    from hubspot.crm.companies.exceptions import ApiException as CompaniesError
+    from hubspot.crm.contacts.exceptions import ApiException as ContactsError
+    from hubspot.crm.properties.exceptions import ApiException as PropertiesError
+
+    return ContactsError, CompaniesError, PropertiesError
+
+
+def _error_text(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    status = getattr(exc, "status", None)
+    if body:
+        try:
+            message = json.loads(body).get("message") or body
+        except (ValueError, AttributeError):
+            message = body
+        return redact(f"HTTP {status}: {message}"[:900])
+    return redact(f"{type(exc).__name__}: {getattr(exc, 'reason', None) or exc}"[:900])
+
+
+class HubSpotWriter:
+    def __init__(self, target: CrmTarget, throttle: Throttle):
+        from hubspot import HubSpot
+
+        self.target = target
+        self.throttle = throttle
+        config: dict[str, Any] = {"host": target.base_url, "retry": False}
+        if target.ca_bundle:
+            config["ssl_ca_cert"] = target.ca_bundle
+        client = HubSpot(access_token=target.token, **config)
+        self._batch = {
+            "contacts": client.crm.contacts.batch_api,
+            "companies": client.crm.companies.batch_api,
+        }
+        self._properties = client.crm.properties.core_api
+        self._groups = client.crm.properties.groups_api
+
+    # -- one request, retried --------------------------------------------------------------
+    def _classify(self, exc: BaseException) -> tuple[Verdict | None, float]:
+        import urllib3
+
+        if isinstance(exc, TransientAnswer | urllib3.exceptions.HTTPError):
+            return Verdict.RETRY, 0.0
+        if isinstance(exc, api_exceptions()) and exc.status:
+            return verdict_for_response(exc.status, exc.body, exc.headers), retry_after(exc.headers)
+        return None, 0.0
+
+    def _call(self, fn, *args, what: str, check=None, **kwargs):
+        import urllib3
+
+        def send():
+            try:
+                result = fn(*args, _request_timeout=self.target.options.request_timeout_s, **kwargs)
+            except (*api_exceptions(), urllib3.exceptions.HTTPError):
+                self.throttle.count(error=True)
+                raise
+            self.throttle.count(error=False)
+            if check is not None:
+                check(result)
+            return result
+
+        return self.throttle.retrying(send, self._classify, what=what)
+
+    # -- upserts ---------------------------------------------------------------------------
+    def upsert(
+        self, object_type: str, match_property: str, rows: Sequence[SyncRow]
+    ) -> list[Outcome]:
+        """Upsert up to 100 rows; every row gets an outcome. Whole-batch refusals are split."""
+        import urllib3
+
+        if not rows:
+            return []
+        body = {
+            "inputs": [
+                {"id": row.match_key, "idProperty": match_property, "properties": row.properties}
+                for row in rows
+            ]
+        }
+
+        def check(response) -> None:
+            if not (response.results or getattr(response, "errors", None)):
+                raise TransientAnswer("2xx answer with empty results and empty errors")
+
+        try:
+            response = self._call(
+                self._batch[object_type].upsert,
+                body,
+                check=check,
+                what=f"{object_type} batch upsert",
+            )
+        except (TransientAnswer, DailyLimitReached, DeadlineReached) as exc:
+            return [Outcome(r.record_id, "failed", error=str(exc)) for r in rows]
+        except urllib3.exceptions.HTTPError as exc:
+            return [Outcome(r.record_id, "failed", error=_error_text(exc)) for r in rows]
+        except api_exceptions() as exc:
+            if exc.status in (401, 403):
+                raise CrmSyncError(
+                    f"HubSpot refused the token for {object_type} upserts (HTTP {exc.status}):"
+                    " check LEAD_SCORING_CRM_TOKEN / the connection password and its scopes"
+                ) from exc
+            if exc.status and 400 <= exc.status < 500 and exc.status != 429:
+                if len(rows) == 1:
+                    return [Outcome(rows[0].record_id, "rejected", error=_error_text(exc))]
+                middle = len(rows) // 2  # the API refused the whole batch: find the bad rows
+                return self.upsert(object_type, match_property, rows[:middle]) + self.upsert(
+                    object_type, match_property, rows[middle:]
+                )
+            return [Outcome(r.record_id, "failed", error=_error_text(exc)) for r in rows]
+        return self._outcomes(object_type, match_property, rows, response)
+
+    def _outcomes(
+        self, object_type: str, match_property: str, rows: Sequence[SyncRow], response
+    ) -> list[Outcome]:
+        by_key = {row.match_key: row for row in rows}
+        outcomes: dict[str, Outcome] = {}
+        for result in response.results or []:
+            value = (result.properties or {}).get(match_property)
+            key = str(value).strip() if value is not None else ""
+            row = by_key.get(key) or by_key.get(key.lower())
+            if row is not None:
+                outcomes[row.record_id] = Outcome(
+                    row.record_id, "confirmed", crm_id=str(result.id), created=result.new
+                )
+        for error in getattr(response, "errors", None) or []:
+            context = error.context or {}
+            hits = [
+                rows[int(i)]
+                for i in context.get("inputIndex", [])
+                if str(i).isdigit() and int(i) < len(rows)
+            ]
+            hits += [by_key[k] for k in context.get("ids", []) if k in by_key]
+            text = redact(f"{error.category}: {error.message}"[:900])
+            for row in hits:
+                if row.record_id not in outcomes:
+                    outcomes[row.record_id] = Outcome(row.record_id, "rejected", error=text)
+        unresolved = [row for row in rows if row.record_id not in outcomes]
+        if unresolved and len(unresolved) < len(rows):
+            for outcome in self.upsert(object_type, match_property, unresolved):
+                outcomes[outcome.record_id] = outcome
+        elif unresolved:  # errors that name no input: narrow down by splitting
+            if len(rows) == 1:
+                errors = getattr(response, "errors", None) or []
+                text = "; ".join(f"{e.category}: {e.message}" for e in errors)
+                outcomes[rows[0].record_id] = Outcome(
+                    rows[0].record_id, "rejected", error=redact(text[:900])
+                )
+            else:
+                middle = len(rows) // 2
+                for part in (rows[:middle], rows[middle:]):
+                    for outcome in self.upsert(object_type, match_property, part):
+                        outcomes[outcome.record_id] = outcome
+        return [outcomes[row.record_id] for row in rows]
+
+    # -- preflight -------------------------------------------------------------------------
+    def preflight(self, objects: Sequence[tuple[ObjectSpec, str]], create: bool) -> list[str]:
+        """Create (or only verify) the group and properties; return the problems left."""
+        problems: list[str] = []
+        for spec, match_property in objects:
+            object_type = spec.hubspot_object
+            problems += self._check_object(object_type, spec.fields, match_property, create)
+        return problems
+
+    def _check_object(
+        self, object_type: str, specs: Sequence[FieldSpec], match_property: str, create: bool
+    ) -> list[str]:
+        try:
+            groups = {
+                g.name
+                for g in self._call(
+                    self._groups.get_all, object_type, what=f"{object_type} property groups"
+                ).results
+            }
+            existing = {
+                p.name: p
+                for p in self._call(
+                    self._properties.get_all, object_type, what=f"{object_type} properties"
+                ).results
+            }
+        except api_exceptions() as exc:
+            if exc.status in (401, 403):
+                raise CrmPreflightError(
+                    f"HubSpot refused the token (HTTP {exc.status}) reading {object_type}"
+                    " properties: check the token and its crm.schemas scopes"
+                ) from exc
+            raise CrmPreflightError(
+                f"HubSpot preflight could not read {object_type} properties: {_error_text(exc)}"
+            ) from exc
+        problems: list[str] = []
+        wanted = [(f.hubspot, f.kind, f.label, f.options, False) for f in specs]
+        if match_property not in [w[0] for w in wanted]:
+            wanted.append(
+                (match_property, "text", f"Lead scoring match key ({object_type})", (), True)
+            )
+        missing = [w for w in wanted if w[0] not in existing]
+        if missing and create and HUBSPOT_GROUP not in groups:
+            self._call(
+                self._groups.create,
+                object_type,
+                {"name": HUBSPOT_GROUP, "label": HUBSPOT_GROUP_LABEL},
+                what=f"create {object_type} property group",
+            )
+        for name, kind, label, options, unique in wanted:
+            type_, field_type = HUBSPOT_TYPES[kind]
+            prop = existing.get(name)
+            if prop is None:
+                if not create:
+                    problems.append(f"{object_type}.{name} ({type_}/{field_type}) is missing")
+                    continue
+                definition: dict[str, Any] = {
+                    "name": name,
+                    "label": label,
+                    "type": type_,
+                    "fieldType": field_type,
+                    "groupName": HUBSPOT_GROUP,
+                    "hasUniqueValue": unique,
+                }
+                if kind == "bool":
+                    definition["options"] = [
+                        {"label": "Yes", "value": "true"},
+                        {"label": "No", "value": "false"},
+                    ]
+                elif options:
+                    definition["options"] = [
+                        {"label": o.upper() if len(o) <= 3 else o.title(), "value": o}
+                        for o in options
+                    ]
+                self._call(
+                    self._properties.create,
+                    object_type,
+                    definition,
+                    what=f"create property {object_type}.{name}",
+                )
+                continue
+            if prop.type != type_ and not (kind == "bool" and prop.type == "enumeration"):
+                problems.append(
+                    f"{object_type}.{name} has type {prop.type}, the sync needs {type_}"
+                )
+            if options:
+                allowed = {o.value for o in prop.options or []}
+                absent = [o for o in options if o not in allowed]
+                if absent:
+                    problems.append(f"{object_type}.{name} lacks the options {', '.join(absent)}")
+        match = existing.get(match_property)
+        if match is not None and not match.has_unique_value:
+            problems.append(
+                f"{object_type}.{match_property} is the upsert match key but is not unique"
+                " (hasUniqueValue false): upserts on it would create duplicates or be refused;"
+                " match on email or on a property created with hasUniqueValue true"
+            )
+        return problems

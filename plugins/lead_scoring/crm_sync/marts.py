@@ -1,0 +1,233 @@
+"""Read the score marts and turn them into CRM rows: match keys, wire values, change hashes.
+
+Input contract: ``marts.lead_scores`` and ``marts.account_scores``
+(docs/data-contracts.md section 4). Rows in ``quality.quarantine`` never reach the CRM,
+and a failed latest quality gate run blocks the sync before any write.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from lead_scoring.crm_sync.config import CrmTarget
+from lead_scoring.crm_sync.errors import CrmSyncError, QualityGateFailedError
+from lead_scoring.crm_sync.fields import (
+    ACCOUNTS,
+    LEADS,
+    NOT_PROVIDED,
+    ObjectSpec,
+    hubspot_value,
+    is_missing,
+    payload_hash,
+    salesforce_value,
+)
+from lead_scoring.crm_sync.rows import SyncRow
+from lead_scoring.warehouse import Warehouse
+
+QUARANTINE_RECORD_TYPES = {"leads": "contact", "accounts": "company"}
+EXTRA_COLUMNS = {"leads": ("email", "account_id"), "accounts": ("domain",)}
+_EMAIL_RE = re.compile(r"[^\s@,;:<>\"'()\[\]]+@[^\s@,;:<>\"'()\[\]]+")
+
+
+@dataclass
+class PreparedObject:
+    spec: ObjectSpec
+    crm_object: str  # contacts/companies or Lead/Account
+    match_property: str  # HubSpot idProperty or Salesforce external id field
+    rows: list[SyncRow]
+    invalid: list[tuple[str, str]]  # (record id, reason): no usable match key
+    duplicates: list[tuple[str, str]]  # (record id, record id kept): same match key
+    quarantined: int = 0
+
+
+def redact(text: str) -> str:
+    """Error texts may quote an e-mail address; logs and tables keep record ids only."""
+    return _EMAIL_RE.sub("<email>", text or "")
+
+
+def normalise_email(value: Any) -> str | None:
+    if is_missing(value):
+        return None
+    email = str(value).strip().lower()
+    return email or None
+
+
+def record_id(value: Any) -> str | None:
+    if is_missing(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip() or None
+
+
+def check_quality_gate(wh: Warehouse) -> None:
+    if not wh.table_exists("quality", "runs"):
+        return
+    latest = wh.query_df(
+        "select run_id, status, message from quality.runs order by started_at desc limit 1"
+    )
+    if not latest.empty and str(latest.iat[0, 1]) == "failed":
+        run_id, message = latest.iat[0, 0], latest.iat[0, 2]
+        raise QualityGateFailedError(
+            f"the latest quality gate run {run_id} (quality.runs) failed: {message}; "
+            "the CRM sync sends nothing until the gate passes"
+        )
+
+
+def read_mart_columns(wh: Warehouse, spec: ObjectSpec, required: bool = True) -> list[str]:
+    """The mart columns the sync reads; raises naming the table and the first missing column.
+
+    ``required=False``: a mart that does not exist yet (scores not built) is not an error.
+    """
+    needed = list(
+        dict.fromkeys(
+            [spec.key_column, *EXTRA_COLUMNS[spec.name], *(f.column for f in spec.fields)]
+        )
+    )
+    if not wh.table_exists("marts", spec.table):
+        if not required:
+            return needed
+        raise CrmSyncError(
+            f"table marts.{spec.table} does not exist in the warehouse: build the dbt marts first"
+        )
+    present = set(wh.columns("marts", spec.table))
+    missing = [c for c in needed if c not in present]
+    if missing:
+        raise CrmSyncError(
+            f"table marts.{spec.table} lacks column {missing[0]!r} needed by the CRM sync"
+            f" (missing: {', '.join(missing)}; see docs/data-contracts.md section 4)"
+        )
+    return needed
+
+
+def read_mart(wh: Warehouse, spec: ObjectSpec) -> pd.DataFrame:
+    columns = ", ".join(f'"{c}"' for c in read_mart_columns(wh, spec))
+    # Freshest first, so the first row seen per record id and per match key is the one kept.
+    order = f"scored_at desc nulls last, {spec.key_column}" if spec is LEADS else spec.key_column
+    return wh.query_df(f"select {columns} from marts.{spec.table} order by {order}")
+
+
+def quarantined_ids(wh: Warehouse, spec: ObjectSpec) -> set[str]:
+    if not wh.table_exists("quality", "quarantine"):
+        return set()
+    df = wh.query_df(
+        "select distinct record_id from quality.quarantine where record_type = ?",
+        [QUARANTINE_RECORD_TYPES[spec.name]],
+    )
+    return {str(v) for v in df["record_id"]}
+
+
+def _match(spec: ObjectSpec, target: CrmTarget) -> tuple[str, str]:
+    """(CRM object, match property) for this target."""
+    if target.kind == "salesforce":
+        return spec.salesforce_object, spec.salesforce_external_id
+    if spec is LEADS:
+        return spec.hubspot_object, target.options.contact_match_property
+    return spec.hubspot_object, spec.hubspot_match_property
+
+
+def prepare(
+    wh: Warehouse, spec: ObjectSpec, target: CrmTarget, domains: dict[str, str] | None = None
+) -> PreparedObject:
+    """Rows for one object: quarantine removed, match keys normalised, duplicates collapsed.
+
+    Rows sharing a match key (e-mails differing in case or spaces) collapse into the one with
+    the freshest score (then the lowest record id); the others are reported as duplicates.
+    """
+    df = read_mart(wh, spec)
+    quarantine = quarantined_ids(wh, spec)
+    crm_object, match_property = _match(spec, target)
+    by_email = target.kind == "hubspot" and match_property == "email"
+    rows: dict[str, SyncRow] = {}
+    seen_ids: set[str] = set()
+    invalid: list[tuple[str, str]] = []
+    duplicates: list[tuple[str, str]] = []
+    quarantined = 0
+    for record in df.to_dict("records"):
+        rid = record_id(record[spec.key_column])
+        if rid is None or rid in seen_ids:  # no id, or an older row of the same record
+            continue
+        seen_ids.add(rid)
+        if rid in quarantine:
+            quarantined += 1
+            continue
+        key = normalise_email(record.get("email")) if by_email else rid
+        if key is None:
+            invalid.append((rid, "no e-mail address to match the CRM contact on"))
+            continue
+        if key in rows:
+            duplicates.append((rid, rows[key].record_id))
+            continue
+        rows[key] = _row(spec, target, record, rid, key, match_property, domains or {})
+    return PreparedObject(
+        spec,
+        crm_object,
+        match_property,
+        sorted(rows.values(), key=lambda r: r.record_id),
+        invalid,
+        duplicates,
+        quarantined,
+    )
+
+
+def _row(
+    spec: ObjectSpec,
+    target: CrmTarget,
+    record: dict[str, Any],
+    rid: str,
+    key: str,
+    match_property: str,
+    domains: dict[str, str],
+) -> SyncRow:
+    hubspot = target.kind == "hubspot"
+    properties: dict[str, Any] = {}
+    for f in spec.fields:
+        if hubspot:
+            properties[f.hubspot] = hubspot_value(f, record.get(f.column))
+        else:
+            properties[f.salesforce] = salesforce_value(f, record.get(f.column))
+    properties[match_property] = key
+    create: dict[str, Any] = {}
+    if not hubspot and spec is LEADS:
+        account = record_id(record.get("account_id"))
+        create = {
+            "LastName": NOT_PROVIDED,
+            "Company": domains.get(account or "", "") or NOT_PROVIDED,
+            "Email": normalise_email(record.get("email")),
+        }
+    elif not hubspot and spec is ACCOUNTS:
+        domain = record.get("domain")
+        create = {"Name": NOT_PROVIDED if is_missing(domain) else str(domain)}
+    stage = record.get("lifecycle_stage")
+    return SyncRow(
+        rid,
+        key,
+        properties,
+        lifecycle_stage=None if is_missing(stage) else str(stage),
+        create_fields=create,
+    )
+
+
+def hashed_view(row: SyncRow, spec: ObjectSpec) -> dict[str, Any]:
+    """The values whose change means "send again" (volatile run metadata excluded)."""
+    unhashed = {n for f in spec.fields if not f.hashed for n in (f.hubspot, f.salesforce)}
+    return {k: v for k, v in row.properties.items() if k not in unhashed}
+
+
+def finalise_hash(row: SyncRow, spec: ObjectSpec) -> None:
+    row.hash = payload_hash(hashed_view(row, spec))
+
+
+def account_domains(wh: Warehouse) -> dict[str, str]:
+    if not wh.table_exists("marts", ACCOUNTS.table):
+        return {}
+    df = wh.query_df("select account_id, domain from marts.account_scores")
+    return {
+        rid: str(domain)
+        for rid, domain in zip(df["account_id"].map(record_id), df["domain"], strict=True)
+        if rid and not is_missing(domain)
+    }

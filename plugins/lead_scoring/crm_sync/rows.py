@@ -1,0 +1,35 @@
+"""What is sent (``SyncRow``) and what the CRM answered for it (``Outcome``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class SyncRow:
+    """One record as it would be written: ``properties`` are wire values by CRM field name."""
+
+    record_id: str
+    match_key: str
+    properties: dict[str, Any]
+    hash: str = ""
+    lifecycle_stage: str | None = None
+    create_fields: dict[str, Any] = field(default_factory=dict)  # Salesforce, new records only
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The CRM's answer for one row: confirmed (with its CRM id), rejected or failed.
+
+    rejected: the CRM refused the row's data (recorded, retried next run, dead-lettered);
+    failed: nothing was confirmed (transient errors out of retries, daily limit, deadline):
+    the row stays pending and is sent again next run; retry: send it again in this run, one
+    request at a time (Salesforce ``UNABLE_TO_LOCK_ROW``, unprocessed Bulk rows).
+    """
+
+    record_id: str
+    status: Literal["confirmed", "rejected", "failed", "retry"]
+    crm_id: str | None = None
+    created: bool | None = None
+    error: str | None = None

@@ -1,0 +1,64 @@
+"""Batch-level gates: each returns the messages of the checks that should stop the run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from lead_scoring.quality.config import QualityConfig
+
+
+def quarantine_rate(
+    checked: dict[str, int], quarantined: dict[str, int], config: QualityConfig
+) -> list[str]:
+    """Overall, and per record type with at least ``rate_min_records`` rows."""
+    limit = config.max_quarantine_rate
+    messages = []
+    total, bad = sum(checked.values()), sum(quarantined.values())
+    if total and bad / total > limit:
+        messages.append(
+            f"quarantine rate {bad / total:.1%} ({bad} of {total} records) is above {limit:.1%}"
+        )
+    for record_type, count in sorted(checked.items()):
+        share = quarantined.get(record_type, 0) / count if count else 0.0
+        if count >= config.rate_min_records and share > limit:
+            messages.append(
+                f"{share:.1%} of {record_type} records quarantined"
+                f" ({quarantined[record_type]} of {count}), above {limit:.1%}"
+            )
+    return messages
+
+
+def volume_drop(
+    current: pd.DataFrame, previous: dict[str, int], config: QualityConfig
+) -> list[str]:
+    """A raw table that shrank by more than ``max_volume_drop`` since the last passed run."""
+    now = dict(zip(current["table_name"], current["row_count"], strict=True))
+    messages = []
+    for table, before in sorted(previous.items()):
+        after = int(now.get(table, 0))
+        if before > 0 and (before - after) / before > config.max_volume_drop:
+            messages.append(
+                f"raw.{table} dropped from {before} to {after} rows"
+                f" ({(before - after) / before:.0%}, limit {config.max_volume_drop:.0%})"
+            )
+    return messages
+
+
+def freshness(current: pd.DataFrame, as_of: datetime, config: QualityConfig) -> list[str]:
+    """A source whose newest change is older than ``max_source_age_hours`` at ``as_of``."""
+    limit = timedelta(hours=config.max_source_age_hours)
+    messages = []
+    for row in current.itertuples(index=False):
+        if not row.row_count:
+            continue
+        if row.newest_at is None or pd.isna(row.newest_at):
+            messages.append(f"raw.{row.table_name} has no change dated at or before {as_of}")
+        elif as_of - row.newest_at > limit:
+            age = (as_of - row.newest_at).total_seconds() / 3600
+            messages.append(
+                f"raw.{row.table_name} is stale: newest change {row.newest_at} is {age:.0f} h"
+                f" before the as-of time (limit {config.max_source_age_hours:g} h)"
+            )
+    return messages

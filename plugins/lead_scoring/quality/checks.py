@@ -1,0 +1,180 @@
+"""Raw tables -> check frames: one row per record (index ``record_id``), the helper columns
+the expectation suites test, and the raw values the quality tables report.
+
+Helper columns hold statuses and reason codes, never personal data, so the Data Docs
+show record ids and codes only; the offending raw value is looked up by record id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lead_scoring.quality.config import QualityConfig
+from lead_scoring.quality.countries import country_status
+from lead_scoring.quality.emails import email_domains, email_status
+from lead_scoring.quality.names import name_issues
+from lead_scoring.quality.phones import phone_status, regions_for
+
+DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "closedwon", "closedlost")
+PRODUCT_EVENT_TYPES = ("trial_signup", "login", "core_action", "first_value",
+                       "invite_teammate", "integration_connected", "billing_page_view")  # fmt: skip
+MARKETING_EVENT_TYPES = ("whitepaper_download", "webinar_registration", "pricing_page_view",
+                         "docs_page_view", "faq_page_view", "demo_request",
+                         "contact_sales_request", "careers_page_view", "page_view",
+                         "email_open", "email_click", "unsubscribe", "email_bounce")  # fmt: skip
+INDEX = "record_id"
+
+
+@dataclass
+class Batch:
+    """One record type's checks, ready for its expectation suite."""
+
+    record_type: str
+    suite: str
+    checks: pd.DataFrame  # index record_id: helper columns
+    values: pd.DataFrame  # index record_id: raw values, by the field names rules report
+    fields: dict[str, str] = field(default_factory=dict)  # suite field -> raw column
+
+
+def wire_time(values: pd.Series) -> pd.Series:
+    """HubSpot wire datetimes (ISO-8601 text) -> naive UTC; unparseable -> NaT."""
+    text = values.astype("str").fillna("").str.strip()
+    return pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601").dt.tz_localize(None)
+
+
+def db_time(values: pd.Series) -> pd.Series:
+    """Warehouse timestamps (naive UTC or zone-aware) -> naive UTC."""
+    return pd.to_datetime(values, utc=True, errors="coerce").dt.tz_localize(None)
+
+
+def _ids(values: pd.Series) -> pd.Index:
+    return pd.Index(values.astype("str").fillna("").to_numpy(), name=INDEX, dtype="str")
+
+
+def _frame(index: pd.Index, **columns) -> pd.DataFrame:
+    return pd.DataFrame({k: np.asarray(v) for k, v in columns.items()}, index=index)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype("str").fillna("")
+
+
+def contacts(raw: pd.DataFrame, config: QualityConfig) -> Batch:
+    index = _ids(raw["hs_object_id"])
+    email = email_status(raw["email"])
+    domains = email_domains(email["email_key"])
+    typed = _text(raw["email"]).str.strip().str.lower()
+    local = typed.str.replace(r"@[^@]*$", "", regex=True).where(typed.str.contains("@"), "")
+    country = country_status(raw["country"])
+    regions = regions_for(country["country_iso2"], config.default_phone_region)
+    phone = phone_status(raw["phone"], regions, config.workers)
+    first, last = _text(raw["firstname"]), _text(raw["lastname"])
+    checks = _frame(
+        index,
+        email_status=email["email_status"],
+        email_key=email["email_key"],
+        email_domain=domains["email_domain"],
+        email_domain_type=domains["email_domain_type"],
+        name_issue=name_issues(first, last, local),
+        phone_status=phone["phone_status"],
+        phone_e164=phone["phone_e164"],
+        country_status=country["country_status"],
+        country_iso2=country["country_iso2"],
+        created_at=wire_time(raw["createdate"]),
+    )
+    values = _frame(
+        index,
+        email=_text(raw["email"]),
+        name=(first.str.strip() + " " + last.str.strip()).str.strip(),
+        phone=_text(raw["phone"]),
+        country=_text(raw["country"]),
+        createdate=_text(raw["createdate"]),
+    )
+    return Batch("contact", "raw_leads", checks, values)
+
+
+def _employees(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = _text(values).str.strip().str.replace(",", "", regex=False)
+    number = text.str.fullmatch(r"[+-]?\d+(?:\.0+)?")
+    status = pd.Series("not_a_number", index=values.index, dtype="str")
+    status[number] = "number"
+    status[text == ""] = "empty"
+    count = pd.to_numeric(text.where(number), errors="coerce")
+    return status, count
+
+
+def companies(raw: pd.DataFrame, config: QualityConfig) -> Batch:
+    index = _ids(raw["hs_object_id"])
+    status, count = _employees(raw["numberofemployees"])
+    country = country_status(raw["country"])
+    checks = _frame(
+        index,
+        employees_status=status,
+        employees=count.astype("float64"),
+        country_status=country["country_status"],
+        country_iso2=country["country_iso2"],
+        created_at=wire_time(raw["createdate"]),
+    )
+    values = _frame(
+        index,
+        numberofemployees=_text(raw["numberofemployees"]),
+        country=_text(raw["country"]),
+        createdate=_text(raw["createdate"]),
+    )
+    return Batch("company", "raw_accounts", checks, values)
+
+
+def deals(raw: pd.DataFrame, contact_ids: pd.Index) -> Batch:
+    index = _ids(raw["hs_object_id"])
+    lead = _text(raw["ls_contact_id"]).str.strip()
+    checks = _frame(
+        index,
+        dealstage=_text(raw["dealstage"]),
+        lead_known=lead.isin(contact_ids),
+        created_at=wire_time(raw["createdate"]),
+    )
+    values = _frame(
+        index,
+        dealstage=_text(raw["dealstage"]),
+        ls_contact_id=_text(raw["ls_contact_id"]),
+        createdate=_text(raw["createdate"]),
+    )
+    return Batch("deal", "raw_outcomes", checks, values)
+
+
+def product_users(raw: pd.DataFrame) -> Batch:
+    index = _ids(raw["user_id"])
+    email = email_status(raw["email"])
+    signed_up = db_time(raw["signed_up_at"])
+    checks = _frame(index, email_status=email["email_status"], created_at=signed_up)
+    values = _frame(
+        index,
+        email=_text(raw["email"]),
+        createdate=signed_up.astype("str").replace("NaT", ""),
+    )
+    return Batch("product_user", "raw_product_users", checks, values,
+                 {"createdate": "signed_up_at"})  # fmt: skip
+
+
+def events(
+    raw: pd.DataFrame, record_type: str, lead_column: str, known_leads, known_types: tuple
+) -> Batch:
+    index = _ids(raw["event_id"])
+    occurred = db_time(raw["occurred_at"])
+    event_type = _text(raw["event_type"])
+    checks = _frame(
+        index,
+        lead_known=raw[lead_column].isin(known_leads).to_numpy(dtype=bool),
+        occurred_at=occurred,
+        event_type_known=event_type.isin(known_types),
+    )
+    values = _frame(
+        index,
+        lead_id=_text(raw[lead_column]),
+        occurred_at=occurred.astype("str").replace("NaT", ""),
+        event_type=event_type,
+    )
+    return Batch(record_type, "raw_events", checks, values, {"lead_id": lead_column})

@@ -1,0 +1,94 @@
+"""The ``quality`` schema: create its tables, write one run's results, read the last run.
+
+Plain portable SQL through the warehouse handle (DuckDB or PostgreSQL). Tables are
+created with explicit types so an empty result still gives the contract's columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from lead_scoring.warehouse import Warehouse
+
+SCHEMA = "quality"
+KEY = ["record_type", "record_id", "rule"]
+TABLES: dict[str, dict[str, str]] = {
+    "quarantine": {"record_type": "text", "record_id": "text", "rule": "text", "field": "text",
+                   "value": "text", "run_id": "text", "first_seen_at": "timestamp",
+                   "last_seen_at": "timestamp"},
+    "normalised_values": {"record_type": "text", "record_id": "text", "field": "text",
+                          "original_value": "text", "normalised_value": "text", "rule": "text",
+                          "run_id": "text"},
+    "record_flags": {"record_type": "text", "record_id": "text", "rule": "text", "field": "text",
+                     "value": "text", "run_id": "text"},
+    "email_domains": {"domain": "text primary key", "email_domain_type": "text"},
+    "duplicate_leads": {"record_id": "text", "survivor_id": "text", "run_id": "text"},
+    "runs": {"run_id": "text", "started_at": "timestamp", "finished_at": "timestamp",
+             "status": "text", "records_checked": "bigint", "records_quarantined": "bigint",
+             "quarantine_rate": "double precision", "message": "text",
+             "data_docs_path": "text"},
+    "source_volumes": {"run_id": "text", "table_name": "text", "row_count": "bigint",
+                       "newest_at": "timestamp"},
+}  # fmt: skip
+
+
+def empty(table: str) -> pd.DataFrame:
+    dtypes = {"timestamp": "datetime64[us]", "bigint": "int64", "double precision": "float64"}
+    return pd.DataFrame(
+        {c: pd.Series(dtype=dtypes.get(t, "str")) for c, t in TABLES[table].items()}
+    )
+
+
+def ensure_tables(wh: Warehouse) -> None:
+    wh.execute(f"create schema if not exists {SCHEMA}")
+    for table, columns in TABLES.items():
+        ddl = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
+        wh.execute(f"create table if not exists {SCHEMA}.{table} ({ddl})")
+
+
+def replace_rows(wh: Warehouse, table: str, rows: pd.DataFrame) -> None:
+    """The table's content becomes ``rows`` (the current state, not a history)."""
+    wh.execute(f"delete from {SCHEMA}.{table}")
+    if len(rows):
+        wh.write_df(rows[list(TABLES[table])], SCHEMA, table, mode="append")
+
+
+def upsert_quarantine(wh: Warehouse, rows: pd.DataFrame, seen_at: datetime) -> None:
+    """One row per (record_type, record_id, rule): first_seen_at survives across runs.
+
+    Records that pass every rule again leave the quarantine.
+    """
+    known = wh.query_df(
+        f"select record_type, record_id, rule, first_seen_at from {SCHEMA}.quarantine"
+    )
+    merged = rows.merge(known, on=KEY, how="left")
+    merged["first_seen_at"] = pd.to_datetime(merged["first_seen_at"]).fillna(seen_at)
+    merged["last_seen_at"] = seen_at
+    replace_rows(wh, "quarantine", merged)
+
+
+def record_run(wh: Warehouse, run: dict, volumes: pd.DataFrame) -> None:
+    """The run's row in quality.runs and its source volumes (a re-run replaces both)."""
+    for table in ("runs", "source_volumes"):
+        wh.execute(f"delete from {SCHEMA}.{table} where run_id = ?", [run["run_id"]])
+    wh.write_df(pd.DataFrame([run])[list(TABLES["runs"])], SCHEMA, "runs", mode="append")
+    if len(volumes):
+        wh.write_df(volumes[list(TABLES["source_volumes"])], SCHEMA, "source_volumes")
+
+
+def previous_volumes(wh: Warehouse, run_id: str) -> dict[str, int]:
+    """Row counts per raw table at the last passed run before this one."""
+    last = wh.query_df(
+        f"select run_id from {SCHEMA}.runs where status = 'passed' and run_id <> ?"
+        " order by finished_at desc limit 1",
+        [run_id],
+    )
+    if last.empty:
+        return {}
+    rows = wh.query_df(
+        f"select table_name, row_count from {SCHEMA}.source_volumes where run_id = ?",
+        [last.iat[0, 0]],
+    )
+    return dict(zip(rows["table_name"], rows["row_count"].astype(int), strict=True))
