@@ -1,8 +1,8 @@
 {#- Exponential decay: an event `age_days` old keeps 0.5 ^ (age / half-life)
     of its weight, so one half-life old counts half. -#}
 {% macro decay_factor(age_days, half_life_days) -%}
-    power(cast(0.5 as {{ dbt.type_float() }}),
-          cast({{ age_days }} as {{ dbt.type_float() }}) / cast({{ half_life_days }} as {{ dbt.type_float() }}))
+    power(cast(0.5 as {{ lead_scoring.type_double() }}),
+          cast({{ age_days }} as {{ lead_scoring.type_double() }}) / cast({{ half_life_days }} as {{ lead_scoring.type_double() }}))
 {%- endmacro %}
 
 {#- Cap points at +/- max_points (a null cap means uncapped); the sign is kept,
@@ -37,4 +37,10 @@
             "var " ~ name ~ " must be one of " ~ (choices | join(', ')) ~ ", got " ~ (value | tojson)) }}
     {%- endif -%}
     {{ return(value) }}
+{%- endmacro %}
+
+{#- 8-byte floats on every engine (dbt.type_float() is 4-byte on DuckDB, too
+    coarse for decay sums and for dlt load ids). -#}
+{% macro type_double() -%}
+    double precision
 {%- endmacro %}

@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 from lead_scoring.settings import PROJECT_ROOT, Settings
 
 CRM_POOL = "crm_api"
-_PROGRESS = re.compile(r"(task_id=\S+|Marking run|Dag run .* (success|failed)|ERROR)")
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+_TASK = re.compile(r"\[DAG TEST\] (starting|end task) task_id=(\S+)")
+_FAILED = re.compile(r"Task failed with exception|Marking run .* (failed|successful)")
 
 
 def airflow_env(
@@ -34,6 +36,7 @@ def airflow_env(
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "DO_NOT_TRACK": "1",
@@ -60,13 +63,14 @@ def http_connection(url: str, token: str, **extra: str) -> dict:
     }
 
 
-def _airflow(
+def _run(
     env: dict[str, str],
+    program: str,
     *args: str,
     log_file: Path | None = None,
     on_line: Callable[[str], None] | None = None,
 ) -> int:
-    cmd = [str(Path(sys.executable).parent / "airflow"), *args]
+    cmd = [str(Path(sys.executable).parent / program), *args]
     with subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     ) as proc:
@@ -82,11 +86,16 @@ def _airflow(
 
 
 def prepare_airflow(env: dict[str, str], log_file: Path) -> None:
-    """Create the metadata database (first time) and the CRM pool."""
+    """Create the metadata database (first time), the CRM pool and the dbt manifest."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    for args in (("db", "migrate"), ("pools", "set", CRM_POOL, "1", "Concurrent CRM API calls")):
-        if _airflow(env, *args, log_file=log_file) != 0:
-            raise RuntimeError(f"`airflow {' '.join(args)}` failed: see {log_file}")
+    steps = [
+        ("airflow", "db", "migrate"),
+        ("airflow", "pools", "set", CRM_POOL, "1", "Concurrent CRM API calls"),
+        ("dbt", "parse", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)),
+    ]
+    for step in steps:
+        if _run(env, *step, log_file=log_file) != 0:
+            raise RuntimeError(f"`{' '.join(step)}` failed: see {log_file}")
 
 
 def dags_test(
@@ -97,8 +106,16 @@ def dags_test(
     on_line: Callable[[str], None] | None = None,
 ) -> int:
     """`airflow dags test` one DAG run; returns the exit code, the full log goes to log_file."""
-    return _airflow(env, "dags", "test", dag_id, logical_date, log_file=log_file, on_line=on_line)
+    return _run(
+        env, "airflow", "dags", "test", dag_id, logical_date, log_file=log_file, on_line=on_line
+    )
 
 
-def progress_lines(line: str) -> bool:
-    return bool(_PROGRESS.search(line))
+def progress(line: str) -> str | None:
+    """A short progress line for an `airflow dags test` log line worth showing, else None."""
+    if match := _TASK.search(line):
+        state = "started" if match.group(1) == "starting" else "done"
+        return f"{match.group(2):<60} {state} {line[11:19]}"
+    if _FAILED.search(line):
+        return line
+    return None

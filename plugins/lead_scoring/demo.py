@@ -10,6 +10,13 @@ import typer
 from lead_scoring.settings import get_settings
 
 
+def _show_progress(line: str) -> None:
+    from lead_scoring.airflow_runner import progress
+
+    if shown := progress(line):
+        typer.echo(f"  {shown}")
+
+
 def demo(
     leads: int = typer.Option(20_000, help="Leads to simulate."),
     accounts: int = typer.Option(4_000, help="Accounts to simulate."),
@@ -48,7 +55,7 @@ def demo(
             "lead_scoring_nightly",
             today.isoformat(),
             log_file,
-            on_line=lambda line: airflow_runner.progress_lines(line) and typer.echo(f"  {line}"),
+            on_line=_show_progress,
         )
     if code != 0:
         typer.secho(f"the nightly DAG failed (exit {code}); see {log_file}", fg="red", err=True)

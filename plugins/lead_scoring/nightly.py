@@ -14,30 +14,30 @@ CRM_SOURCE_CONN = "lead_scoring_crm_source"
 CRM_TARGET_CONN = "lead_scoring_crm"
 
 
-class MissingConnection(RuntimeError):
-    pass
-
-
 def _connection(conn_id: str):
+    """The Airflow connection, or a task failure (not retried) naming what is missing."""
     from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowFailException
 
     try:
         return Connection.get(conn_id)
     except Exception as exc:  # Airflow raises its own NotFound types per backend
-        raise MissingConnection(
+        raise AirflowFailException(
             f"Airflow connection {conn_id!r} is not defined: create it (see README,"
             f" 'Connections') or set AIRFLOW_CONN_{conn_id.upper()}"
         ) from exc
 
 
 def crm_source():
+    from airflow.sdk.exceptions import AirflowFailException
+
     from lead_scoring.sources.extract import CrmSource
 
     conn = _connection(CRM_SOURCE_CONN)
     scheme = conn.schema or "http"
     port = f":{conn.port}" if conn.port else ""
     if not conn.host or not conn.password:
-        raise MissingConnection(
+        raise AirflowFailException(
             f"connection {CRM_SOURCE_CONN!r} needs a host and a password (token)"
         )
     return CrmSource(f"{scheme}://{conn.host}{port}", conn.password)
@@ -56,10 +56,16 @@ def extract_sources(source) -> dict:
 
 
 def run_gate(run_id: str, logical_date: datetime | None) -> dict:
-    from lead_scoring.quality import run_quality_gate
+    """The quality gate; a failed batch gate fails the task at once (no retry can fix data)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from lead_scoring.quality import QualityGateFailed, run_quality_gate
 
     as_of = logical_date or datetime.now(UTC)
-    return asdict(run_quality_gate(get_settings(), run_id, as_of))
+    try:
+        return asdict(run_quality_gate(get_settings(), run_id, as_of))
+    except QualityGateFailed as exc:
+        raise AirflowFailException(f"quality gate failed: {exc}") from exc
 
 
 def preflight_crm(target) -> None:

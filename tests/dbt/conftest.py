@@ -48,7 +48,8 @@ class Warehouse:
                 mode = "append" if (schema, table) in load.appended else "replace"
                 warehouse.write_df(frame, schema, table, mode=mode)
 
-    def dbt(self, command: str, as_of: date, *args: str, extra_vars: dict | None = None) -> None:
+    def dbt(self, command: str, as_of: date, *args: str, extra_vars: dict | None = None):
+        """Run a dbt command as of `as_of`; returns dbt's result (raises when it failed)."""
         from dbt.cli.main import dbtRunner
 
         variables = {"lead_scoring__as_of_date": as_of.isoformat(), **(extra_vars or {})}
@@ -65,6 +66,7 @@ class Warehouse:
                 for r in (result.result or []) if str(r.status) in ("error", "fail")
             ]
             raise DbtFailed(f"dbt {command} failed: {result.exception or failures}")
+        return result.result
 
     def table(self, schema: str, name: str, order_by: str = "1") -> pd.DataFrame:
         with open_warehouse(self.settings) as warehouse:

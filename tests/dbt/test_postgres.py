@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+import math
+from datetime import date, datetime
+from decimal import Decimal
+
 import pandas as pd
 import pytest
 import scoring_dataset as ds
 from conftest import MARTS
 
 
+def canonical(value) -> str:
+    """One spelling per value whatever the engine's Python types (Decimal, numpy, NaT...)."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "null"
+    if isinstance(value, bool | Decimal | float | int) and not isinstance(value, bool):
+        return f"{float(value):.6f}"
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return pd.Timestamp(value).isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return canonical(value.item())
+    return str(value)
+
+
+@pytest.fixture(scope="module")
+def postgres_marts(postgres_warehouse) -> dict[str, pd.DataFrame]:
+    postgres_warehouse.write(1)
+    postgres_warehouse.dbt("build", ds.AS_OF_1)  # models, seeds, data and unit tests
+    return postgres_warehouse.marts()
+
+
 @pytest.mark.parametrize("mart", MARTS)
-def test_postgres_scores_equal_duckdb_scores(postgres_warehouse, duckdb_scenario, mart):
-    if not hasattr(postgres_warehouse, "built"):
-        postgres_warehouse.write(1)
-        postgres_warehouse.dbt("build", ds.AS_OF_1)
-        postgres_warehouse.built = postgres_warehouse.marts()
-    on_postgres = postgres_warehouse.built[mart].drop(columns=["scored_at"], errors="ignore")
+def test_postgres_scores_equal_duckdb_scores(postgres_marts, duckdb_scenario, mart):
+    on_postgres = postgres_marts[mart].drop(columns=["scored_at"], errors="ignore")
     on_duckdb = duckdb_scenario.snapshots["d1"][mart].drop(columns=["scored_at"], errors="ignore")
     assert list(on_postgres.columns) == list(on_duckdb.columns)
+    assert len(on_postgres) == len(on_duckdb) > 0
     for column in on_postgres.columns:
-        left, right = on_postgres[column], on_duckdb[column]
-        if column.endswith(("_date", "_at")):
-            left, right = pd.to_datetime(left), pd.to_datetime(right)
-        elif left.dtype == object and isinstance(left.dropna().iloc[0] if left.notna().any()
-                                                  else "", (int, float)) is False:
-            pass
-        assert list(left.astype(str)) == list(right.astype(str)), column
+        assert [canonical(v) for v in on_postgres[column]] == [
+            canonical(v) for v in on_duckdb[column]], column

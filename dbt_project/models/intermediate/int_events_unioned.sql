@@ -48,7 +48,7 @@ unioned as (
         cast(null as {{ dbt.type_string() }}) as subject_id,
         cast(null as {{ dbt.type_string() }}) as event_type,
         cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
-        cast(null as {{ dbt.type_float() }}) as load_id
+        cast(null as {{ lead_scoring.type_double() }}) as load_id
     where 1 = 0
     {%- endif %}
 ),

@@ -133,7 +133,7 @@ scored as (
         signals.dimension || ':' || signals.dimension_value as signal,
         signals.dimension,
         signals.dimension_value,
-        coalesce(fit_rules.points, 0) as points,
+        cast(coalesce(fit_rules.points, 0) as numeric(10, 2)) as points,
         coalesce(fit_rules.reason_label, signals.dimension_value) as reason_label,
         signals.observed_at
     from signals

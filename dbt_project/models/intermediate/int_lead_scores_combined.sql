@@ -48,18 +48,14 @@ pain_totals as (
     group by lead_id, offset_days
 ),
 
-scores_by_offset as (
+{#- Fit and pain are rounded to cents first, so lead_score is exactly their sum
+    (floored) in every row the CRM receives. -#}
+rounded_by_offset as (
     select
         profiles.lead_id,
         profiles.offset_days,
-        coalesce(fit_totals.fit_score, 0) as fit_score,
-        coalesce(pain_totals.pain_score, 0) as pain_score,
-        {%- if floor is none %}
-        coalesce(fit_totals.fit_score, 0) + coalesce(pain_totals.pain_score, 0) as lead_score
-        {%- else %}
-        greatest(coalesce(fit_totals.fit_score, 0) + coalesce(pain_totals.pain_score, 0),
-                 {{ lead_scoring.number_var('lead_scoring__score_floor') }}) as lead_score
-        {%- endif %}
+        {{ lead_scoring.to_points('coalesce(fit_totals.fit_score, 0)') }} as fit_score,
+        {{ lead_scoring.to_points('coalesce(pain_totals.pain_score, 0)') }} as pain_score
     from profiles
     left join fit_totals
         on fit_totals.lead_id = profiles.lead_id
@@ -69,14 +65,29 @@ scores_by_offset as (
         and pain_totals.offset_days = profiles.offset_days
 ),
 
+scores_by_offset as (
+    select
+        lead_id,
+        offset_days,
+        fit_score,
+        pain_score,
+        {%- if floor is none %}
+        fit_score + pain_score as lead_score
+        {%- else %}
+        greatest(fit_score + pain_score, {{ lead_scoring.number_var('lead_scoring__score_floor') }})
+            as lead_score
+        {%- endif %}
+    from rounded_by_offset
+),
+
 current_leads as (
     select
         profiles.lead_id,
         profiles.email,
         profiles.account_id,
         profiles.lead_created_at,
-        {{ lead_scoring.to_points('now_scores.fit_score') }} as fit_score,
-        {{ lead_scoring.to_points('now_scores.pain_score') }} as pain_score,
+        now_scores.fit_score,
+        now_scores.pain_score,
         {{ lead_scoring.to_points('now_scores.lead_score') }} as lead_score,
         {{ lead_scoring.to_points('now_scores.lead_score - coalesce(week_scores.lead_score, 0)') }}
             as score_gain_7d,

@@ -80,7 +80,7 @@ def _describe(settings: Settings) -> str:
 def load_inputs(settings: Settings) -> ScoringInputs:
     """Read the scoring inputs of the last dbt build (fails clearly when there is none)."""
     try:
-        with open_warehouse(settings, read_only=settings.warehouse == "duckdb") as wh:
+        with open_warehouse(settings) as wh:
             missing = [f"{s}.{t}" for s, t in REQUIRED if not wh.table_exists(s, t)]
             if missing:
                 raise CalibrationError(

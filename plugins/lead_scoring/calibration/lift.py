@@ -53,14 +53,17 @@ def signal_lifts(has_signal: pd.DataFrame, is_won: pd.Series) -> pd.DataFrame:
 
 def rule_lifts(signals: pd.DataFrame, is_won: pd.Series, rules: Rules) -> pd.DataFrame:
     """The lift of every event type of event_weights and every profile signal of fit_rules
-    (a rule nobody matched has n_with 0): signal, kind (event/fit), category, current_points
+    (a rule nobody matched has n_with 0): signal, kind (event/fit), source (product /
+    marketing / profile), category, current_points
     and the columns of ``signal_lifts``."""
     events = rules.event_table()
     fits = rules.fit_table()
     catalogue = pd.concat([
         pd.DataFrame({"signal": events["event_type"], "kind": "event",
+                      "source": rules.event_weights["event_source"],
                       "category": events["signal_category"], "current_points": events["points"]}),
-        pd.DataFrame({"signal": fits["signal"], "kind": "fit", "category": "fit",
+        pd.DataFrame({"signal": fits["signal"], "kind": "fit", "source": "profile",
+                      "category": "fit",
                       "current_points": fits["points"]}),
     ], ignore_index=True)  # fmt: skip
     present = signals.reindex(columns=catalogue["signal"], fill_value=0)

@@ -5,13 +5,16 @@
   its cap (max_points) is scaled with its points, so the cap stays worth as many events.
 * dropped (0 points): lift under ``min_lift_points`` in absolute value, fewer than
   ``min_samples`` leads with (or without) the signal, or beyond the ``max_factors``
-  strongest signals;
+  strongest signals (the negative signals, always kept, count towards that limit);
 * trivial actions (opens, clicks, page views) stay at 0 whatever their lift: they are
   curiosity, not pain; a positive-category event with a negative lift is dropped (its
   category says it is engagement: review it);
 * negative signals (careers page, unsubscribe, bounce) must stay negative (the seed tests
   require it): they take their measured lift when it is a clear penalty, and otherwise
-  keep their current points.
+  keep their current points;
+* product engagement must outweigh marketing engagement (a seed test, and the domain's
+  "strongest signal"): when the lifts disagree, the largest marketing points are lowered
+  one at a time until the strongest and the average product event weigh more.
 """
 
 from __future__ import annotations
@@ -56,11 +59,39 @@ def propose_points(lifts: pd.DataFrame, config: CalibrationConfig) -> pd.DataFra
     decided = [_status(row, config) for _, row in table.iterrows()]
     table["proposed_points"] = [points for points, _ in decided]
     table["status"] = [status for _, status in decided]
-    scored = table[table["proposed_points"] != 0]
+    required = (table["category"] == "negative") & (table["proposed_points"] != 0)
+    scored = table[(table["proposed_points"] != 0) & ~required]
     strength = scored["lift_pp"].abs().fillna(0).sort_values(ascending=False, kind="stable")
-    beyond = strength.index[config.max_factors :]
+    beyond = strength.index[max(config.max_factors - int(required.sum()), 0) :]
     table.loc[beyond, "proposed_points"] = 0.0
     table.loc[beyond, "status"] = f"dropped: beyond the {config.max_factors} strongest factors"
+    return _product_outweighs_marketing(table)
+
+
+def _product_outweighs_marketing(table: pd.DataFrame) -> pd.DataFrame:
+    positive = table["proposed_points"] > 0
+    product = table.index[positive & (table["source"] == "product")]
+    if product.empty:
+        return table
+    lowered = set()
+    while True:
+        marketing = table.index[(table["proposed_points"] > 0) & (table["source"] == "marketing")]
+        if marketing.empty:
+            break
+        points = table["proposed_points"]
+        if points[product].max() > points[marketing].max() and (
+            points[product].mean() > points[marketing].mean()
+        ):
+            break
+        top = points[marketing].idxmax()
+        table.loc[top, "proposed_points"] -= 1
+        lowered.add(top)
+    for i in lowered:
+        table.loc[i, "status"] = (
+            "lowered: product engagement must outweigh marketing (seed rule)"
+            if table.loc[i, "proposed_points"] > 0
+            else "dropped: product engagement must outweigh marketing (seed rule)"
+        )
     return table
 
 

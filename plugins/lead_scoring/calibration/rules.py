@@ -22,6 +22,9 @@ THRESHOLD_VAR = "lead_scoring__sdr_ready_threshold"
 FLOOR_VAR = "lead_scoring__score_floor"
 GOOD_FIT_VAR = "lead_scoring__good_fit_threshold"
 HIGH_PAIN_VAR = "lead_scoring__high_pain_threshold"
+# Vars on the score's scale: a proposal whose threshold moves suggests them scaled alike.
+SCALED_VARS = (GOOD_FIT_VAR, HIGH_PAIN_VAR, "lead_scoring__mql_score_threshold",
+               "lead_scoring__account_sdr_ready_threshold")
 EVENT_COLUMNS = ("event_type", "signal_category", "points", "half_life_days", "max_points")
 FIT_COLUMNS = ("dimension", "dimension_value", "points")
 
@@ -36,6 +39,14 @@ class Rules:
     score_floor: float | None
     good_fit_threshold: float
     high_pain_threshold: float
+    # The threshold var as dbt_project.yml sets it: the scale the other score vars are on.
+    var_threshold: float
+
+    def quadrant_cutoffs(self, threshold: float) -> tuple[float, float]:
+        """Good-fit and high-pain cut-offs for a model whose SDR-ready threshold is
+        ``threshold``: the same fractions of it as the vars are of the threshold var."""
+        scale = threshold / self.var_threshold if self.var_threshold else 1.0
+        return self.good_fit_threshold * scale, self.high_pain_threshold * scale
 
     def with_threshold(self, threshold: float) -> Rules:
         return replace(self, threshold=threshold)
@@ -93,13 +104,15 @@ def load_rules(project_dir: Path, seeds_dir: Path | None = None) -> Rules:
     """The rules in force: seeds from ``seeds_dir`` (default the project's) and its vars."""
     seeds_dir = seeds_dir or project_dir / "seeds"
     vars_ = project_vars(project_dir)
+    threshold = _number(vars_, THRESHOLD_VAR, project_dir)
     rules = Rules(
         event_weights=read_seed(seeds_dir / "event_weights.csv"),
         fit_rules=read_seed(seeds_dir / "fit_rules.csv"),
-        threshold=_number(vars_, THRESHOLD_VAR, project_dir),
+        threshold=threshold,
         score_floor=_number(vars_, FLOOR_VAR, project_dir, optional=True),
         good_fit_threshold=_number(vars_, GOOD_FIT_VAR, project_dir),
         high_pain_threshold=_number(vars_, HIGH_PAIN_VAR, project_dir),
+        var_threshold=threshold,
     )
     for name, table, columns in (("event_weights", rules.event_weights, EVENT_COLUMNS),
                                  ("fit_rules", rules.fit_rules, FIT_COLUMNS)):  # fmt: skip

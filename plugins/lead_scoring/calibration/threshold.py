@@ -96,9 +96,8 @@ def describe_threshold(
     ready = scores["lead_score"] >= threshold
     n_ready = int(ready.sum())
     won = is_won.reindex(scores.index)
-    bad_fit_low_pain = (scores["fit_score"] < rules.good_fit_threshold) & (
-        scores["pain_score"] < rules.high_pain_threshold
-    )
+    good_fit, high_pain = rules.quadrant_cutoffs(threshold)
+    bad_fit_low_pain = (scores["fit_score"] < good_fit) & (scores["pain_score"] < high_pain)
     share = n_ready / max(len(scores), 1)
     return ThresholdChoice(
         threshold=threshold,

@@ -141,9 +141,10 @@ def target_from_connection(conn: Any) -> CrmTarget:
     port = getattr(conn, "port", None)
     if host and "://" not in host:
         scheme = (getattr(conn, "schema", None) or "https").strip()
-        host = f"{scheme}://{host}{f':{port}' if port else ''}"
-    elif host and port and urlsplit(host).port is None:
-        host = f"{host.rstrip('/')}:{port}"
+        host = f"{scheme}://{host}"
+    parts = urlsplit(host)
+    if host and port and parts.port is None:
+        host = parts._replace(netloc=f"{parts.netloc}:{port}").geturl()
     return CrmTarget(
         kind=kind,  # type: ignore[arg-type]
         base_url=host or DEFAULT_URLS.get(kind, ""),

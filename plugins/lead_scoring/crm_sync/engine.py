@@ -174,7 +174,7 @@ def run_sync(
                     _execute(wh, target, writer, throttle, p, result)
         except Exception as exc:
             result.status = "failed"
-            result.message = (
+            result.message = redact(
                 str(exc) if isinstance(exc, CrmSyncError) else f"{type(exc).__name__}: {exc}"
             )[:1000]
             _finish(wh, result, throttle)

@@ -295,10 +295,9 @@ class OutcomeBuffer:
 def start_run(wh: Warehouse, run_id: str, target: str) -> None:
     """Register the run; an earlier run of this target still marked running was killed."""
     wh.execute(
-        "update sync.runs set status = 'failed', finished_at = ?,"
-        " message = 'the run did not finish (process killed?); the next run resumed it'"
+        "update sync.runs set status = 'failed', finished_at = ?, message = ?"
         " where target = ? and status = 'running'",
-        [utc_now(), target],
+        [utc_now(), "the run did not finish (killed); the next run resumed it", target],
     )
     wh.execute("delete from sync.runs where run_id = ? and target = ?", [run_id, target])
     wh.execute(

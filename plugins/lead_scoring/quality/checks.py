@@ -8,6 +8,7 @@ show record ids and codes only; the offending raw value is looked up by record i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,25 @@ class Batch:
     fields: dict[str, str] = field(default_factory=dict)  # suite field -> raw column
 
 
+def age_seconds(moments: pd.Series, as_of: datetime) -> pd.Series:
+    """Seconds from each moment to ``as_of`` (negative: in the future; NaN: no moment).
+
+    The suites bound ages, not datetimes: GX compares numbers vectorised but datetimes
+    one by one."""
+    return (pd.Timestamp(as_of) - moments).dt.total_seconds()
+
+
+def _codes(values: pd.Series) -> pd.Categorical:
+    """Status codes as a categorical: cheap for GX to hash and test."""
+    return pd.Categorical(values)
+
+
+def _group_ids(keys: pd.Series) -> pd.Series:
+    """One number per distinct key (NaN for no key): uniqueness of keys, cheaply."""
+    codes, _ = pd.factorize(keys)
+    return pd.Series(codes, index=keys.index, dtype="float64").where(codes >= 0)
+
+
 def wire_time(values: pd.Series) -> pd.Series:
     """HubSpot wire datetimes (ISO-8601 text) -> naive UTC; unparseable -> NaT."""
     text = values.astype("str").fillna("").str.strip()
@@ -51,7 +71,10 @@ def db_time(values: pd.Series) -> pd.Series:
 
 
 def _ids(values: pd.Series) -> pd.Index:
-    return pd.Index(values.astype("str").fillna("").to_numpy(), name=INDEX, dtype="str")
+    """Record ids as an object index: GX looks ids up in it, and hashes it, many times."""
+    return pd.Index(
+        values.astype("str").fillna("").to_numpy(dtype=object), name=INDEX, dtype=object
+    )
 
 
 def _frame(index: pd.Index, **columns) -> pd.DataFrame:
@@ -62,7 +85,7 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype("str").fillna("")
 
 
-def contacts(raw: pd.DataFrame, config: QualityConfig) -> Batch:
+def contacts(raw: pd.DataFrame, config: QualityConfig, as_of: datetime) -> Batch:
     index = _ids(raw["hs_object_id"])
     email = email_status(raw["email"])
     domains = email_domains(email["email_key"])
@@ -72,18 +95,21 @@ def contacts(raw: pd.DataFrame, config: QualityConfig) -> Batch:
     regions = regions_for(country["country_iso2"], config.default_phone_region)
     phone = phone_status(raw["phone"], regions, config.workers)
     first, last = _text(raw["firstname"]), _text(raw["lastname"])
+    created = wire_time(raw["createdate"])
     checks = _frame(
         index,
-        email_status=email["email_status"],
+        email_status=_codes(email["email_status"]),
         email_key=email["email_key"],
+        email_key_id=_group_ids(email["email_key"]),
         email_domain=domains["email_domain"],
-        email_domain_type=domains["email_domain_type"],
-        name_issue=name_issues(first, last, local),
-        phone_status=phone["phone_status"],
+        email_domain_type=_codes(domains["email_domain_type"]),
+        name_issue=_codes(name_issues(first, last, local)),
+        phone_status=_codes(phone["phone_status"]),
         phone_e164=phone["phone_e164"],
-        country_status=country["country_status"],
+        country_status=_codes(country["country_status"]),
         country_iso2=country["country_iso2"],
-        created_at=wire_time(raw["createdate"]),
+        created_at=created,
+        created_age_s=age_seconds(created, as_of),
     )
     values = _frame(
         index,
@@ -106,17 +132,17 @@ def _employees(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return status, count
 
 
-def companies(raw: pd.DataFrame, config: QualityConfig) -> Batch:
+def companies(raw: pd.DataFrame, as_of: datetime) -> Batch:
     index = _ids(raw["hs_object_id"])
     status, count = _employees(raw["numberofemployees"])
     country = country_status(raw["country"])
     checks = _frame(
         index,
-        employees_status=status,
+        employees_status=_codes(status),
         employees=count.astype("float64"),
-        country_status=country["country_status"],
+        country_status=_codes(country["country_status"]),
         country_iso2=country["country_iso2"],
-        created_at=wire_time(raw["createdate"]),
+        created_age_s=age_seconds(wire_time(raw["createdate"]), as_of),
     )
     values = _frame(
         index,
@@ -127,14 +153,14 @@ def companies(raw: pd.DataFrame, config: QualityConfig) -> Batch:
     return Batch("company", "raw_accounts", checks, values)
 
 
-def deals(raw: pd.DataFrame, contact_ids: pd.Index) -> Batch:
+def deals(raw: pd.DataFrame, contact_ids: pd.Index, as_of: datetime) -> Batch:
     index = _ids(raw["hs_object_id"])
     lead = _text(raw["ls_contact_id"]).str.strip()
     checks = _frame(
         index,
-        dealstage=_text(raw["dealstage"]),
+        dealstage=_codes(_text(raw["dealstage"])),
         lead_known=lead.isin(contact_ids),
-        created_at=wire_time(raw["createdate"]),
+        created_age_s=age_seconds(wire_time(raw["createdate"]), as_of),
     )
     values = _frame(
         index,
@@ -145,11 +171,15 @@ def deals(raw: pd.DataFrame, contact_ids: pd.Index) -> Batch:
     return Batch("deal", "raw_outcomes", checks, values)
 
 
-def product_users(raw: pd.DataFrame) -> Batch:
+def product_users(raw: pd.DataFrame, as_of: datetime) -> Batch:
     index = _ids(raw["user_id"])
     email = email_status(raw["email"])
     signed_up = db_time(raw["signed_up_at"])
-    checks = _frame(index, email_status=email["email_status"], created_at=signed_up)
+    checks = _frame(
+        index,
+        email_status=_codes(email["email_status"]),
+        created_age_s=age_seconds(signed_up, as_of),
+    )
     values = _frame(
         index,
         email=_text(raw["email"]),
@@ -160,7 +190,12 @@ def product_users(raw: pd.DataFrame) -> Batch:
 
 
 def events(
-    raw: pd.DataFrame, record_type: str, lead_column: str, known_leads, known_types: tuple
+    raw: pd.DataFrame,
+    record_type: str,
+    lead_column: str,
+    known_leads,
+    known_types: tuple,
+    as_of: datetime,
 ) -> Batch:
     index = _ids(raw["event_id"])
     occurred = db_time(raw["occurred_at"])
@@ -168,7 +203,7 @@ def events(
     checks = _frame(
         index,
         lead_known=raw[lead_column].isin(known_leads).to_numpy(dtype=bool),
-        occurred_at=occurred,
+        occurred_age_s=age_seconds(occurred, as_of),
         event_type_known=event_type.isin(known_types),
     )
     values = _frame(

@@ -62,24 +62,26 @@ def _now() -> datetime:
     return utc_naive(datetime.now(UTC))
 
 
-def build_batches(frames: dict[str, pd.DataFrame], config: QualityConfig) -> list[checks.Batch]:
-    contacts = checks.contacts(frames["crm_contacts"], config)
+def build_batches(
+    frames: dict[str, pd.DataFrame], config: QualityConfig, as_of: datetime
+) -> list[checks.Batch]:
+    contacts = checks.contacts(frames["crm_contacts"], config, as_of)
     batches = [contacts]
     if "crm_companies" in frames:
-        batches.append(checks.companies(frames["crm_companies"], config))
+        batches.append(checks.companies(frames["crm_companies"], as_of))
     if "crm_deals" in frames:
-        batches.append(checks.deals(frames["crm_deals"], contacts.checks.index))
+        batches.append(checks.deals(frames["crm_deals"], contacts.checks.index, as_of))
     users = frames.get("product_users")
     if users is not None:
-        batches.append(checks.product_users(users))
+        batches.append(checks.product_users(users, as_of))
     if "product_events" in frames:
         known = users["user_id"] if users is not None else pd.Series([], dtype="int64")
         batches.append(checks.events(frames["product_events"], "product_event", "user_id",
-                                     known, checks.PRODUCT_EVENT_TYPES))  # fmt: skip
+                                     known, checks.PRODUCT_EVENT_TYPES, as_of))  # fmt: skip
     if "marketing_events" in frames:
         batches.append(checks.events(frames["marketing_events"], "marketing_event",
                                      "contact_id", contacts.checks.index,
-                                     checks.MARKETING_EVENT_TYPES))  # fmt: skip
+                                     checks.MARKETING_EVENT_TYPES, as_of))  # fmt: skip
     return batches
 
 
@@ -116,7 +118,7 @@ def run_quality_gate(settings: Settings, run_id: str, as_of: datetime) -> GateRe
         except RawSchemaError as exc:
             log.error("quality gate: %s", exc)
             raise QualityGateFailed(_record_failure(wh, run_id, started, str(exc))) from exc
-        batches = build_batches(frames, config)
+        batches = build_batches(frames, config, as_of)
         log.info("check frames built in %.1f s", time.monotonic() - clock)
         hits, docs = validate(batches, suite_expectations(config, as_of), run_id, docs_dir)
         outcome = build_outcome(batches, hits, config, run_id)

@@ -1,9 +1,12 @@
-"""Phone numbers: parsed and validated with phonenumbers, canonical form E.164.
+"""Phone numbers: parsed with phonenumbers, format-checked, canonical form E.164.
 
 A number without ``+`` is read in the contact's country (its normalised ISO code), else
-in the configured default region. Extensions are kept RFC 3966 style (``;ext=123``).
-Parsing costs ~50 us a number, so distinct numbers are spread over worker processes
-when there are many.
+in the configured default region. A number is invalid when phonenumbers cannot parse it
+or it is not a possible number (wrong length for its country code); whether the number
+range is allocated (``is_valid_number``) is not checked: that doubles the cost and is a
+question for the dialler, not for the lead's format. Extensions are kept RFC 3966 style
+(``;ext=123``). Parsing costs ~25 us a number, so distinct numbers are spread over worker
+processes when there are many.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where used: worker processes only parse numbers
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +38,7 @@ def classify(pairs: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
         except phonenumbers.NumberParseException:
             out.append((INVALID, None))
             continue
-        if not phonenumbers.is_valid_number(number):
+        if not phonenumbers.is_possible_number(number):
             out.append((INVALID, None))
             continue
         canonical = phonenumbers.format_number(number, e164)
@@ -44,21 +49,25 @@ def classify(pairs: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
 
 
 def _classify_all(pairs: list[tuple[str, str]], workers: int) -> list[tuple[str, str | None]]:
+    """This process checks one share, ``workers - 1`` spawned processes the others."""
     if workers <= 1 or len(pairs) < PARALLEL_FROM:
         return classify(pairs)
-    chunks = [pairs[i :: workers * 4] for i in range(workers * 4)]
+    shares = [pairs[i::workers] for i in range(workers)]
     log.info("checking %d distinct phone numbers in %d processes", len(pairs), workers)
-    # spawn: forking a process that holds DuckDB/Airflow threads is not safe
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(classify, chunks))
+    # spawn, not fork: the parent holds DuckDB and Arrow threads
+    with ProcessPoolExecutor(workers - 1, mp_context=get_context("spawn")) as pool:
+        pending = [pool.submit(classify, share) for share in shares[1:]]
+        results = [classify(shares[0])] + [future.result() for future in pending]
     out: list[tuple[str, str | None]] = [(INVALID, None)] * len(pairs)
-    for i, chunk_result in enumerate(results):
-        out[i :: workers * 4] = chunk_result
+    for i, share in enumerate(results):
+        out[i::workers] = share
     return out
 
 
 def phone_status(phones: pd.Series, regions: pd.Series, workers: int = 1) -> pd.DataFrame:
     """``phone_status`` (empty/ok/normalisable/invalid) and ``phone_e164`` per row."""
+    import pandas as pd
+
     text = phones.astype("str").fillna("")
     present = text.str.strip() != ""
     frame = pd.DataFrame({"raw": text[present], "region": regions[present].astype("str")})

@@ -23,14 +23,16 @@ def _expect(config: QualityConfig, rule: str, field: str, expectation, normalise
     return expectation
 
 
-def _created(config: QualityConfig, as_of: str, column: str = "created_at") -> list:
+def _created(config: QualityConfig, as_of: str) -> list:
+    """Ages are seconds before the as-of time: a negative age is a future record."""
     import great_expectations.expectations as gxe
 
     return [
         _expect(config, "invalid_created_at", "createdate",
-                gxe.ExpectColumnValuesToNotBeNull(column=column)),
+                gxe.ExpectColumnValuesToNotBeNull(column="created_age_s")),
         _expect(config, "future_created_at", "createdate",
-                gxe.ExpectColumnValuesToBeBetween(column=column, max_value=as_of)),
+                gxe.ExpectColumnValuesToBeBetween(column="created_age_s", min_value=0,
+                                                  notes=f"age at the as-of time {as_of}")),
     ]  # fmt: skip
 
 
@@ -75,7 +77,7 @@ def suite_expectations(config: QualityConfig, as_of: datetime) -> dict[str, list
             *_country(config),
             *_created(config, bound),
             _expect(config, "duplicate_lead", "email",
-                    gxe.ExpectColumnValuesToBeUnique(column="email_key")),
+                    gxe.ExpectColumnValuesToBeUnique(column="email_key_id")),
         ],
         "raw_accounts": [
             _expect(config, "impossible_company_size", "numberofemployees",
@@ -104,7 +106,8 @@ def suite_expectations(config: QualityConfig, as_of: datetime) -> dict[str, list
             _expect(config, "unknown_lead", "lead_id",
                     gxe.ExpectColumnValuesToBeInSet(column="lead_known", value_set=[True])),
             _expect(config, "future_event", "occurred_at",
-                    gxe.ExpectColumnValuesToBeBetween(column="occurred_at", max_value=bound)),
+                    gxe.ExpectColumnValuesToBeBetween(column="occurred_age_s", min_value=0,
+                                                      notes=f"age at the as-of time {bound}")),
             _expect(config, "unknown_event_type", "event_type",
                     gxe.ExpectColumnValuesToBeInSet(column="event_type_known",
                                                     value_set=[True])),

@@ -16,20 +16,37 @@ from lead_scoring.simulator.frames import DAY, NEVER, Frame, concat, length
 
 P = {name: i for i, name in enumerate(PRODUCT_EVENT_TYPES)}
 M = {name: i for i, name in enumerate(MARKETING_EVENT_TYPES)}
-PRODUCT_RATED = ("login", "core_action", "invite_teammate", "integration_connected",
-                 "billing_page_view")  # fmt: skip
-HIGH_VALUE = ("whitepaper_download", "webinar_registration", "pricing_page_view",
-              "docs_page_view", "faq_page_view", "demo_request", "contact_sales_request")  # fmt: skip
+PRODUCT_RATED = (
+    "login",
+    "core_action",
+    "invite_teammate",
+    "integration_connected",
+    "billing_page_view",
+)
+HIGH_VALUE = (
+    "whitepaper_download",
+    "webinar_registration",
+    "pricing_page_view",
+    "docs_page_view",
+    "faq_page_view",
+    "demo_request",
+    "contact_sales_request",
+)
 TRIVIAL = ("email_open", "page_view", "email_click")
 TRIVIAL_SHARE = 0.7  # of rate-based marketing events
 # Activity by hour of day (UTC): European and American office hours overlap.
-_HOURS = np.array([1, 1, 1, 1, 1, 2, 3, 6, 9, 10, 10, 9, 10, 11, 12, 12, 11, 10, 8, 7, 5, 4,
-                   3, 2], dtype=float)  # fmt: skip
+_HOURS = np.array(
+    [1, 1, 1, 1, 1, 2, 3, 6, 9, 10, 10, 9, 10, 11, 12, 12, 11, 10, 8, 7, 5, 4, 3, 2], dtype=float
+)
 HOUR_CUMULATIVE = np.cumsum(_HOURS[:-1]) / _HOURS.sum()
 
 
 def _empty() -> Frame:
-    return {"lead": np.zeros(0, np.int64), "type": np.zeros(0, np.int16), "t": np.zeros(0, np.int64)}
+    return {
+        "lead": np.zeros(0, np.int64),
+        "type": np.zeros(0, np.int16),
+        "t": np.zeros(0, np.int64),
+    }
 
 
 def _once(at: np.ndarray, code: int, lo: int, hi: int) -> Frame:
@@ -48,8 +65,9 @@ def _office_hours(rng, t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndar
     return np.where((moved >= lo) & (moved < hi), moved, t)
 
 
-def _rated(rng, expected: np.ndarray, probs: np.ndarray, codes: np.ndarray,
-           lo: np.ndarray, hi: np.ndarray) -> Frame:  # fmt: skip
+def _rated(
+    rng, expected: np.ndarray, probs: np.ndarray, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> Frame:
     """Poisson counts per lead, split over types by the lead's probabilities, times uniform."""
     counts = rng.poisson(np.maximum(expected, 0))
     rows = np.flatnonzero(counts)
@@ -82,19 +100,24 @@ def _scale(budget: float, weights: np.ndarray) -> float:
 
 def product_events(rng: np.random.Generator, leads: Frame, lo: int, hi: int, budget: float):
     signup, intent, fit = leads["signup_at"], leads["latent_intent"], leads["latent_fit"]
-    milestones = concat(
-        _once(signup, P["trial_signup"], lo, hi),
-        _once(leads["first_value_at"], P["first_value"], lo, hi),
-    ) or _empty()
+    milestones = (
+        concat(
+            _once(signup, P["trial_signup"], lo, hi),
+            _once(leads["first_value_at"], P["first_value"], lo, hi),
+        )
+        or _empty()
+    )
     a, b = _window(signup, np.minimum(leads["product_until"], NEVER - 1), lo, hi)
     weight = leads["rate_product"] * (b - a) / DAY
-    probs = _normalise([
-        np.full(len(intent), 0.45),
-        0.12 + 0.35 * intent,
-        0.01 + 0.06 * intent * fit,
-        0.005 + 0.04 * intent,
-        0.003 + 0.05 * intent**2,
-    ])  # fmt: skip
+    probs = _normalise(
+        [
+            np.full(len(intent), 0.45),
+            0.12 + 0.35 * intent,
+            0.01 + 0.06 * intent * fit,
+            0.005 + 0.04 * intent,
+            0.003 + 0.05 * intent**2,
+        ]
+    )
     codes = np.array([P[name] for name in PRODUCT_RATED])
     scale = _scale(budget - length(milestones), weight)
     return concat(milestones, _rated(rng, weight * scale, probs, codes, a, b)) or _empty()
@@ -103,18 +126,22 @@ def product_events(rng: np.random.Generator, leads: Frame, lo: int, hi: int, bud
 def _high_value_mix(leads: Frame) -> np.ndarray:
     intent, segment = leads["latent_intent"], leads["segment"]
     n = len(intent)
-    probs = _normalise([
-        0.30 - 0.15 * intent,
-        np.full(n, 0.12),
-        0.12 + 0.25 * intent,
-        np.full(n, 0.22),
-        np.full(n, 0.10),
-        0.005 + 0.05 * intent**2,
-        0.003 + 0.03 * intent**2,
-    ])  # fmt: skip
-    for group, row in (("competitor", (0.15, 0.15, 0.35, 0.35, 0.0, 0.0, 0.0)),
-                       ("student", (0.4, 0.2, 0.0, 0.3, 0.1, 0.0, 0.0)),
-                       ("job_seeker", (0.3, 0.2, 0.1, 0.2, 0.2, 0.0, 0.0))):  # fmt: skip
+    probs = _normalise(
+        [
+            0.30 - 0.15 * intent,
+            np.full(n, 0.12),
+            0.12 + 0.25 * intent,
+            np.full(n, 0.22),
+            np.full(n, 0.10),
+            0.005 + 0.05 * intent**2,
+            0.003 + 0.03 * intent**2,
+        ]
+    )
+    for group, row in (
+        ("competitor", (0.15, 0.15, 0.35, 0.35, 0.0, 0.0, 0.0)),
+        ("student", (0.4, 0.2, 0.0, 0.3, 0.1, 0.0, 0.0)),
+        ("job_seeker", (0.3, 0.2, 0.1, 0.2, 0.2, 0.0, 0.0)),
+    ):
         probs[segment == group] = row
     return probs
 
@@ -135,16 +162,25 @@ def marketing_events(rng: np.random.Generator, leads: Frame, lo: int, hi: int, b
     for code in (M["demo_request"], M["contact_sales_request"]):
         fixed.append(_once(np.where(ask == code, asked_at, NEVER), code, lo, hi))
     # Buying signals pile up in the three weeks before a lead agrees to talk to sales.
-    surge_lo, surge_hi = _window(np.maximum(sql_at - 21 * DAY, created),
-                                 np.where(sql_at < NEVER, sql_at, 0), lo, hi)  # fmt: skip
+    surge_lo, surge_hi = _window(
+        np.maximum(sql_at - 21 * DAY, created), np.where(sql_at < NEVER, sql_at, 0), lo, hi
+    )
     surge = np.where(sql_at < NEVER, 3.0 * (surge_hi - surge_lo) / (21 * DAY), 0.0)
     high_value_probs = _high_value_mix(leads)
     high_value_codes = np.array([M[name] for name in HIGH_VALUE])
     fixed.append(_rated(rng, surge, high_value_probs, high_value_codes, surge_lo, surge_hi))
     careers_lo, careers_hi = _window(created, leads["careers_until"], lo, hi)
     careers = leads["rate_careers"] * (careers_hi - careers_lo) / DAY
-    fixed.append(_rated(rng, careers, np.ones((n, 1)), np.array([M["careers_page_view"]]),
-                        careers_lo, careers_hi))  # fmt: skip
+    fixed.append(
+        _rated(
+            rng,
+            careers,
+            np.ones((n, 1)),
+            np.array([M["careers_page_view"]]),
+            careers_lo,
+            careers_hi,
+        )
+    )
     fixed_events = concat(*fixed) or _empty()
 
     rest = budget - length(fixed_events)
@@ -156,10 +192,25 @@ def marketing_events(rng: np.random.Generator, leads: Frame, lo: int, hi: int, b
     trivial_codes = np.array([M[name] for name in TRIVIAL])
     hv_lo, hv_hi = _window(created, leads["marketing_until"], lo, hi)
     high_value = leads["rate_high_value"] * (hv_hi - hv_lo) / DAY
-    return concat(
-        fixed_events,
-        _rated(rng, trivial * _scale(TRIVIAL_SHARE * rest, trivial), trivial_probs,
-               trivial_codes, trivial_lo, trivial_hi),
-        _rated(rng, high_value * _scale((1 - TRIVIAL_SHARE) * rest, high_value),
-               high_value_probs, high_value_codes, hv_lo, hv_hi),
-    ) or _empty()  # fmt: skip
+    return (
+        concat(
+            fixed_events,
+            _rated(
+                rng,
+                trivial * _scale(TRIVIAL_SHARE * rest, trivial),
+                trivial_probs,
+                trivial_codes,
+                trivial_lo,
+                trivial_hi,
+            ),
+            _rated(
+                rng,
+                high_value * _scale((1 - TRIVIAL_SHARE) * rest, high_value),
+                high_value_probs,
+                high_value_codes,
+                hv_lo,
+                hv_hi,
+            ),
+        )
+        or _empty()
+    )

@@ -58,7 +58,8 @@ COUNTRY_VARIANTS = {
 }  # fmt: skip
 # ... and values nobody can map to a country ("bad_country").
 COUNTRY_GARBAGE = ("asdf", "Earth", "N/A", "n/a", "123", "Mars", "none", "-", "Europe",
-                   "Planet Earth", "Narnia", "??", "xx", "Worldwide", "my country", "0")  # fmt: skip
+                   "Planet Earth", "Narnia", "??", "xx", "Worldwide", "my country",
+                   "0")  # fmt: skip
 
 SENIORITIES = ("c_level", "vp", "director", "manager", "individual")
 SENIORITY_FIT = (1.0, 0.9, 0.6, 0.2, -0.4)
@@ -101,7 +102,8 @@ TITLES = (
     ("Marketing Coordinator", "individual", "marketing"),
     ("Content Marketer", "individual", "marketing"),
     ("Sales Operations Analyst", "individual", "revops"),
-    ("Data Analyst", "individual", "engineering"), ("Software Engineer", "individual", "engineering"),
+    ("Data Analyst", "individual", "engineering"),
+    ("Software Engineer", "individual", "engineering"),
     ("Customer Success Associate", "individual", "success"),
     ("Recruiter", "individual", "hr"), ("Accountant", "individual", "finance"),
 )  # fmt: skip
@@ -198,3 +200,7 @@ DEFAULT_ERROR_RATES = {
     "future_event": 0.001,
     "unknown_event_type": 0.001,
 }
+
+CALLING_CODES = {"US": 1, "CA": 1, "GB": 44, "DE": 49, "FR": 33, "NL": 31, "AU": 61, "SE": 46,
+                 "ES": 34, "IT": 39, "CH": 41, "IN": 91, "BR": 55, "SG": 65, "JP": 81,
+                 "PL": 48}  # fmt: skip

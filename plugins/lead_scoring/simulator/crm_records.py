@@ -19,7 +19,7 @@ def records(columns: Columns) -> Iterator[dict[str, str]]:
     """Row dicts (HubSpot property -> string) from columns."""
     keys = list(columns)
     values = [np.asarray(c).tolist() for c in columns.values()]
-    return (dict(zip(keys, row)) for row in zip(*values))
+    return (dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True))
 
 
 def _ids(values: np.ndarray) -> np.ndarray:
@@ -38,7 +38,7 @@ def company_columns(accounts: Frame) -> Columns:
         "ls_target_account": np.where(accounts["is_target"], "true", "false").astype(object),
         "createdate": wire_datetimes(accounts["created"]),
         "lastmodifieddate": wire_datetimes(accounts["lastmod"]),
-    }  # fmt: skip
+    }
 
 
 def contact_columns(leads: Frame, accounts: Frame) -> Columns:
@@ -62,7 +62,7 @@ def contact_columns(leads: Frame, accounts: Frame) -> Columns:
         "bant_timeline": leads["bant_timeline"],
         "createdate": wire_datetimes(leads["wire_created"]),
         "lastmodifieddate": wire_datetimes(leads["lastmod"]),
-    }  # fmt: skip
+    }
 
 
 def deal_state(leads: Frame, as_of: int) -> dict[str, np.ndarray]:
@@ -97,4 +97,4 @@ def deal_columns(leads: Frame, accounts: Frame, as_of: int) -> Columns:
         "createdate": wire_datetimes(leads["sql_at"]),
         "closedate": wire_datetimes(state["closedate"]),
         "lastmodifieddate": wire_datetimes(state["lastmod"]),
-    }  # fmt: skip
+    }

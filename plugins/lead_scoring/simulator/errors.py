@@ -18,8 +18,15 @@ from lead_scoring.simulator.frames import DAY, Frame, pick, stochastic_round
 from lead_scoring.simulator.pools import Pools
 
 # Lead-level errors, chosen in this order among leads that have none yet (one per lead).
-LEAD_ORDER = ("invalid_email", "disposable_email", "personal_email", "placeholder_name",
-              "bad_country", "normalisable_country", "future_created_at")  # fmt: skip
+LEAD_ORDER = (
+    "invalid_email",
+    "disposable_email",
+    "personal_email",
+    "placeholder_name",
+    "bad_country",
+    "normalisable_country",
+    "future_created_at",
+)
 MAX_RATE = 0.5
 
 
@@ -86,7 +93,7 @@ def _invalid(rng, leads: Frame, idx: np.ndarray, ctx: Context) -> None:
         lambda local, dom: f"{local}@{dom}.",
     )
     which = rng.integers(0, len(forms), len(idx))
-    for i, form in zip(idx, which):
+    for i, form in zip(idx, which, strict=True):
         local, domain = leads["email"][i].rsplit("@", 1)
         if form == 5 and "." not in local:
             form = 2
@@ -97,7 +104,9 @@ def _invalid(rng, leads: Frame, idx: np.ndarray, ctx: Context) -> None:
 def _disposable(rng, leads: Frame, idx: np.ndarray, ctx: Context) -> None:
     domains = ctx.pools.disposable_domains
     chosen = domains[rng.integers(0, len(domains), len(idx))]
-    leads["email"][idx] = [f"{_local(e)}@{d}" for e, d in zip(leads["email"][idx], chosen)]
+    leads["email"][idx] = [
+        f"{_local(e)}@{d}" for e, d in zip(leads["email"][idx], chosen, strict=True)
+    ]
     leads["email_type"][idx] = "disposable"
 
 
@@ -108,7 +117,7 @@ def personal_addresses(rng, locals_: list[str]) -> list[str]:
     with_digits = rng.random(len(locals_)) < 0.5
     return [
         f"{local}{d if w else ''}@{PERSONAL_DOMAINS[k]}"
-        for local, d, w, k in zip(locals_, digits, with_digits, domains)
+        for local, d, w, k in zip(locals_, digits, with_digits, domains, strict=True)
     ]
 
 
@@ -120,7 +129,7 @@ def _personal(rng, leads: Frame, idx: np.ndarray, ctx: Context) -> None:
 
 def _placeholder(rng, leads: Frame, idx: np.ndarray, ctx: Context) -> None:
     which = rng.integers(0, len(PLACEHOLDER_NAMES) + 2, len(idx))
-    for i, k in zip(idx, which):
+    for i, k in zip(idx, which, strict=True):
         if k >= len(PLACEHOLDER_NAMES):  # the e-mail address typed into the name field
             leads["firstname"][i], leads["lastname"][i] = leads["email"][i], ""
         else:
@@ -166,16 +175,20 @@ def duplicate_email(rng, emails: np.ndarray) -> np.ndarray:
         lambda e: e.title(),
     )
     which = rng.integers(0, len(forms), len(emails))
-    out = [forms[k](e) for e, k in zip(emails, which)]
-    return np.array([o if o != e else f" {e}" for o, e in zip(out, emails)], dtype=object)
+    out = [forms[k](e) for e, k in zip(emails, which, strict=True)]
+    return np.array(
+        [o if o != e else f" {e}" for o, e in zip(out, emails, strict=True)], dtype=object
+    )
 
 
 def event_error_slots(
     rng: np.random.Generator, n: int, rates: dict[str, float]
 ) -> dict[str, np.ndarray]:
     """Disjoint sets of event positions for each event-level error."""
-    counts = {k: stochastic_round(rng, rates[k] * n) for k in ("unknown_lead", "future_event",
-                                                                "unknown_event_type")}
+    counts = {
+        k: stochastic_round(rng, rates[k] * n)
+        for k in ("unknown_lead", "future_event", "unknown_event_type")
+    }
     total = min(n, sum(counts.values()))
     chosen = rng.choice(n, size=total, replace=False) if total else np.zeros(0, np.int64)
     slots, start = {}, 0

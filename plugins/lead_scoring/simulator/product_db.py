@@ -71,7 +71,7 @@ def _rows(frame: Frame, columns: tuple[str, ...], start: int, stop: int):
             parts.append(sql_datetimes(values).tolist())
         else:
             parts.append(values.tolist())
-    return zip(*parts)
+    return zip(*parts, strict=True)
 
 
 def _sqlite_insert(con: sqlite3.Connection, table: str, frame: Frame, columns, verb: str):
@@ -181,4 +181,3 @@ def append_product_db(settings: Settings, users: Frame, events: Frame) -> None:
             _postgres_copy(cur, "app_events", events, EVENT_COLUMNS)
     finally:
         con.close()
-

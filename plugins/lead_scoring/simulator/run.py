@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from lead_scoring.crm_sandbox.store import CrmStore
 from lead_scoring.settings import Settings
-from lead_scoring.simulator import files
+from lead_scoring.simulator import crm_load, files
 from lead_scoring.simulator.activity import marketing_events, product_events
 from lead_scoring.simulator.catalogue import (
     MARKETING_EVENT_TYPES,
@@ -27,7 +27,6 @@ from lead_scoring.simulator.catalogue import (
     UNKNOWN_MARKETING_TYPES,
     UNKNOWN_PRODUCT_TYPES,
 )
-from lead_scoring.simulator import crm_load
 from lead_scoring.simulator.crm_records import (
     company_columns,
     contact_columns,
@@ -47,8 +46,14 @@ from lead_scoring.simulator.product_db import append_product_db, describe, repla
 
 log = logging.getLogger("lead_scoring.simulator")
 
-FIRST_IDS = {"contact": 100_000_001, "company": 300_000_001, "deal": 500_000_001,
-             "product_user": 1, "product_event": 1, "marketing_event": 1}  # fmt: skip
+FIRST_IDS = {
+    "contact": 100_000_001,
+    "company": 300_000_001,
+    "deal": 500_000_001,
+    "product_user": 1,
+    "product_event": 1,
+    "marketing_event": 1,
+}
 UNKNOWN_CONTACT_IDS = 990_000_000  # marketing events that reference no CRM contact
 UNKNOWN_USER_IDS = 1_000_000_000  # product events of users the product DB does not have
 EVENTS_PER_LEAD = 30
@@ -113,8 +118,13 @@ def _stage(name: str) -> Iterator[dict[str, int]]:
     counts: dict[str, int] = {}
     yield counts
     done = ", ".join(f"{v:,} {k}" for k, v in counts.items())
-    log.info("simulate: %s%s (%.1f s, cpu %.1f s)", name, f": {done}" if done else "",
-             time.perf_counter() - started, time.process_time() - cpu)  # fmt: skip
+    log.info(
+        "simulate: %s%s (%.1f s, cpu %.1f s)",
+        name,
+        f": {done}" if done else "",
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+    )
 
 
 def _epoch(day: date) -> int:
@@ -140,8 +150,10 @@ def _sign_up(rng: np.random.Generator, leads: Frame, lo: int, hi: int, first_id:
     leads["product_user_id"][rows] = ids
     typed = [e.strip() for e in leads["email"][rows]]
     recased = rng.random(len(rows)) < 0.1
-    email = np.array([e.capitalize() if r else e.lower() for e, r in zip(typed, recased)],
-                     dtype=object)  # fmt: skip
+    email = np.array(
+        [e.capitalize() if r else e.lower() for e, r in zip(typed, recased, strict=True)],
+        dtype=object,
+    )
     later = rng.random(len(rows)) < 0.2
     span = hi - signup[rows]
     updated = signup[rows] + np.where(later, (rng.random(len(rows)) * span), 0).astype(np.int64)
@@ -159,7 +171,7 @@ def _open_deals(leads: Frame, lo: int, hi: int, first_id: int) -> np.ndarray:
 
 # -- events ------------------------------------------------------------------------------
 def _product_output(rng, events: Frame, leads: Frame, first_id: int, as_of: int, rates):
-    order = np.argsort(events["t"], kind="stable")
+    order = np.argsort(events["t"])
     lead, t = events["lead"][order], events["t"][order]
     n = len(t)
     event_id = np.arange(first_id, first_id + n, dtype=np.int64)
@@ -188,27 +200,35 @@ def _urls(rng, codes: np.ndarray) -> pa.Array:
     return pa.DictionaryArray.from_arrays(indices, table).cast(pa.string())
 
 
+def _labels(names: tuple[str, ...], codes: np.ndarray) -> pa.Array:
+    """Strings from codes into ``names``, built by Arrow (no Python object per row)."""
+    dictionary = pa.array(names, type=pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary).cast(
+        pa.string()
+    )
+
+
 def _marketing_output(rng, events: Frame, leads: Frame, first_id: int, as_of: int, rates):
-    export_day = events["t"] // DAY
-    order = np.lexsort((events["t"], export_day))
+    order = np.argsort(events["t"])
     lead, t, codes = events["lead"][order], events["t"][order], events["type"][order]
-    export_day = export_day[order]
+    export_day = t // DAY
     n = len(t)
-    contact = leads["contact_id"][lead]
-    names = np.array(MARKETING_EVENT_TYPES, dtype=object)[codes]
     slots = event_error_slots(rng, n, rates)
     unknown, future, odd = slots["unknown_lead"], slots["future_event"], slots["unknown_event_type"]
+    contact = leads["contact_id"][lead]
     contact[unknown] = UNKNOWN_CONTACT_IDS + rng.integers(0, 9_000_000, len(unknown))
     t[future] = as_of + rng.integers(3600, 365 * DAY, len(future))
-    names[odd] = np.array(UNKNOWN_MARKETING_TYPES, dtype=object)[
-        rng.integers(0, len(UNKNOWN_MARKETING_TYPES), len(odd))
-    ]
+    types = MARKETING_EVENT_TYPES + UNKNOWN_MARKETING_TYPES
+    named = codes.astype(np.int32)
+    named[odd] = len(MARKETING_EVENT_TYPES) + rng.integers(
+        0, len(UNKNOWN_MARKETING_TYPES), len(odd)
+    )
     event_id = np.arange(first_id, first_id + n, dtype=np.int64)
     table = pa.Table.from_arrays(
         [
             pc.binary_join_element_wise("me-", pa.array(event_id).cast(pa.string()), ""),
             pa.array(contact).cast(pa.string()),
-            pa.array(names, type=pa.string()),
+            _labels(types, named),
             pa.array(t.astype("datetime64[s]")).cast(pa.timestamp("us")),
             _urls(rng, codes),
         ],
@@ -265,15 +285,19 @@ def simulate(
         lead_frame["deal_id"] = np.full(leads, -1, dtype=np.int64)
         users = _sign_up(rng, lead_frame, start, as_of, FIRST_IDS["product_user"])
         deal_rows = _open_deals(lead_frame, start, as_of, FIRST_IDS["deal"])
-        counts.update(accounts=accounts, leads=leads, deals=len(deal_rows),
-                      product_users=length(users))  # fmt: skip
+        counts.update(
+            accounts=accounts, leads=leads, deals=len(deal_rows), product_users=length(users)
+        )
     with _stage("CRM records staged for the sandbox store"):
         staging = settings.sources_dir / STATE_DIR / "crm_staging"
-        staged = crm_load.stage(staging, {
-            "companies": company_columns(account_frame),
-            "contacts": contact_columns(lead_frame, account_frame),
-            "deals": deal_columns(take(lead_frame, deal_rows), account_frame, as_of),
-        })  # fmt: skip
+        staged = crm_load.stage(
+            staging,
+            {
+                "companies": company_columns(account_frame),
+                "contacts": contact_columns(lead_frame, account_frame),
+                "deals": deal_columns(take(lead_frame, deal_rows), account_frame, as_of),
+            },
+        )
         crm_job = crm_load.start_load(paths["crm"], staged, accounts + leads + len(deal_rows))
     with _stage("product events") as counts:
         product = product_events(rng, lead_frame, start, as_of, events * PRODUCT_SHARE)
@@ -307,36 +331,62 @@ def simulate(
         shutil.rmtree(staging)
         counts.update(loaded)
     total_events = length(product_rows) + marketing_table.num_rows
-    files.save_manifest(paths["manifest"], {
-        "seed": seed,
-        "start": start,
-        "as_of": as_of,
-        "days": days,
-        "leads": leads,
-        "accounts": accounts,
-        "events_total": total_events,
-        "error_rates": rates,
-        "product_db": describe(settings),
-        "next_ids": {
-            "contact": FIRST_IDS["contact"] + leads,
-            "company": FIRST_IDS["company"] + accounts,
-            "deal": FIRST_IDS["deal"] + len(deal_rows),
-            "product_user": FIRST_IDS["product_user"] + length(users),
-            "product_event": FIRST_IDS["product_event"] + length(product_rows),
-            "marketing_event": FIRST_IDS["marketing_event"] + marketing_table.num_rows,
+    files.save_manifest(
+        paths["manifest"],
+        {
+            "seed": seed,
+            "start": start,
+            "as_of": as_of,
+            "days": days,
+            "leads": leads,
+            "accounts": accounts,
+            "events_total": total_events,
+            "error_rates": rates,
+            "product_db": describe(settings),
+            "next_ids": {
+                "contact": FIRST_IDS["contact"] + leads,
+                "company": FIRST_IDS["company"] + accounts,
+                "deal": FIRST_IDS["deal"] + len(deal_rows),
+                "product_user": FIRST_IDS["product_user"] + length(users),
+                "product_event": FIRST_IDS["product_event"] + length(product_rows),
+                "marketing_event": FIRST_IDS["marketing_event"] + marketing_table.num_rows,
+            },
+            "days_added": [],
         },
-        "days_added": [],
-    })  # fmt: skip
-    summary = _summary(settings, start, as_of, account_frame, lead_frame, deal_rows, users,
-                       length(product_rows), marketing_table.num_rows, n_files,
-                       event_truth.num_rows, began, replaced=replaced)  # fmt: skip
-    for line in summary.lines():
-        log.info(line)
+    )
+    summary = _summary(
+        settings,
+        start,
+        as_of,
+        account_frame,
+        lead_frame,
+        deal_rows,
+        users,
+        length(product_rows),
+        marketing_table.num_rows,
+        n_files,
+        event_truth.num_rows,
+        began,
+        replaced=replaced,
+    )
     return summary
 
 
-def _summary(settings, start, as_of, accounts, leads, deal_rows, users, product, marketing,
-             n_files, event_errors, began, **extra) -> SimulationSummary:  # fmt: skip
+def _summary(
+    settings,
+    start,
+    as_of,
+    accounts,
+    leads,
+    deal_rows,
+    users,
+    product,
+    marketing,
+    n_files,
+    event_errors,
+    began,
+    **extra,
+) -> SimulationSummary:
     deals = take(leads, deal_rows)
     closed = deals["close_at"] < as_of
     return SimulationSummary(
@@ -423,8 +473,17 @@ def simulate_next_day(settings: Settings, seed: int | None = None) -> Simulation
     with _stage("next day: leads") as counts:
         existing = length(lead_frame)
         n_new = int(rng.poisson(manifest["leads"] / manifest["days"]))
-        new = make_leads(rng, make_pools(manifest["seed"]), account_frame, n_new, lo, hi, rates,
-                         ids["contact"], existing=lead_frame)  # fmt: skip
+        new = make_leads(
+            rng,
+            make_pools(manifest["seed"]),
+            account_frame,
+            n_new,
+            lo,
+            hi,
+            rates,
+            ids["contact"],
+            existing=lead_frame,
+        )
         new["product_user_id"] = np.full(n_new, -1, dtype=np.int64)
         new["deal_id"] = np.full(n_new, -1, dtype=np.int64)
         lead_frame = concat(lead_frame, new)
@@ -433,15 +492,19 @@ def simulate_next_day(settings: Settings, seed: int | None = None) -> Simulation
         known_users = np.flatnonzero(
             (lead_frame["product_user_id"] >= 0) & (lead_frame["signup_at"] < lo)
         )
-        touched = rng.choice(known_users, size=min(len(known_users), rng.poisson(
-            NEXT_DAY_UPDATE_SHARE * len(known_users)) + 1), replace=False)  # fmt: skip
+        touched = rng.choice(
+            known_users,
+            size=min(len(known_users), rng.poisson(NEXT_DAY_UPDATE_SHARE * len(known_users)) + 1),
+            replace=False,
+        )
         touched_users = {
             "user_id": lead_frame["product_user_id"][touched],
-            "email": np.array([e.strip().lower() for e in lead_frame["email"][touched]],
-                              dtype=object),
+            "email": np.array(
+                [e.strip().lower() for e in lead_frame["email"][touched]], dtype=object
+            ),
             "signed_up_at": lead_frame["signup_at"][touched],
             "updated_at": lo + (rng.random(len(touched)) * DAY).astype(np.int64),
-        }  # fmt: skip
+        }
         users = concat(users, touched_users)
         opened = _open_deals(lead_frame, lo, hi, ids["deal"])
         lead_frame["lastmod"][opened] = lead_frame["sql_at"][opened]  # lifecycle -> SQL
@@ -449,10 +512,16 @@ def simulate_next_day(settings: Settings, seed: int | None = None) -> Simulation
         closing = np.flatnonzero(
             has_deal & (lead_frame["close_at"] >= lo) & (lead_frame["close_at"] < hi)
         )
-        changed = np.union1d(np.union1d(updated, opened[opened < existing]),
-                             np.arange(existing, length(lead_frame)))  # fmt: skip
-        counts.update(new=n_new, updated=len(updated), signups=length(users) - len(touched),
-                      deals_opened=len(opened), deals_closed=len(closing))  # fmt: skip
+        changed = np.union1d(
+            np.union1d(updated, opened[opened < existing]), np.arange(existing, length(lead_frame))
+        )
+        counts.update(
+            new=n_new,
+            updated=len(updated),
+            signups=length(users) - len(touched),
+            deals_opened=len(opened),
+            deals_closed=len(closing),
+        )
     budget = NEXT_DAY_EVENT_SHARE * manifest["events_total"]
     with _stage("next day: events") as counts:
         product = product_events(rng, lead_frame, lo, hi, budget * PRODUCT_SHARE)
@@ -467,11 +536,17 @@ def simulate_next_day(settings: Settings, seed: int | None = None) -> Simulation
     with _stage("next day: write") as counts:
         store = CrmStore(paths["crm"])
         try:
-            contacts = _merged(store, "contacts",
-                               records(contact_columns(take(lead_frame, changed), account_frame)))
+            contacts = _merged(
+                store,
+                "contacts",
+                records(contact_columns(take(lead_frame, changed), account_frame)),
+            )
             deal_rows = np.union1d(opened, closing)
-            deals = _merged(store, "deals",
-                            records(deal_columns(take(lead_frame, deal_rows), account_frame, hi)))
+            deals = _merged(
+                store,
+                "deals",
+                records(deal_columns(take(lead_frame, deal_rows), account_frame, hi)),
+            )
             counts["contacts"] = store.bulk_load("contacts", contacts)
             counts["deals"] = store.bulk_load("deals", deals)
         finally:
@@ -526,6 +601,4 @@ def simulate_next_day(settings: Settings, seed: int | None = None) -> Simulation
         updated_leads=len(changed) - n_new,
         next_day=True,
     )
-    for line in summary.lines():
-        log.info(line)
     return summary

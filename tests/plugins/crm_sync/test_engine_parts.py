@@ -76,8 +76,14 @@ def test_target_from_an_airflow_style_connection():
         options=target.options,
     )  # fmt: skip
     assert target.options.bulk_threshold == 500
-    http = SimpleNamespace(conn_type="http", host="http://127.0.0.1:8765", port=None,
-                           schema=None, password="t", extra_dejson={"kind": "hubspot"})
+    http = SimpleNamespace(
+        conn_type="http",
+        host="http://127.0.0.1:8765",
+        port=None,
+        schema=None,
+        password="t",
+        extra_dejson={"kind": "hubspot"},
+    )
     assert target_from_connection(http).base_url == "http://127.0.0.1:8765"
 
 

@@ -21,12 +21,16 @@ def test_hubspot_preflight_creates_the_group_and_properties_once(settings, crm):
     created = crm.stats()["requests"]
     assert created["hubspot POST /crm/v3/properties/{object_type}"]["201"] == 12 + 4 + 1
     assert created["hubspot POST /crm/v3/properties/{object_type}/groups"]["201"] == 2
-    props = requests.get(f"{crm.hubspot_url}/crm/v3/properties/companies",
-                         headers={"Authorization": f"Bearer {crm.token}"}).json()["results"]
+    props = requests.get(
+        f"{crm.hubspot_url}/crm/v3/properties/companies",
+        headers={"Authorization": f"Bearer {crm.token}"},
+    ).json()["results"]
     match = next(p for p in props if p["name"] == "ls_account_id")
     assert match["hasUniqueValue"] is True and match["groupName"] == "lead_scoring"
-    date = requests.get(f"{crm.hubspot_url}/crm/v3/properties/contacts/ls_sdr_ready_date",
-                        headers={"Authorization": f"Bearer {crm.token}"}).json()
+    date = requests.get(
+        f"{crm.hubspot_url}/crm/v3/properties/contacts/ls_sdr_ready_date",
+        headers={"Authorization": f"Bearer {crm.token}"},
+    ).json()
     assert (date["type"], date["fieldType"]) == ("date", "date")
 
 

@@ -28,8 +28,12 @@ def test_first_run_inserts_every_row_and_second_run_sends_nothing(settings, crm,
 
     accounts = leads["account_id"].nunique()
     assert first.status == "success"
-    assert (first.inserted, first.updated, first.rejected, first.pending) == (60 + accounts, 0,
-                                                                               0, 0)
+    assert (first.inserted, first.updated, first.rejected, first.pending) == (
+        60 + accounts,
+        0,
+        0,
+        0,
+    )
     stored = by_key(crm, kind)
     assert len(stored) == 60 and len(records(crm, kind, 1)) == accounts
     key = "email" if kind == "hubspot" else "LS_Lead_Id__c"
@@ -48,8 +52,10 @@ def test_first_run_inserts_every_row_and_second_run_sends_nothing(settings, crm,
     state = table(settings, "select count(*) as n from sync.crm_state")
     assert state.iat[0, 0] == 60 + accounts
     runs = table(settings, "select run_id, status, inserted, skipped from sync.runs order by 1")
-    assert runs.values.tolist() == [["run-1", "success", 60 + accounts, 0],
-                                    ["run-2", "success", 0, 60 + accounts]]
+    assert runs.values.tolist() == [
+        ["run-1", "success", 60 + accounts, 0],
+        ["run-2", "success", 0, 60 + accounts],
+    ]
 
 
 @pytest.mark.parametrize("kind", ["hubspot", "salesforce"])
@@ -67,8 +73,7 @@ def test_changed_rows_only_are_sent(settings, crm, kind):
     assert (second.sent, second.updated, second.inserted) == (2, 2, 0)
     logged = table(settings, "select record_id, action, status from sync.row_log"
                              " where run_id = 'run-2' order by 1")  # fmt: skip
-    assert logged.values.tolist() == [["12", "update", "confirmed"],
-                                      ["4", "update", "confirmed"]]
+    assert logged.values.tolist() == [["12", "update", "confirmed"], ["4", "update", "confirmed"]]
 
 
 def pd_hours(n: int):

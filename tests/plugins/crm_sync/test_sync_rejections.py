@@ -112,9 +112,11 @@ def test_empty_2xx_answers_that_persist_confirm_nothing(settings, crm, kind, cap
     assert (result.inserted, result.pending, result.sent) == (0, 12, 12)
     assert table(settings, "select count(*) from sync.crm_state").iat[0, 0] == 0
     errors = table(settings, "select distinct status, error from sync.row_log")
-    assert errors.values.tolist() == [["failed", "2xx answer with empty results and empty errors"]
-                                      if kind == "hubspot" else
-                                      ["failed", "2xx answer with no results and no errors"]]
+    assert errors.values.tolist() == [
+        ["failed", "2xx answer with empty results and empty errors"]
+        if kind == "hubspot"
+        else ["failed", "2xx answer with no results and no errors"]
+    ]
     assert "ALERT" in caplog.text
 
     crm.faults.clear()
@@ -123,9 +125,7 @@ def test_empty_2xx_answers_that_persist_confirm_nothing(settings, crm, kind, cap
 
 
 @pytest.mark.parametrize("kind", ["hubspot", "salesforce"])
-def test_quarantined_leads_never_sync_and_a_failed_gate_stops_before_any_write(
-    settings, crm, kind
-):
+def test_quarantined_leads_never_sync_and_a_failed_gate_stops_before_any_write(settings, crm, kind):
     leads = marts(settings, n=20)
     now = datetime(2026, 11, 1, 3, 0)
     quarantine = pd.DataFrame({
@@ -150,12 +150,14 @@ def test_quarantined_leads_never_sync_and_a_failed_gate_stops_before_any_write(
     stored = by_key(crm, kind)
     ids = {r.get("LS_Lead_Id__c") for r in records(crm, kind)}
     quarantined = leads[leads["lead_id"].isin(["2", "5", "9"])]
-    assert not set(quarantined["email" if kind == "hubspot" else "lead_id"]) & (
-        set(stored) | ids
-    )
+    assert not set(quarantined["email" if kind == "hubspot" else "lead_id"]) & (set(stored) | ids)
 
-    failed = gate.assign(run_id="gate-2", started_at=datetime(2026, 11, 2, 3, 0),
-                         status="failed", message="quarantine rate 31% over 5%")
+    failed = gate.assign(
+        run_id="gate-2",
+        started_at=datetime(2026, 11, 2, 3, 0),
+        status="failed",
+        message="quarantine rate 31% over 5%",
+    )
     with open_warehouse(settings) as wh:
         wh.write_df(failed, "quality", "runs", mode="append")
     leads["lead_score"] += 1

@@ -13,7 +13,7 @@ renamed as (
         {{ lead_scoring.utc_timestamp(source('marketing', 'marketing_events'), 'occurred_at') }}
             as occurred_at,
         {{ lead_scoring.clean_text('url') }} as url,
-        cast(_dlt_load_id as {{ dbt.type_float() }}) as load_id
+        cast(_dlt_load_id as {{ lead_scoring.type_double() }}) as load_id
     from source
     where {{ lead_scoring.not_quarantined('marketing_event', 'event_id') }}
 ),

@@ -12,7 +12,7 @@ renamed as (
         lower({{ lead_scoring.clean_text('event_type') }}) as event_type,
         {{ lead_scoring.utc_timestamp(source('product', 'product_events'), 'occurred_at') }}
             as occurred_at,
-        cast(_dlt_load_id as {{ dbt.type_float() }}) as load_id
+        cast(_dlt_load_id as {{ lead_scoring.type_double() }}) as load_id
     from source
     where {{ lead_scoring.not_quarantined('product_event', 'event_id') }}
 ),

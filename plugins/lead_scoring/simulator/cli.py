@@ -1,0 +1,78 @@
+"""`lead-scoring simulate`: generate the source systems of a B2B SaaS funnel (or one more day)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+
+def simulate(
+    leads: int = typer.Option(20_000, help="Leads (CRM contacts), duplicates included."),
+    accounts: int = typer.Option(4_000, help="Accounts (CRM companies)."),
+    events: int = typer.Option(None, help="Target total events (default: 30 per lead)."),
+    days: int = typer.Option(180, help="Days of history."),
+    end_date: datetime = typer.Option(
+        None,
+        formats=["%Y-%m-%d"],
+        help="As-of date: history ends at its 00:00 UTC (default today).",
+    ),
+    seed: int = typer.Option(
+        None,
+        help="Random seed: the same seed gives the same data [default: 42; --next-day:"
+        " the seed of the simulation].",
+    ),
+    error_rate: list[str] = typer.Option(
+        None, help="Injected error rate, NAME=SHARE (repeatable), e.g. invalid_email=0.01."
+    ),
+    next_day: bool = typer.Option(
+        False, "--next-day", help="Append one day after the current end instead."
+    ),
+    home: Path = typer.Option(None, help="LEAD_SCORING_HOME to write into (default: env)."),
+) -> None:
+    """Simulate leads, accounts, product and marketing events and outcomes, with ground truth."""
+    import dataclasses
+    import logging
+
+    from lead_scoring.settings import get_settings
+    from lead_scoring.simulator import SimulatorError, simulate_next_day
+    from lead_scoring.simulator import simulate as run_simulation
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    settings = get_settings()
+    if home is not None:
+        settings = dataclasses.replace(settings, home=home.resolve())
+    try:
+        if next_day:
+            summary = simulate_next_day(settings, seed=seed)
+        else:
+            summary = run_simulation(
+                settings,
+                leads=leads,
+                accounts=accounts,
+                events=events,
+                days=days,
+                end_date=end_date.date() if end_date else None,
+                seed=42 if seed is None else seed,
+                error_rates=_rates(error_rate or []),
+            )
+    except SimulatorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo("\n".join(summary.lines()))
+
+
+def _rates(pairs: list[str]) -> dict[str, float]:
+    from lead_scoring.simulator import SimulatorError
+
+    rates = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            rates[name.strip()] = float(value)
+        except ValueError:
+            raise SimulatorError(
+                f"--error-rate: expected NAME=SHARE (e.g. invalid_email=0.01), got {pair!r}"
+            ) from None
+    return rates

@@ -1,0 +1,92 @@
+"""Point in time: a lead is judged on what happened before its decision, never after."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from lead_scoring.calibration.config import CalibrationConfig
+from lead_scoring.calibration.dataset import prepare
+from lead_scoring.calibration.inputs import ScoringInputs, load_inputs
+from lead_scoring.calibration.lift import rule_lifts
+from lead_scoring.calibration.outcomes import decided_leads
+from lead_scoring.calibration.rules import load_rules
+from lead_scoring.calibration.scoring import score_leads
+
+T = pd.Timestamp
+
+
+def _leads(*rows):
+    return pd.DataFrame(rows, columns=["lead_id", "created_at"]).astype(
+        {"created_at": "datetime64[us]"}
+    )
+
+
+def _deals(*rows):
+    frame = pd.DataFrame(rows, columns=["lead_id", "deal_id", "deal_stage", "created_at",
+                                        "closed_at"])  # fmt: skip
+    return frame.astype({"created_at": "datetime64[us]", "closed_at": "datetime64[us]"})
+
+
+def test_decisions_sql_date_window_open_and_young_leads():
+    leads = _leads(
+        ("won", T("2026-01-01 09:00")), ("lost", T("2026-01-02")), ("open", T("2026-01-03")),
+        ("never", T("2026-01-04")), ("young", T("2026-05-25")),
+        ("won_later", T("2026-01-05")),
+    )  # fmt: skip
+    deals = _deals(
+        ("won", "d1", "closedwon", T("2026-01-20 15:00"), T("2026-02-20")),
+        ("lost", "d2", "closedlost", T("2026-01-25"), T("2026-03-01")),
+        ("open", "d3", "qualifiedtobuy", T("2026-01-30"), None),
+        ("won_later", "d4", "closedwon", T("2026-01-15"), T("2026-07-01")),
+    )  # fmt: skip
+    decided = decided_leads(leads, deals, date(2026, 6, 1), decision_window_days=30).set_index(
+        "lead_id"
+    )
+    assert set(decided.index) == {"won", "lost", "never"}  # open, young and won later: undecided
+    assert decided.loc["won", "is_won"] == 1 and decided.loc["lost", "is_won"] == 0
+    assert decided.loc["never", "is_won"] == 0 and not decided.loc["never", "reached_sql"]
+    assert decided.loc["won", "decision_date"] == T("2026-01-20")
+    assert decided.loc["won", "score_date"] == T("2026-01-19")  # the night before the SQL
+    assert decided.loc["never", "decision_date"] == T("2026-02-03")  # created + 30 days
+    as_of_earlier = decided_leads(leads, deals, date(2026, 2, 1), 30, maturity_days=0)
+    assert "won" not in set(as_of_earlier["lead_id"])  # its deal was still open then
+
+
+def _with_events(inputs: ScoringInputs, extra: pd.DataFrame) -> ScoringInputs:
+    events = pd.concat([inputs.events, extra], ignore_index=True)
+    return ScoringInputs(inputs.leads, inputs.fit_signals, events, inputs.deals, inputs.as_of_date)
+
+
+@pytest.fixture(scope="module")
+def prepared(scored_home):
+    rules = load_rules(scored_home.dbt_project_dir)
+    inputs = load_inputs(scored_home)
+    config = CalibrationConfig(min_decided_leads=50)
+    return rules, inputs, config, prepare(inputs, rules, config)
+
+
+def test_a_future_event_cannot_change_a_past_decision(prepared):
+    rules, inputs, config, data = prepared
+    decided = data.decided[data.decided["reached_sql"]]
+    lead_id = decided.index[0]
+    decision = decided.loc[lead_id, "decision_date"]
+    future = pd.DataFrame({"lead_id": [lead_id] * 3, "event_type": "demo_request",
+                           "occurred_on": [decision, decision + pd.Timedelta(days=1),
+                                           pd.Timestamp(inputs.as_of_date)]})  # fmt: skip
+    future["occurred_on"] = future["occurred_on"].astype("datetime64[s]")
+    after = prepare(_with_events(inputs, future), rules, config)
+    pd.testing.assert_frame_equal(after.decayed, data.decayed)
+    pd.testing.assert_frame_equal(
+        score_leads(rules, after.fit_signals, after.decayed),
+        score_leads(rules, data.fit_signals, data.decayed),
+    )
+    pd.testing.assert_frame_equal(
+        rule_lifts(after.signals, after.is_won, rules), rule_lifts(data.signals, data.is_won, rules)
+    )
+    # ... while the same event the day before the decision does change it
+    past = future.assign(occurred_on=decision - pd.Timedelta(days=1)).head(1)
+    changed = prepare(_with_events(inputs, past), rules, config)
+    before = score_leads(rules, data.fit_signals, data.decayed).loc[lead_id, "pain_score"]
+    now = score_leads(rules, changed.fit_signals, changed.decayed).loc[lead_id, "pain_score"]
+    assert now > before

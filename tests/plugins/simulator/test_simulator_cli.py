@@ -1,0 +1,46 @@
+"""The `simulate` command: options, summary, re-runs that replace data, clear errors."""
+
+import typer
+from conftest import crm_records
+from typer.testing import CliRunner
+
+from lead_scoring.crm_sandbox.store import CrmStore
+from lead_scoring.simulator.cli import simulate
+
+app = typer.Typer()
+app.command("simulate")(simulate)
+app.command("help")(lambda: None)  # two commands, so `simulate` is a sub-command
+ARGS = ["simulate", "--leads", "400", "--accounts", "60", "--events", "6000", "--days", "30",
+        "--end-date", "2026-11-01", "--seed", "9"]  # fmt: skip
+
+
+def test_simulate_prints_a_summary_and_reruns_replace_the_data(settings):
+    home = ["--home", str(settings.home)]
+    result = CliRunner().invoke(app, [*ARGS, *home, "--error-rate", "invalid_email=0.05"])
+    assert result.exit_code == 0, result.output
+    assert "simulation: 2026-10-02 .. 2026-11-01" in result.output
+    assert "400 contacts" in result.output and "replaced" not in result.output
+    invalid = crm_records(settings, "contacts")["email"].map(lambda e: "@" not in e or " " in e)
+    assert invalid.sum() >= 10
+
+    again = CliRunner().invoke(app, [*ARGS, *home, "--leads", "300"])
+    assert again.exit_code == 0, again.output
+    assert f"replaced the earlier simulated data in {settings.home}" in again.output
+    store = CrmStore(settings.crm_sandbox_dir / "crm.sqlite")
+    assert store.count("contacts") == 300
+    store.close()
+
+    day = CliRunner().invoke(app, ["simulate", "--next-day", *home])
+    assert day.exit_code == 0, day.output
+    assert "next day: 2026-11-01 .. 2026-11-02" in day.output
+
+
+def test_bad_options_fail_with_one_clear_line(settings):
+    home = ["--home", str(settings.home)]
+    result = CliRunner().invoke(app, [*ARGS, *home, "--error-rate", "invalid_email"])
+    assert result.exit_code == 2
+    assert "--error-rate: expected NAME=SHARE" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["simulate", "--next-day", *home])
+    assert result.exit_code == 2
+    assert f"no simulation in {settings.sources_dir}" in result.output
