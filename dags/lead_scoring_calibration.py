@@ -19,7 +19,6 @@ import os
 from datetime import timedelta
 
 import pendulum
-
 from airflow.sdk import dag, task
 
 

@@ -17,22 +17,11 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
-from cosmos import (
-    DbtTaskGroup,
-    ExecutionConfig,
-    ProfileConfig,
-    ProjectConfig,
-    RenderConfig,
-)
-from cosmos.constants import InvocationMode
+from lead_scoring.dbt_group import dbt_task_group
 
-DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
-# Rendered from the manifest `dbt parse` writes (fast DAG parsing); without it, from `dbt ls`.
-DBT_MANIFEST = DBT_PROJECT / "target" / "manifest.json"
 SCORES = Asset("lead_scoring://marts/lead_scores")
 CRM_POOL = "crm_api"
 
@@ -64,21 +53,7 @@ def lead_scoring_nightly():
 
         return run_gate(_run_id(), logical_date)
 
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(
-            DBT_PROJECT, manifest_path=DBT_MANIFEST if DBT_MANIFEST.exists() else None
-        ),
-        profile_config=ProfileConfig(
-            profile_name="lead_scoring",
-            target_name=os.environ.get("LEAD_SCORING_DBT_TARGET", "duckdb"),
-            profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
-        ),
-        # dbt runs in this process (dbt must be installed where Airflow runs, and on PATH).
-        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-        render_config=RenderConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-        operator_args={"vars": {"lead_scoring__as_of_date": "{{ ds }}"}, "install_deps": False},
-    )
+    dbt = dbt_task_group("dbt", {"lead_scoring__as_of_date": "{{ ds }}"})
 
     @task(outlets=[SCORES])
     def crm_preflight() -> None:

@@ -18,17 +18,45 @@ AS_OF_3 = date(2026, 11, 10)
 LOAD_IDS = {1: "1761955200.101", 2: "1762300800.202", 3: "1762732800.303"}
 
 CONTACT_COLUMNS = [
-    "hs_object_id", "email", "firstname", "lastname", "jobtitle", "phone", "country",
-    "company", "associatedcompanyid", "hs_analytics_source", "bant_budget", "bant_authority",
-    "bant_need", "bant_timeline", "createdate", "lastmodifieddate",
+    "hs_object_id",
+    "email",
+    "firstname",
+    "lastname",
+    "jobtitle",
+    "phone",
+    "country",
+    "company",
+    "associatedcompanyid",
+    "hs_analytics_source",
+    "bant_budget",
+    "bant_authority",
+    "bant_need",
+    "bant_timeline",
+    "createdate",
+    "lastmodifieddate",
 ]
 COMPANY_COLUMNS = [
-    "hs_object_id", "name", "domain", "industry", "numberofemployees", "country",
-    "annualrevenue", "ls_target_account", "createdate", "lastmodifieddate",
+    "hs_object_id",
+    "name",
+    "domain",
+    "industry",
+    "numberofemployees",
+    "country",
+    "annualrevenue",
+    "ls_target_account",
+    "createdate",
+    "lastmodifieddate",
 ]
 DEAL_COLUMNS = [
-    "hs_object_id", "dealname", "ls_contact_id", "associatedcompanyid", "dealstage", "amount",
-    "createdate", "closedate", "lastmodifieddate",
+    "hs_object_id",
+    "dealname",
+    "ls_contact_id",
+    "associatedcompanyid",
+    "dealstage",
+    "amount",
+    "createdate",
+    "closedate",
+    "lastmodifieddate",
 ]
 
 
@@ -47,108 +75,252 @@ def wire(moment: datetime | None) -> str:
 
 def contact(contact_id: str, email: str, created: datetime, **props: str) -> dict:
     row = dict.fromkeys(CONTACT_COLUMNS, "")
-    row.update(hs_object_id=contact_id, email=email, firstname="Test", lastname=contact_id,
-               createdate=wire(created), lastmodifieddate=wire(created), **props)
+    row.update(
+        hs_object_id=contact_id,
+        email=email,
+        firstname="Test",
+        lastname=contact_id,
+        createdate=wire(created),
+        lastmodifieddate=wire(created),
+        **props,
+    )
     return row
 
 
 COMPANIES = [
     # a01: on the target-account seed list (initech.example).
-    dict(hs_object_id="a01", name="Initech", domain="initech.example",
-         industry="COMPUTER_SOFTWARE", numberofemployees="250", country="US",
-         ls_target_account="false"),
+    dict(
+        hs_object_id="a01",
+        name="Initech",
+        domain="initech.example",
+        industry="COMPUTER_SOFTWARE",
+        numberofemployees="250",
+        country="US",
+        ls_target_account="false",
+    ),
     # a02: target account by the CRM flag.
-    dict(hs_object_id="a02", name="Hooli", domain="hooli.example",
-         industry="Financial Services", numberofemployees="5000", country="GB",
-         ls_target_account="true"),
+    dict(
+        hs_object_id="a02",
+        name="Hooli",
+        domain="hooli.example",
+        industry="Financial Services",
+        numberofemployees="5000",
+        country="GB",
+        ls_target_account="true",
+    ),
     # a03: a tiny shop in a tier-3 market, industry without a rule.
-    dict(hs_object_id="a03", name="Small Shop", domain="smallshop.example", industry="retail",
-         numberofemployees="8", country="BR", ls_target_account="false"),
+    dict(
+        hs_object_id="a03",
+        name="Small Shop",
+        domain="smallshop.example",
+        industry="retail",
+        numberofemployees="8",
+        country="BR",
+        ls_target_account="false",
+    ),
     # a04: quarantined company (its leads are scored without company data).
-    dict(hs_object_id="a04", name="Broken Co", domain="broken.example", industry="retail",
-         numberofemployees="-5", country="US", ls_target_account="true"),
+    dict(
+        hs_object_id="a04",
+        name="Broken Co",
+        domain="broken.example",
+        industry="retail",
+        numberofemployees="-5",
+        country="US",
+        ls_target_account="true",
+    ),
     # a05: size and country normalised by the gate.
-    dict(hs_object_id="a05", name="Norm Co", domain="normco.example", industry="retail",
-         numberofemployees="1,200", country="Deutschland", ls_target_account="false"),
+    dict(
+        hs_object_id="a05",
+        name="Norm Co",
+        domain="normco.example",
+        industry="retail",
+        numberofemployees="1,200",
+        country="Deutschland",
+        ls_target_account="false",
+    ),
     # a06: account with three personas engaged.
-    dict(hs_object_id="a06", name="Umbrella", domain="umbrella-corp.example",
-         industry="hospital_health_care", numberofemployees="80", country="FR",
-         ls_target_account="false"),
+    dict(
+        hs_object_id="a06",
+        name="Umbrella",
+        domain="umbrella-corp.example",
+        industry="hospital_health_care",
+        numberofemployees="80",
+        country="FR",
+        ls_target_account="false",
+    ),
 ]
 
 CONTACTS = [
-    contact("c01", "vp@initech.example", before(30), jobtitle="VP of Sales", country="US",
-            associatedcompanyid="a01", bant_budget="Yes"),
-    contact("c02", "jobseeker@gmail.com", before(40), jobtitle="Store Manager", country="BR",
-            associatedcompanyid="a03"),
-    contact("c03", "C03@SmallShop.example", before(60), jobtitle="Software Engineer",
-            associatedcompanyid="a03"),
-    contact("c04", "c04@smallshop.example", before(20), jobtitle="Analyst",
-            associatedcompanyid="a03"),
+    contact(
+        "c01",
+        "vp@initech.example",
+        before(30),
+        jobtitle="VP of Sales",
+        country="US",
+        associatedcompanyid="a01",
+        bant_budget="Yes",
+    ),
+    contact(
+        "c02",
+        "jobseeker@gmail.com",
+        before(40),
+        jobtitle="Store Manager",
+        country="BR",
+        associatedcompanyid="a03",
+    ),
+    contact(
+        "c03",
+        "C03@SmallShop.example",
+        before(60),
+        jobtitle="Software Engineer",
+        associatedcompanyid="a03",
+    ),
+    contact(
+        "c04", "c04@smallshop.example", before(20), jobtitle="Analyst", associatedcompanyid="a03"
+    ),
     contact("c05", "not-an-email", before(20), jobtitle="CEO", associatedcompanyid="a01"),
-    contact("c06", "c06@normco.example", before(20), jobtitle="Director of Marketing",
-            country="U.S.A.", associatedcompanyid="a05"),
+    contact(
+        "c06",
+        "c06@normco.example",
+        before(20),
+        jobtitle="Director of Marketing",
+        country="U.S.A.",
+        associatedcompanyid="a05",
+    ),
     contact("c07", "c07@initech.example", before(50), associatedcompanyid="a01"),
-    contact("c08", "c07.dup@initech.example", before(10), jobtitle="Head of Operations",
-            associatedcompanyid="a01"),
+    contact(
+        "c08",
+        "c07.dup@initech.example",
+        before(10),
+        jobtitle="Head of Operations",
+        associatedcompanyid="a01",
+    ),
     contact("c09", "burner@mailinator.com", before(15), jobtitle="Manager"),
     contact("c10", "kid@cs.mit.edu", before(15), jobtitle="Student"),
     contact("c11", "spy@rivalscore.example", before(15), jobtitle="Product Manager"),
     contact("c12", "c12@hooli.example", before(25), jobtitle="CTO", associatedcompanyid="a02"),
-    contact("c13", "c13@hooli.example", before(40), jobtitle="Director of IT",
-            associatedcompanyid="a02"),
-    contact("c14", "c14@hooli.example", before(120), jobtitle="Head of Finance",
-            associatedcompanyid="a02"),
-    contact("c15", "c15@initech.example", before(80), jobtitle="IT Manager",
-            associatedcompanyid="a01"),
-    contact("c16", "c16@smallshop.example", before(30), jobtitle="Owner",
-            associatedcompanyid="a03"),
-    contact("c17", "c17@normco.example", before(10), jobtitle="Developer",
-            associatedcompanyid="a05"),
-    contact("c18", "c18@normco.example", before(45), jobtitle="Engineering Manager",
-            associatedcompanyid="a05"),
-    contact("c19", "c19@hooli.example", before(20), jobtitle="Chief Revenue Officer",
-            country="GB", associatedcompanyid="a02"),
-    contact("c20", "c20@smallshop.example", before(90), jobtitle="Consultant",
-            associatedcompanyid="a03"),
-    contact("c21", "c21@normco.example", before(2), jobtitle="Coordinator",
-            associatedcompanyid="a05"),
-    contact("c22", "c22@smallshop.example", before(30), jobtitle="Designer",
-            associatedcompanyid="a03"),
+    contact(
+        "c13", "c13@hooli.example", before(40), jobtitle="Director of IT", associatedcompanyid="a02"
+    ),
+    contact(
+        "c14",
+        "c14@hooli.example",
+        before(120),
+        jobtitle="Head of Finance",
+        associatedcompanyid="a02",
+    ),
+    contact(
+        "c15", "c15@initech.example", before(80), jobtitle="IT Manager", associatedcompanyid="a01"
+    ),
+    contact(
+        "c16", "c16@smallshop.example", before(30), jobtitle="Owner", associatedcompanyid="a03"
+    ),
+    contact(
+        "c17", "c17@normco.example", before(10), jobtitle="Developer", associatedcompanyid="a05"
+    ),
+    contact(
+        "c18",
+        "c18@normco.example",
+        before(45),
+        jobtitle="Engineering Manager",
+        associatedcompanyid="a05",
+    ),
+    contact(
+        "c19",
+        "c19@hooli.example",
+        before(20),
+        jobtitle="Chief Revenue Officer",
+        country="GB",
+        associatedcompanyid="a02",
+    ),
+    contact(
+        "c20", "c20@smallshop.example", before(90), jobtitle="Consultant", associatedcompanyid="a03"
+    ),
+    contact(
+        "c21", "c21@normco.example", before(2), jobtitle="Coordinator", associatedcompanyid="a05"
+    ),
+    contact(
+        "c22", "c22@smallshop.example", before(30), jobtitle="Designer", associatedcompanyid="a03"
+    ),
     contact("c23", "c23@yahoo.com", before(60), jobtitle="Specialist"),
-    contact("c26", "ceo@umbrella-corp.example", before(30), jobtitle="CEO",
-            associatedcompanyid="a06"),
-    contact("c27", "mgr@umbrella-corp.example", before(30), jobtitle="Marketing Manager",
-            associatedcompanyid="a06"),
-    contact("c28", "analyst@umbrella-corp.example", before(30), jobtitle="Data Analyst",
-            associatedcompanyid="a06"),
-    contact("c29", "c29@initech.example", before(60), jobtitle="Architect",
-            associatedcompanyid="a01"),
-    contact("c30", "c30@normco.example", before(30), jobtitle="Associate",
-            associatedcompanyid="a05", bant_need="Yes", bant_authority="y",
-            bant_timeline="0-3 months"),
-    contact("c31", "c31@smallshop.example", before(30), jobtitle="Analyst",
-            associatedcompanyid="a03"),
-    contact("c32", "c32@smallshop.example", before(30), jobtitle="Analyst",
-            associatedcompanyid="a03"),
-    contact("c33", "c33@broken.example", before(30), jobtitle="Director",
-            associatedcompanyid="a04"),
-    contact("c34", "c34@smallshop.example", before(30), jobtitle="Analyst",
-            associatedcompanyid="a03"),
+    contact(
+        "c26", "ceo@umbrella-corp.example", before(30), jobtitle="CEO", associatedcompanyid="a06"
+    ),
+    contact(
+        "c27",
+        "mgr@umbrella-corp.example",
+        before(30),
+        jobtitle="Marketing Manager",
+        associatedcompanyid="a06",
+    ),
+    contact(
+        "c28",
+        "analyst@umbrella-corp.example",
+        before(30),
+        jobtitle="Data Analyst",
+        associatedcompanyid="a06",
+    ),
+    contact(
+        "c29", "c29@initech.example", before(60), jobtitle="Architect", associatedcompanyid="a01"
+    ),
+    contact(
+        "c30",
+        "c30@normco.example",
+        before(30),
+        jobtitle="Associate",
+        associatedcompanyid="a05",
+        bant_need="Yes",
+        bant_authority="y",
+        bant_timeline="0-3 months",
+    ),
+    contact(
+        "c31", "c31@smallshop.example", before(30), jobtitle="Analyst", associatedcompanyid="a03"
+    ),
+    contact(
+        "c32", "c32@smallshop.example", before(30), jobtitle="Analyst", associatedcompanyid="a03"
+    ),
+    contact(
+        "c33", "c33@broken.example", before(30), jobtitle="Director", associatedcompanyid="a04"
+    ),
+    contact(
+        "c34", "c34@smallshop.example", before(30), jobtitle="Analyst", associatedcompanyid="a03"
+    ),
 ]
 
 DEALS = [
-    dict(hs_object_id="d13", dealname="Hooli IT", ls_contact_id="c13",
-         associatedcompanyid="a02", dealstage="qualifiedtobuy", amount="12000",
-         createdate=wire(before(5)), closedate="", lastmodifieddate=wire(before(5))),
-    dict(hs_object_id="d14", dealname="Hooli Finance", ls_contact_id="c14",
-         associatedcompanyid="a02", dealstage="closedwon", amount="30000",
-         createdate=wire(before(40)), closedate=wire(before(10)),
-         lastmodifieddate=wire(before(10))),
-    dict(hs_object_id="d15", dealname="Initech IT", ls_contact_id="c15",
-         associatedcompanyid="a01", dealstage="closedlost", amount="8000",
-         createdate=wire(before(30)), closedate=wire(before(3)),
-         lastmodifieddate=wire(before(3))),
+    dict(
+        hs_object_id="d13",
+        dealname="Hooli IT",
+        ls_contact_id="c13",
+        associatedcompanyid="a02",
+        dealstage="qualifiedtobuy",
+        amount="12000",
+        createdate=wire(before(5)),
+        closedate="",
+        lastmodifieddate=wire(before(5)),
+    ),
+    dict(
+        hs_object_id="d14",
+        dealname="Hooli Finance",
+        ls_contact_id="c14",
+        associatedcompanyid="a02",
+        dealstage="closedwon",
+        amount="30000",
+        createdate=wire(before(40)),
+        closedate=wire(before(10)),
+        lastmodifieddate=wire(before(10)),
+    ),
+    dict(
+        hs_object_id="d15",
+        dealname="Initech IT",
+        ls_contact_id="c15",
+        associatedcompanyid="a01",
+        dealstage="closedlost",
+        amount="8000",
+        createdate=wire(before(30)),
+        closedate=wire(before(3)),
+        lastmodifieddate=wire(before(3)),
+    ),
 ]
 
 PRODUCT_USERS = [
@@ -229,10 +401,17 @@ MARKETING_EVENTS_LOAD_3 = [
 ]
 
 EMAIL_DOMAINS = {
-    "initech.example": "business", "gmail.com": "personal", "smallshop.example": "business",
-    "normco.example": "business", "mailinator.com": "disposable", "cs.mit.edu": "business",
-    "rivalscore.example": "business", "hooli.example": "business", "yahoo.com": "personal",
-    "umbrella-corp.example": "business", "broken.example": "business",
+    "initech.example": "business",
+    "gmail.com": "personal",
+    "smallshop.example": "business",
+    "normco.example": "business",
+    "mailinator.com": "disposable",
+    "cs.mit.edu": "business",
+    "rivalscore.example": "business",
+    "hooli.example": "business",
+    "yahoo.com": "personal",
+    "umbrella-corp.example": "business",
+    "broken.example": "business",
 }
 
 QUARANTINE = [
@@ -296,8 +475,15 @@ def _quality(load: int) -> dict[tuple[str, str], pd.DataFrame]:
         ("quality", "quarantine"): quarantine,
         ("quality", "normalised_values"): pd.DataFrame(
             [(*row, run_id) for row in NORMALISED],
-            columns=["record_type", "record_id", "field", "original_value",
-                     "normalised_value", "rule", "run_id"],
+            columns=[
+                "record_type",
+                "record_id",
+                "field",
+                "original_value",
+                "normalised_value",
+                "rule",
+                "run_id",
+            ],
         ),
         ("quality", "record_flags"): pd.DataFrame(
             [("contact", "c02", "personal_email", "email", "gmail.com", run_id)],
@@ -319,16 +505,20 @@ def _contacts_after(load: int) -> list[dict]:
         for row in rows:
             if row["hs_object_id"] == "c12":
                 # A later form leaves the title empty but gives the country.
-                row.update(jobtitle="", country="CA",
-                           lastmodifieddate=wire(at(AS_OF_2 - timedelta(days=1))))
+                row.update(
+                    jobtitle="",
+                    country="CA",
+                    lastmodifieddate=wire(at(AS_OF_2 - timedelta(days=1))),
+                )
     return rows
 
 
 def load(number: int) -> Load:
     """The tables written by extract + gate run `number` (1, 2 or 3)."""
     product = [PRODUCT_EVENTS_LOAD_1, PRODUCT_EVENTS_LOAD_2, PRODUCT_EVENTS_LOAD_3][number - 1]
-    marketing = [MARKETING_EVENTS_LOAD_1, MARKETING_EVENTS_LOAD_2,
-                 MARKETING_EVENTS_LOAD_3][number - 1]
+    marketing = [MARKETING_EVENTS_LOAD_1, MARKETING_EVENTS_LOAD_2, MARKETING_EVENTS_LOAD_3][
+        number - 1
+    ]
     users = pd.DataFrame(
         [(u, e, s, s) for u, e, s in PRODUCT_USERS],
         columns=["user_id", "email", "signed_up_at", "updated_at"],
@@ -341,8 +531,13 @@ def load(number: int) -> Load:
     tables = {
         ("raw", "crm_contacts"): _crm_frame(_contacts_after(number), CONTACT_COLUMNS, number),
         ("raw", "crm_companies"): _crm_frame(
-            [{**c, "createdate": wire(before(200)), "lastmodifieddate": wire(before(200))}
-             for c in COMPANIES], COMPANY_COLUMNS, number),
+            [
+                {**c, "createdate": wire(before(200)), "lastmodifieddate": wire(before(200))}
+                for c in COMPANIES
+            ],
+            COMPANY_COLUMNS,
+            number,
+        ),
         ("raw", "crm_deals"): _crm_frame(DEALS, DEAL_COLUMNS, number),
         ("raw", "product_users"): users,
         ("raw", "product_events"): _events(product, number, product=True),

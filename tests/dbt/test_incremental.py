@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import scoring_dataset as ds
-from conftest import MARTS
+from scoring_harness import MARTS
 
 STAGE_RANK = {"iql": 0, "mql": 1, "sql": 2, "customer": 3}
 
@@ -30,7 +30,8 @@ def test_carried_decay_state_equals_a_recount(duckdb_scenario):
         assert carried.index.equals(full.index)
         assert (carried["event_count"] == full["event_count"]).all()
         assert carried["decayed_count"].to_numpy() == pytest.approx(
-            full["decayed_count"].to_numpy(), rel=1e-9)
+            full["decayed_count"].to_numpy(), rel=1e-9
+        )
         assert set(carried["state_as_of_date"].astype(str)) == {ds.AS_OF_3.isoformat()}
 
 
@@ -38,7 +39,8 @@ def test_carried_decay_state_equals_a_recount(duckdb_scenario):
 def test_rerun_of_a_past_date_reproduces_it(duckdb_scenario, mart):
     snapshots = duckdb_scenario.snapshots
     pd.testing.assert_frame_equal(
-        _comparable(snapshots["d1_rerun"][mart]), _comparable(snapshots["d1"][mart]))
+        _comparable(snapshots["d1_rerun"][mart]), _comparable(snapshots["d1"][mart])
+    )
 
 
 def test_late_and_future_events_are_counted_once_due(duckdb_scenario):
@@ -64,7 +66,8 @@ def test_progressive_profile_keeps_known_values(duckdb_scenario):
 
 def test_lifecycle_stage_never_goes_backwards(duckdb_scenario):
     ranks = [
-        duckdb_scenario.snapshots[label]["lead_scores"].set_index("lead_id")["lifecycle_stage"]
+        duckdb_scenario.snapshots[label]["lead_scores"]
+        .set_index("lead_id")["lifecycle_stage"]
         .map(STAGE_RANK)
         for label in ("d1", "d2", "d3")
     ]
@@ -84,7 +87,11 @@ def test_model_version_follows_the_rules_in_force(duckdb_scenario):
     """A changed threshold gives another version (dbt show: the warehouse is untouched)."""
     current = duckdb_scenario.snapshots["d3_again"]["lead_scores"]["model_version"].iloc[0]
     shown = duckdb_scenario.warehouse.dbt(
-        "show", ds.AS_OF_3, "--select", "int_scoring_rules_versioned",
-        extra_vars={"lead_scoring__sdr_ready_threshold": 150})
+        "show",
+        ds.AS_OF_3,
+        "--select",
+        "int_scoring_rules_versioned",
+        extra_vars={"lead_scoring__sdr_ready_threshold": 150},
+    )
     changed = shown.results[0].agate_table.rows[0]["model_version"]
     assert len(changed) == len(current) and changed != current

@@ -8,13 +8,17 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-import scoring_dataset as ds
-from conftest import MARTS
+from scoring_harness import MARTS
 
 
 def canonical(value) -> str:
     """One spelling per value whatever the engine's Python types (Decimal, numpy, NaT...)."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+    if (
+        value is None
+        or value is pd.NaT
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return "null"
     if isinstance(value, bool | Decimal | float | int) and not isinstance(value, bool):
         return f"{float(value):.6f}"
@@ -27,8 +31,6 @@ def canonical(value) -> str:
 
 @pytest.fixture(scope="module")
 def postgres_marts(postgres_warehouse) -> dict[str, pd.DataFrame]:
-    postgres_warehouse.write(1)
-    postgres_warehouse.dbt("build", ds.AS_OF_1)  # models, seeds, data and unit tests
     return postgres_warehouse.marts()
 
 
@@ -40,4 +42,5 @@ def test_postgres_scores_equal_duckdb_scores(postgres_marts, duckdb_scenario, ma
     assert len(on_postgres) == len(on_duckdb) > 0
     for column in on_postgres.columns:
         assert [canonical(v) for v in on_postgres[column]] == [
-            canonical(v) for v in on_duckdb[column]], column
+            canonical(v) for v in on_duckdb[column]
+        ], column

@@ -89,7 +89,9 @@ def shape(source: pd.DataFrame, mapping: TableMapping, warnings: list[str]) -> p
         raise ImportMappingError(
             f"{file}: column {absent[0]!r} not in the file (columns: {', '.join(source.columns)})"
         )
-    mapped_cells = source[list(mapping.columns.values())].astype("string").apply(lambda c: c.str.strip())
+    mapped_cells = (
+        source[list(mapping.columns.values())].astype("string").apply(lambda c: c.str.strip())
+    )
     source = source[(mapped_cells.fillna("") != "").any(axis=1)].reset_index(drop=True)
     frame = pd.DataFrame(index=source.index)
     for column in spec.columns:
@@ -169,7 +171,8 @@ def _pipeline(settings: Settings):
     else:
         destination = dlt.destinations.postgres(settings.warehouse_url)
     return dlt.pipeline(pipeline_name=PIPELINE_NAME, destination=destination,
-                        dataset_name=RAW_DATASET, pipelines_dir=str(settings.home / ".dlt"))  # fmt: skip
+                        dataset_name=RAW_DATASET,
+                        pipelines_dir=str(settings.home / ".dlt"))  # fmt: skip
 
 
 def _hints(table: str, columns: tuple[str, ...]) -> dict:
@@ -204,7 +207,9 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
     frames: dict[str, list[pd.DataFrame]] = {}
     for mapping in mappings:
         frame = shape(read_export(mapping), mapping, result.warnings)
-        log.info("import: %s -> raw.%s (%s rows)", mapping.file.name, mapping.spec.table, len(frame))
+        log.info(
+            "import: %s -> raw.%s (%s rows)", mapping.file.name, mapping.spec.table, len(frame)
+        )
         frames.setdefault(mapping.kind, []).append(frame)
     pipe = _pipeline(settings)
     resources = []

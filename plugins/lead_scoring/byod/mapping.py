@@ -132,8 +132,9 @@ def load_mapping(path: Path) -> list[TableMapping]:
         constants = {str(k): str(v) for k, v in (entry.get("constants") or {}).items()}
         for name in [*columns, *constants]:
             if name not in spec.columns:
+                known = ", ".join(spec.columns)
                 _fail(path, f"{where}.columns.{name}",
-                      f"raw.{spec.table} has no column {name!r} (columns: {', '.join(spec.columns)})")  # fmt: skip
+                      f"raw.{spec.table} has no column {name!r} (columns: {known})")  # fmt: skip
         missing = [c for c in spec.required if c not in columns and c not in constants]
         if missing:
             _fail(path, f"{where}.columns", f"{kind} needs a mapping for {', '.join(missing)}")

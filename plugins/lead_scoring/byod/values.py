@@ -64,7 +64,7 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...], timezone: str, file
             if timezone == "UTC":
                 parsed = pd.to_datetime(pending, errors="coerce", utc=True, **kwargs)
             else:
-                parsed = pending.map(lambda text: _local(text, kwargs, timezone))
+                parsed = pending.map(lambda text, kw=kwargs: _local(text, kw, timezone))
                 parsed = pd.to_datetime(parsed, utc=True)
         found = parsed.notna()
         result[found[found].index] = parsed[found].astype("datetime64[us, UTC]")

@@ -9,8 +9,9 @@ from lead_scoring.settings import get_settings
 
 def calibrate(
     mode: str = typer.Option(
-        "points", help="points: propose weights and threshold; challenger: also write"
-        " calibration.challenger_scores (logistic regression close probabilities)."
+        "points",
+        help="points: propose weights and threshold; challenger: also write"
+        " calibration.challenger_scores (logistic regression close probabilities).",
     ),
     sdr_capacity: float = typer.Option(
         None, help="SDR-ready leads per week the SDRs can follow up within 48 h."
@@ -24,7 +25,9 @@ def calibrate(
         None, help="Days a lead that never reached SQL is watched (default: median to SQL)."
     ),
     maturity_days: int = typer.Option(None, help="Leave out leads younger than this."),
-    test_share: float = typer.Option(None, help="Share of the latest decisions the backtest holds out."),
+    test_share: float = typer.Option(
+        None, help="Share of the latest decisions the backtest holds out."
+    ),
     as_of: str = typer.Option(None, help="Read outcomes as of this date (YYYY-MM-DD)."),
 ) -> None:
     """Propose weights and an SDR-ready threshold from won/lost history; never applies them."""

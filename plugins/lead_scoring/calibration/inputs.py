@@ -95,7 +95,9 @@ def load_inputs(settings: Settings) -> ScoringInputs:
     except WarehouseError as exc:
         raise CalibrationError(str(exc)) from exc
     if as_of is None or leads.empty:
-        raise CalibrationError("marts.lead_scores is empty: there are no scored leads to learn from")
+        raise CalibrationError(
+            "marts.lead_scores is empty: there are no scored leads to learn from"
+        )
     leads["lead_id"] = leads["lead_id"].astype(str)
     leads["created_at"] = pd.to_datetime(leads["created_at"]).astype("datetime64[us]")
     fit_signals = fit_signals.astype({"lead_id": str, "signal": str})

@@ -50,9 +50,12 @@ def decided_leads(
     frame = frame[decided_sql | decided_no_sql].copy()
     frame["reached_sql"] = frame["sql_at"].notna()
     frame["is_won"] = frame["any_won"].fillna(False).astype(int)
-    frame["decision_date"] = frame["sql_at"].dt.normalize().where(
-        frame["reached_sql"], window_end[frame.index]
-    ).astype("datetime64[s]")
+    frame["decision_date"] = (
+        frame["sql_at"]
+        .dt.normalize()
+        .where(frame["reached_sql"], window_end[frame.index])
+        .astype("datetime64[s]")
+    )
     frame["score_date"] = frame["decision_date"] - pd.Timedelta(days=1)
     columns = ["lead_id", "created_at", "is_won", "reached_sql", "decision_date", "score_date"]
     return frame[columns].sort_values(["decision_date", "lead_id"]).reset_index(drop=True)

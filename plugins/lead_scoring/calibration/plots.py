@@ -49,12 +49,13 @@ def _bands(scores: pd.Series, is_won: pd.Series, width: float) -> pd.DataFrame:
 
 def conversion_by_band(scored: dict[str, pd.Series], is_won: pd.Series, path: Path) -> str:
     fig, axes = plt.subplots(1, len(scored), figsize=(4.2 * len(scored), 3.6), squeeze=False)
-    for ax, (name, scores) in zip(axes[0], scored.items()):
+    for ax, (name, scores) in zip(axes[0], scored.items(), strict=True):
         width = max(5.0, float(np.ceil((scores.quantile(0.99) - scores.min()) / 12 / 5) * 5))
         table = _bands(scores, is_won, width)
         ax.bar(table.index, 100 * table["close_rate"], width=width * 0.9, align="edge",
                color=COLORS.get(name, "#1f6fb4"))  # fmt: skip
-        ax.set(title=f"Close rate by score band ({name})", xlabel=f"lead score (bands of {width:g})",
+        ax.set(title=f"Close rate by score band ({name})",
+               xlabel=f"lead score (bands of {width:g})",
                ylabel="close rate (%)")  # fmt: skip
     return _save(fig, path)
 
@@ -110,7 +111,10 @@ def threshold_tradeoff(curve: pd.DataFrame, band: tuple[float, float], capacity:
                    color=COLORS["current"], zorder=3,
                    label=f"current rules at {current['threshold']:g}")  # fmt: skip
     ax.set_xscale("symlog", linthresh=10)
-    ax.set(title="Threshold trade-off: close rate vs SDR-ready volume",
-           xlabel="SDR-ready leads per week", ylabel="close rate of SDR-ready leads (%)")
+    ax.set(
+        title="Threshold trade-off: close rate vs SDR-ready volume",
+        xlabel="SDR-ready leads per week",
+        ylabel="close rate of SDR-ready leads (%)",
+    )
     ax.legend(fontsize=8)
     return _save(fig, path)

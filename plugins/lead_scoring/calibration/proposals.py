@@ -63,7 +63,9 @@ def resolve_proposal(settings: Settings, proposal: str) -> Path:
     if not path.is_dir():
         path = proposals_dir(settings) / proposal
     if not (path / SUMMARY).exists():
-        raise CalibrationError(f"{proposal!r} is not a calibration proposal (no {SUMMARY} in {path})")
+        raise CalibrationError(
+            f"{proposal!r} is not a calibration proposal (no {SUMMARY} in {path})"
+        )
     return path
 
 
@@ -73,9 +75,7 @@ def read_summary(path: Path) -> dict:
 
 def _check_same_rules(name: str, current: pd.DataFrame, proposed: pd.DataFrame, path: Path):
     keys = KEYS[name]
-    if list(current.columns) != list(proposed.columns) or not current[keys].equals(
-        proposed[keys]
-    ):
+    if list(current.columns) != list(proposed.columns) or not current[keys].equals(proposed[keys]):
         raise CalibrationError(
             f"{path}: its rows or columns differ from the current {name}.csv (the seeds"
             " changed since this proposal was made); run calibrate again"
@@ -96,9 +96,9 @@ def apply_proposal(settings: Settings, proposal: str, force: bool = False) -> di
     path = resolve_proposal(settings, proposal)
     summary = read_summary(path)
     if summary.get("seed_rule_violations") and not force:
+        broken = "; ".join(summary["seed_rule_violations"])
         raise CalibrationError(
-            f"{path}: the proposal breaks seed rules ({'; '.join(summary['seed_rule_violations'])});"
-            " edit its seeds or pass --force"
+            f"{path}: the proposal breaks seed rules ({broken}); edit its seeds or pass --force"
         )
     project = settings.dbt_project_dir
     seeds_dir = project / "seeds"

@@ -109,7 +109,7 @@ def proposed_rules(rules: Rules, decisions: pd.DataFrame) -> Rules:
     fits = rules.fit_rules.copy()
     signal = fits["dimension"] + ":" + fits["dimension_value"]
     fits["points"] = [
-        format_points(points.get(s, float(p))) for s, p in zip(signal, fits["points"])
+        format_points(points.get(s, float(p))) for s, p in zip(signal, fits["points"], strict=True)
     ]
     return replace(rules, event_weights=events, fit_rules=fits)
 

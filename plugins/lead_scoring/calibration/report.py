@@ -43,15 +43,22 @@ def write_report(path: Path, summary: dict, decisions: pd.DataFrame, unruled: pd
                                              summary["current_at_threshold"],
                                              path / "threshold_tradeoff.png"),
     }  # fmt: skip
-    html = _environment().get_template("report.html.j2").render(
-        s=summary,
-        images=images,
-        signals=decisions.sort_values("lift_pp", key=abs, ascending=False, na_position="last")
-        .to_dict(orient="records"),
-        unruled=unruled.head(15).to_dict(orient="records"),
-        metrics=backtest.metrics.to_dict(orient="records"),
-        deciles=backtest.deciles.pivot(index="decile", columns="model", values="lift")
-        .sort_index(ascending=False).reset_index().to_dict(orient="records"),
+    html = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            s=summary,
+            images=images,
+            signals=decisions.sort_values(
+                "lift_pp", key=abs, ascending=False, na_position="last"
+            ).to_dict(orient="records"),
+            unruled=unruled.head(15).to_dict(orient="records"),
+            metrics=backtest.metrics.to_dict(orient="records"),
+            deciles=backtest.deciles.pivot(index="decile", columns="model", values="lift")
+            .sort_index(ascending=False)
+            .reset_index()
+            .to_dict(orient="records"),
+        )
     )
     report = path / "report.html"
     report.write_text(html, encoding="utf-8")
@@ -75,7 +82,11 @@ def calibration_summary_html(settings: Settings) -> str:
         else None
     )
     at = s["proposed_at_threshold"]
-    state = f"applied {applied}" if applied else f"not applied: <code>{escape(s['apply_command'])}</code>"
+    state = (
+        f"applied {applied}"
+        if applied
+        else f"not applied: <code>{escape(s['apply_command'])}</code>"
+    )
 
     def auc(value) -> str:
         return "-" if value is None or value != value else f"{value:.3f}"

@@ -23,8 +23,12 @@ FLOOR_VAR = "lead_scoring__score_floor"
 GOOD_FIT_VAR = "lead_scoring__good_fit_threshold"
 HIGH_PAIN_VAR = "lead_scoring__high_pain_threshold"
 # Vars on the score's scale: a proposal whose threshold moves suggests them scaled alike.
-SCALED_VARS = (GOOD_FIT_VAR, HIGH_PAIN_VAR, "lead_scoring__mql_score_threshold",
-               "lead_scoring__account_sdr_ready_threshold")
+SCALED_VARS = (
+    GOOD_FIT_VAR,
+    HIGH_PAIN_VAR,
+    "lead_scoring__mql_score_threshold",
+    "lead_scoring__account_sdr_ready_threshold",
+)
 EVENT_COLUMNS = ("event_type", "signal_category", "points", "half_life_days", "max_points")
 FIT_COLUMNS = ("dimension", "dimension_value", "points")
 

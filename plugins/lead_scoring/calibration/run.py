@@ -112,8 +112,9 @@ def _summary(path, config, data: CalibrationData, rules: Rules, proposed: Rules,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": mode,
         "as_of_date": data.as_of_date.isoformat(),
-        "config": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                   for k, v in asdict(config).items()},  # fmt: skip
+        "config": {
+            k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(config).items()
+        },  # fmt: skip
         "decided_leads": len(data.decided),
         "won_leads": int(data.is_won.sum()),
         "leads_per_week": round(data.leads_per_week, 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -283,8 +284,11 @@ class HubSpotService:
         self.store = state.store
 
     # -- reads -----------------------------------------------------------------------------
-    def returned_names(self, object_type: str, requested: list[str] | None) -> list[str]:
-        known = self.state.hubspot_properties(object_type)
+    def returned_names(
+        self, object_type: str, requested: list[str] | None, props: dict[str, dict] | None = None
+    ) -> list[str]:
+        """The properties an answer shows; ``props``: the request's property map, if made."""
+        known = self.state.hubspot_properties(object_type) if props is None else props
         names = requested if requested else hs.DEFAULT_RETURNED[object_type]
         return [n for n in dict.fromkeys([*names, *hs.ALWAYS_RETURNED]) if n in known]
 
@@ -306,12 +310,16 @@ class HubSpotService:
         return body
 
     def lookup(
-        self, object_type: str, ids: list[str], id_property: str | None
+        self,
+        object_type: str,
+        ids: list[str],
+        id_property: str | None,
+        props: dict[str, dict] | None = None,
     ) -> dict[str, Record]:
         """Requested id -> record, by ``hs_object_id`` or a unique property."""
         if id_property in (None, "", "hs_object_id"):
             return self.store.get_many(object_type, ids)
-        self._check_unique(object_type, id_property)
+        self._check_unique(object_type, id_property, props)
         matched = self.store.find_ids(object_type, id_property, ids)
         records = self.store.get_many(object_type, matched.values())
         return {
@@ -322,8 +330,9 @@ class HubSpotService:
 
     def batch_read(self, object_type: str, body: dict[str, Any]) -> JSONResponse:
         ids = [str(i.get("id", "")) for i in body["inputs"]]
-        found = self.lookup(object_type, ids, body.get("idProperty"))
-        names = self.returned_names(object_type, body.get("properties"))
+        props = self.state.hubspot_properties(object_type)
+        found = self.lookup(object_type, ids, body.get("idProperty"), props)
+        names = self.returned_names(object_type, body.get("properties"), props)
         results = [self.public(found[i], names) for i in dict.fromkeys(ids) if i in found]
         missing = [i for i in ids if i not in found]
         errors = []
@@ -360,7 +369,7 @@ class HubSpotService:
         order = self._order(body.get("sorts") or [], props)
         total = self.store.total(object_type, where, params)
         rows = self.store.select(object_type, where, params, order, limit, after)
-        names = self.returned_names(object_type, body.get("properties"))
+        names = self.returned_names(object_type, body.get("properties"), props)
         response: dict[str, Any] = {
             "total": total,
             "results": [self.public(r, names) for r in rows],
@@ -464,8 +473,12 @@ class HubSpotService:
         return ", ".join([*parts, "cast(id as integer)"])
 
     # -- writes ----------------------------------------------------------------------------
-    def _check_unique(self, object_type: str, id_property: str) -> None:
-        definition = self.state.hubspot_properties(object_type).get(id_property)
+    def _check_unique(
+        self, object_type: str, id_property: str, props: dict[str, dict] | None = None
+    ) -> None:
+        if props is None:
+            props = self.state.hubspot_properties(object_type)
+        definition = props.get(id_property)
         if definition is None:
             raise HubSpotError(
                 400,
@@ -486,31 +499,32 @@ class HubSpotService:
     def write(
         self, object_type: str, action: str, inputs: list[dict[str, Any]]
     ) -> tuple[list[dict], list[dict]]:
+        """One batch create/update/upsert: two reads (matches, unique owners), one write."""
         props = self.state.hubspot_properties(object_type)
         unique = [n for n, d in props.items() if d.get("hasUniqueValue")]
-        keys = self._input_keys(object_type, action, inputs)
-        matched = self._match(object_type, action, inputs, keys)
+        keys = self._input_keys(object_type, action, inputs, props)
+        matched = self._match(object_type, inputs, keys, props)
+        checked = [
+            None if action == "update" and matched.get(key or "") is None
+            else self._checked(props, action, item, key)
+            for item, key in zip(inputs, keys, strict=True)
+        ]  # fmt: skip
+        owners = self._owners(object_type, unique, [c[0] for c in checked if c is not None])
         next_id = self.store.next_id(object_type)
         claimed: dict[tuple[str, str], str] = {}
         results, errors, writes = [], [], []
         stamp = now_iso()
-        for index, (item, key) in enumerate(zip(inputs, keys, strict=True)):
+        for index, (item, key, check) in enumerate(zip(inputs, keys, checked, strict=True)):
             existing = matched.get(key) if key is not None else None
             label = [key] if key else []
-            if action == "update" and existing is None:
+            if check is None:
                 errors.append(_input_error("OBJECT_NOT_FOUND", "Object not found", label, index))
                 continue
-            new_values, details = self._validate(props, item.get("properties") or {})
-            if action == "upsert" and (item.get("idProperty") or "hs_object_id") != "hs_object_id":
-                id_property = item["idProperty"]
-                try:
-                    new_values[id_property] = hs.normalise_value(props[id_property], key)
-                except hs.InvalidValue as exc:
-                    details.append(_detail(exc.code, str(exc), id_property))
+            new_values, details = check
             if not details and self.state.faults.rejects(key, *(existing and [existing.id] or [])):
                 details.append(_detail("INVALID_VALUE", "rejected by the sandbox", "(fault)"))
             record_id = existing.id if existing else str(next_id)
-            conflicts = self._conflicts(object_type, unique, new_values, record_id, claimed)
+            conflicts = _conflicts(unique, new_values, record_id, claimed, owners)
             if details or conflicts:
                 category = "CONFLICT" if conflicts and not details else "VALIDATION_ERROR"
                 message = "; ".join(d["message"] for d in details + conflicts)
@@ -539,7 +553,7 @@ class HubSpotService:
                     claimed[(name, normalise_key(name, record.properties[name]))] = record_id
             writes.append((record, {n: record.properties.get(n) for n in unique}))
             names = self.returned_names(
-                object_type, [*(item.get("properties") or {}), item.get("idProperty") or ""]
+                object_type, [*(item.get("properties") or {}), item.get("idProperty") or ""], props
             )
             results.append(
                 self.public(record, names, new=existing is None if action == "upsert" else None)
@@ -547,12 +561,41 @@ class HubSpotService:
         self.store.put_many(writes)
         return results, errors
 
+    def _checked(
+        self, props: dict[str, dict], action: str, item: dict[str, Any], key: str | None
+    ) -> tuple[dict[str, str], list[dict]]:
+        """An input's values as stored, and its validation errors."""
+        new_values, details = self._validate(props, item.get("properties") or {})
+        if action == "upsert" and (item.get("idProperty") or "hs_object_id") != "hs_object_id":
+            id_property = item["idProperty"]
+            try:
+                new_values[id_property] = hs.normalise_value(props[id_property], key)
+            except hs.InvalidValue as exc:
+                details.append(_detail(exc.code, str(exc), id_property))
+        return new_values, details
+
+    def _owners(
+        self, object_type: str, unique: list[str], values: list[dict[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        """Per unique property: normalised value -> the stored record holding it."""
+        return {
+            name: self.store.find_ids(
+                object_type, name, {normalise_key(name, v[name]) for v in values if v.get(name)}
+            )
+            for name in unique
+        }
+
     def _input_keys(
-        self, object_type: str, action: str, inputs: list[dict[str, Any]]
+        self,
+        object_type: str,
+        action: str,
+        inputs: list[dict[str, Any]],
+        props: dict[str, dict],
     ) -> list[str | None]:
         if action == "create":
             return [None] * len(inputs)
         keys: list[str | None] = []
+        checked: set[str] = set()
         for item in inputs:
             id_property = item.get("idProperty") or "hs_object_id"
             if action == "upsert" and id_property == "hs_object_id":
@@ -561,10 +604,12 @@ class HubSpotService:
                     "VALIDATION_ERROR",
                     "Upsert needs idProperty: email (contacts) or a unique property",
                 )
-            if id_property != "hs_object_id":
-                self._check_unique(object_type, id_property)
+            if id_property != "hs_object_id" and id_property not in checked:
+                self._check_unique(object_type, id_property, props)
+                checked.add(id_property)
             keys.append(normalise_key(id_property, item.get("id", "")))
-        duplicates = sorted({k for k in keys if k and keys.count(k) > 1})
+        counts = Counter(k for k in keys if k)
+        duplicates = sorted(k for k, n in counts.items() if n > 1)
         if duplicates:
             raise HubSpotError(
                 400,
@@ -577,9 +622,9 @@ class HubSpotService:
     def _match(
         self,
         object_type: str,
-        action: str,
         inputs: list[dict[str, Any]],
         keys: list[str | None],
+        props: dict[str, dict],
     ) -> dict[str, Record]:
         matched: dict[str, Record] = {}
         by_property: dict[str, list[str]] = {}
@@ -587,7 +632,7 @@ class HubSpotService:
             if key:
                 by_property.setdefault(item.get("idProperty") or "hs_object_id", []).append(key)
         for id_property, values in by_property.items():
-            matched.update(self.lookup(object_type, values, id_property))
+            matched.update(self.lookup(object_type, values, id_property, props))
         return matched
 
     @staticmethod
@@ -609,32 +654,6 @@ class HubSpotService:
                 except hs.InvalidValue as exc:
                     details.append(_detail(exc.code, str(exc), name))
         return clean, details
-
-    def _conflicts(
-        self,
-        object_type: str,
-        unique: list[str],
-        values: dict[str, str],
-        record_id: str,
-        claimed: dict[tuple[str, str], str],
-    ) -> list[dict]:
-        conflicts = []
-        for name in unique:
-            if not values.get(name):
-                continue
-            key = normalise_key(name, values[name])
-            owner = claimed.get((name, key)) or self.store.find_ids(object_type, name, [key]).get(
-                key
-            )
-            if owner and owner != record_id:
-                conflicts.append(
-                    _detail(
-                        "CONFLICT",
-                        f"A record with {name}={values[name]} already exists. Existing ID: {owner}",
-                        name,
-                    )
-                )
-        return conflicts
 
     # -- properties ------------------------------------------------------------------------
     def create_property(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -698,6 +717,31 @@ class HubSpotService:
 
 def _detail(code: str, message: str, name: str) -> dict[str, Any]:
     return {"message": message, "code": code, "context": {"propertyName": [name]}}
+
+
+def _conflicts(
+    unique: list[str],
+    values: dict[str, str],
+    record_id: str,
+    claimed: dict[tuple[str, str], str],
+    owners: dict[str, dict[str, str]],
+) -> list[dict]:
+    """Unique values held by another record: stored, or claimed earlier in this batch."""
+    conflicts = []
+    for name in unique:
+        if not values.get(name):
+            continue
+        key = normalise_key(name, values[name])
+        owner = claimed.get((name, key)) or owners[name].get(key)
+        if owner and owner != record_id:
+            conflicts.append(
+                _detail(
+                    "CONFLICT",
+                    f"A record with {name}={values[name]} already exists. Existing ID: {owner}",
+                    name,
+                )
+            )
+    return conflicts
 
 
 def _merged(current: dict[str, Any], new_values: dict[str, str]) -> dict[str, Any]:

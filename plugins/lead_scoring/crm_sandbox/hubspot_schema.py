@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
-from lead_scoring.crm_sandbox.store import canonical_datetime, now_iso
+from lead_scoring.crm_sandbox.emails import is_valid_email
+from lead_scoring.crm_sandbox.store import canonical_datetime, iso_date, now_iso
 
 OBJECT_TYPES = {"contacts": "0-1", "companies": "0-2", "deals": "0-3"}
 OBJECT_TYPE_IDS = {v: k for k, v in OBJECT_TYPES.items()}
@@ -119,6 +119,12 @@ def property_definition(
 
 
 def default_properties(object_type: str) -> dict[str, dict[str, Any]]:
+    """HubSpot's built-in definitions of ``object_type`` (made once; they never change)."""
+    return dict(_default_properties(object_type))
+
+
+@cache
+def _default_properties(object_type: str) -> dict[str, dict[str, Any]]:
     props = {}
     specs = {
         **_DEFAULTS[object_type],
@@ -156,10 +162,8 @@ def normalise_value(definition: dict[str, Any], raw: Any) -> str:
         return ""
     value = str(raw).lower() if isinstance(raw, bool) else str(raw)
     if name == "email":
-        try:
-            validate_email(value.strip(), check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise InvalidValue("INVALID_EMAIL", f"Email address {value} is invalid") from exc
+        if not is_valid_email(value.strip()):
+            raise InvalidValue("INVALID_EMAIL", f"Email address {value} is invalid")
         return value.strip().lower()
     if type_ == "number":
         try:
@@ -199,6 +203,6 @@ def _midnight_date(value: str) -> str:
                     "INVALID_DATE", f"{value} is at {moment.time()} UTC, not midnight UTC"
                 )
             return moment.strftime("%Y-%m-%d")
-        return datetime.strptime(value.strip(), "%Y-%m-%d").strftime("%Y-%m-%d")
+        return iso_date(value.strip())
     except ValueError as exc:
         raise InvalidValue("INVALID_DATE", f"{value} is not a valid date") from exc

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,6 +81,7 @@ class SalesforceService:
         fields = self.object_fields(obj)
         store_type = f"sf:{obj}"
         keys = [self._key(r, external_field) for r in records]
+        repeated = Counter(keys)
         lookup = [k for k in keys if k]
         if external_field == "Id":
             found = {i: i for i in self.state.store.get_many(store_type, lookup)}
@@ -95,7 +97,7 @@ class SalesforceService:
             errors: list[FieldError] = []
             if not key:
                 errors.append(FieldError("MISSING_ARGUMENT", f"{external_field} not specified", []))
-            elif keys.count(key) > 1:
+            elif repeated[key] > 1:
                 errors.append(
                     FieldError(
                         "DUPLICATE_EXTERNAL_ID",

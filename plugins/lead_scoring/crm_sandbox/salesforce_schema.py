@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from lead_scoring.crm_sandbox.emails import is_valid_email
+from lead_scoring.crm_sandbox.store import iso_date
 
 ID_PREFIX = {"Lead": "00Q", "Contact": "003", "Account": "001"}
 REQUIRED = {"Lead": ("LastName", "Company"), "Contact": ("LastName",), "Account": ("Name",)}
@@ -35,10 +36,14 @@ class SfField:
     custom: bool = False
     updateable: bool = True
 
+    @property
+    def display_label(self) -> str:
+        return self.label or self.name.removesuffix("__c").replace("_", " ")
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "label": self.label or self.name.removesuffix("__c").replace("_", " "),
+            "label": self.display_label,
             "type": self.type,
             "length": self.length if self.type in _TEXT else 0,
             "externalId": self.external_id,
@@ -190,12 +195,11 @@ def coerce(f: SfField, raw: Any) -> Any:
     """A JSON or CSV value as Salesforce stores it; raises FieldError as Salesforce would."""
     if raw is None or raw == "":
         return None
-    label = f.describe()["label"]
 
     def bad() -> FieldError:
         return FieldError(
             "INVALID_TYPE_ON_FIELD_IN_RECORD",
-            f"{label}: value not of required type: {raw}",
+            f"{f.display_label}: value not of required type: {raw}",
             [f.name],
         )
 
@@ -215,7 +219,7 @@ def coerce(f: SfField, raw: Any) -> Any:
         return int(number) if f.type == "int" else number
     if f.type == "date":
         try:
-            return datetime.strptime(str(raw)[:10], "%Y-%m-%d").strftime("%Y-%m-%d")
+            return iso_date(str(raw)[:10])
         except ValueError as exc:
             raise bad() from exc
     if f.type == "datetime":
@@ -227,22 +231,22 @@ def coerce(f: SfField, raw: Any) -> Any:
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
     text = str(raw)
     if f.type == "email":
-        try:
-            validate_email(text.strip(), check_deliverability=False)
-        except EmailNotValidError as exc:
+        if not is_valid_email(text.strip()):
             raise FieldError(
-                "INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {text}", [f.name]
-            ) from exc
+                "INVALID_EMAIL_ADDRESS",
+                f"{f.display_label}: invalid email address: {text}",
+                [f.name],
+            )
     if f.type == "picklist" and f.restricted and text not in f.picklist:
         raise FieldError(
             "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-            f"{label}: bad value for restricted picklist field: {text}",
+            f"{f.display_label}: bad value for restricted picklist field: {text}",
             [f.name],
         )
     if len(text) > f.length:
         raise FieldError(
             "STRING_TOO_LONG",
-            f"{label}: data value too large: {text[:20]}... (max length={f.length})",
+            f"{f.display_label}: data value too large: {text[:20]}... (max length={f.length})",
             [f.name],
         )
     return text

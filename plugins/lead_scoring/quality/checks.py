@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from lead_scoring.quality.config import QualityConfig
@@ -78,7 +77,12 @@ def _ids(values: pd.Series) -> pd.Index:
 
 
 def _frame(index: pd.Index, **columns) -> pd.DataFrame:
-    return pd.DataFrame({k: np.asarray(v) for k, v in columns.items()}, index=index)
+    """Columns (row-aligned Series or arrays, kept in their own dtype) on ``index``."""
+    frame = pd.DataFrame(
+        {k: v.array if isinstance(v, pd.Series) else v for k, v in columns.items()}
+    )
+    frame.index = index
+    return frame
 
 
 def _text(values: pd.Series) -> pd.Series:

@@ -63,6 +63,7 @@ def upsert_quarantine(wh: Warehouse, rows: pd.DataFrame, seen_at: datetime) -> N
     known = wh.query_df(
         f"select record_type, record_id, rule, first_seen_at from {SCHEMA}.quarantine"
     )
+    rows = rows.drop(columns=["first_seen_at", "last_seen_at"], errors="ignore")
     merged = rows.merge(known, on=KEY, how="left")
     merged["first_seen_at"] = pd.to_datetime(merged["first_seen_at"]).fillna(seen_at)
     merged["last_seen_at"] = seen_at

@@ -18,6 +18,9 @@ DLT_ENV = {
     # Credentials are passed explicitly: dlt need not scan Airflow Variables for secrets
     # (it otherwise probes the Airflow metadata database on every config lookup).
     "PROVIDERS__ENABLE_AIRFLOW_SECRETS": "false",
+    # Arrow-backed resources (product database, exports) get the same load columns as the rest.
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
 }
 for _name, _value in DLT_ENV.items():
     os.environ.setdefault(_name, _value)

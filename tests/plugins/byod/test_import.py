@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from lead_scoring.byod import ImportMappingError, load_mapping, run_import
 from lead_scoring.warehouse import open_warehouse
 
@@ -37,7 +36,7 @@ def _types(settings, table):
     with open_warehouse(settings) as wh:
         df = wh.query_df("select column_name, data_type from information_schema.columns"
                          " where table_schema = 'raw' and table_name = ?", [table])  # fmt: skip
-    return dict(zip(df["column_name"], df["data_type"].str.lower()))
+    return dict(zip(df["column_name"], df["data_type"].str.lower(), strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +88,12 @@ def test_messy_values_are_cleaned(imported):
     assert companies["ls_target_account"].tolist()[:2] == ["true", "false"]
     assert companies.loc["503", "createdate"] == "2026-01-11T23:00:00.000Z"  # +01:00 -> UTC
     deals = _table(settings, "crm_deals", "hs_object_id").set_index("hs_object_id")
-    assert deals["dealstage"].to_dict() == {"9001": "closedwon", "9002": "closedlost",
-                                            "9003": "qualifiedtobuy", "9004": "closedwon"}
+    assert deals["dealstage"].to_dict() == {
+        "9001": "closedwon",
+        "9002": "closedlost",
+        "9003": "qualifiedtobuy",
+        "9004": "closedwon",
+    }
     assert deals.loc["9001", "amount"] == "12500" and deals.loc["9004", "amount"] == "1500"
     assert any("Negotiation" in w for w in result.warnings)
     assert any("50-100" in w for w in result.warnings)
@@ -128,16 +131,18 @@ def test_unmappable_files_name_file_column_and_sample(settings, tmp_path):
         path.write_text(path.read_text().replace("2026-03-06,2026-03-06 08:00:00",
                                                  "the sixth,2026-03-06 08:00:00"))  # fmt: skip
 
-    with pytest.raises(ImportMappingError,
-                       match=r"crm_leads.csv: column 'Created'.*sample value: 'the sixth'"):
+    with pytest.raises(
+        ImportMappingError, match=r"crm_leads.csv: column 'Created'.*sample value: 'the sixth'"
+    ):
         run_import(settings, _broken(tmp_path / "b", bad_date))
 
     def no_id(doc, folder):
         path = folder / "opportunities.csv"
         path.write_text(path.read_text().replace("9002,1002", "N/A,1002"))
 
-    with pytest.raises(ImportMappingError,
-                       match=r"opportunities.csv: column 'Opportunity ID'.*line 3.*'N/A'"):
+    with pytest.raises(
+        ImportMappingError, match=r"opportunities.csv: column 'Opportunity ID'.*line 3.*'N/A'"
+    ):
         run_import(settings, _broken(tmp_path / "c", no_id))
 
     def bad_kind(doc, folder):

@@ -94,6 +94,8 @@ def scored_home(tmp_path_factory):
     with open_warehouse(settings) as wh:
         ensure_tables(wh)
     run_dbt(settings, "build", "--exclude-resource-type", "test")
+    with open_warehouse(settings) as wh:
+        wh.execute("checkpoint")  # the file alone holds the build: tests copy it
     if previous is None:
         os.environ.pop("LEAD_SCORING_HOME", None)
     else:

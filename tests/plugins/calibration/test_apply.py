@@ -2,11 +2,10 @@
 and the model_version the dbt models derive changes."""
 
 import shutil
-from datetime import date
 from dataclasses import replace
+from datetime import date
 
 import pytest
-
 from lead_scoring.calibration import CalibrationConfig, CalibrationError, apply_proposal
 from lead_scoring.calibration.bench import run_dbt
 from lead_scoring.calibration.rules import THRESHOLD_VAR
@@ -51,7 +50,7 @@ def test_apply_copies_seeds_sets_threshold_and_changes_model_version(project_cop
         ).read_bytes()
         assert (result.proposal_dir / "replaced_seeds" / f"{name}.csv").exists()
     old_lines, new_lines = original.splitlines(True), project_file.read_text().splitlines(True)
-    changed = [(a, b) for a, b in zip(old_lines, new_lines) if a != b]
+    changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=False) if a != b]
     assert len(old_lines) == len(new_lines) and len(changed) == 1
     threshold = f"{result.summary['proposed_threshold']:g}"
     assert changed[0][1] == f"  {THRESHOLD_VAR}: {threshold}\n"

@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-
 from lead_scoring.calibration import (
     CalibrationConfig,
     CalibrationError,
@@ -28,8 +27,10 @@ def calibrated(scored_home, tmp_path_factory):
 def test_proposal_seeds_keep_the_format_and_change_only_points(calibrated):
     settings, result = calibrated
     seeds = settings.dbt_project_dir / "seeds"
-    for name, keys, points in (("event_weights", ["event_type"], {"points", "max_points"}),
-                               ("fit_rules", ["dimension", "dimension_value"], {"points"})):
+    for name, keys, points in (
+        ("event_weights", ["event_type"], {"points", "max_points"}),
+        ("fit_rules", ["dimension", "dimension_value"], {"points"}),
+    ):
         current, proposed = read_seed(seeds / f"{name}.csv"), read_seed(
             result.proposal_dir / "seeds" / f"{name}.csv")  # fmt: skip
         assert list(proposed.columns) == list(current.columns)

@@ -4,7 +4,6 @@ from datetime import date
 
 import pandas as pd
 import pytest
-
 from lead_scoring.calibration.config import CalibrationConfig
 from lead_scoring.calibration.dataset import prepare
 from lead_scoring.calibration.inputs import ScoringInputs, load_inputs
@@ -71,7 +70,9 @@ def test_a_future_event_cannot_change_a_past_decision(prepared):
     decided = data.decided[data.decided["reached_sql"]]
     lead_id = decided.index[0]
     decision = decided.loc[lead_id, "decision_date"]
-    future = pd.DataFrame({"lead_id": [lead_id] * 3, "event_type": "demo_request",
+    weights = rules.event_table().set_index("event_type")["points"]
+    unused = [t for t in weights.index[weights > 0] if data.counts.loc[lead_id, t] == 0]
+    future = pd.DataFrame({"lead_id": [lead_id] * 3, "event_type": unused[0],
                            "occurred_on": [decision, decision + pd.Timedelta(days=1),
                                            pd.Timestamp(inputs.as_of_date)]})  # fmt: skip
     future["occurred_on"] = future["occurred_on"].astype("datetime64[s]")

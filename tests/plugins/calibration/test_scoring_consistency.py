@@ -2,7 +2,6 @@
 seeds and the as-of date of a dbt build, it reproduces marts.lead_scores."""
 
 import pandas as pd
-
 from lead_scoring.calibration.features import event_features
 from lead_scoring.calibration.inputs import load_inputs
 from lead_scoring.calibration.rules import load_rules
@@ -22,7 +21,9 @@ def test_scorer_reproduces_marts_lead_scores(scored_home):
     )
     ours = score_leads(rules, inputs.fit_signals, decayed)
     with open_warehouse(scored_home) as wh:
-        marts = wh.query_df("select lead_id, fit_score, pain_score, lead_score from marts.lead_scores")
+        marts = wh.query_df(
+            "select lead_id, fit_score, pain_score, lead_score from marts.lead_scores"
+        )
     marts = marts.astype({"lead_id": str}).set_index("lead_id").astype(float)
     assert len(marts) > 1_000
     assert set(marts.index) == set(ours.index)

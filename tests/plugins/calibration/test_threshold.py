@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from lead_scoring.calibration.config import CalibrationConfig
 from lead_scoring.calibration.rules import load_rules
 from lead_scoring.calibration.threshold import describe_threshold, recommend_threshold
@@ -26,7 +25,7 @@ def _leads(n=4_000, seed=3):
 def test_lowest_threshold_inside_the_band_and_capacity():
     scores, won = _leads()
     rules = load_rules(PROJECT)
-    choice, curve = recommend_threshold(scores, won, 1_000, rules, CalibrationConfig())
+    choice, curve = recommend_threshold(scores, won, 300, rules, CalibrationConfig())
     assert choice.status == "in_band"
     assert 0.10 <= choice.close_rate <= 0.15
     assert choice.volume_per_week <= 250

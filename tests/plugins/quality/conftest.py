@@ -1,79 +1,16 @@
-"""Small raw tables in a temporary DuckDB warehouse, shaped as the extract stage writes them."""
+"""Fixtures: small raw tables in a temporary DuckDB warehouse (LEAD_SCORING_HOME = tmp)."""
 
-from __future__ import annotations
-
-from datetime import UTC, datetime, timedelta
-
-import pandas as pd
 import pytest
-from lead_scoring.quality.schema import TABLES
 from lead_scoring.warehouse import open_warehouse
-
-AS_OF = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
-RECENT = "2026-10-31T10:00:00.000Z"
-CREATED = "2026-10-01T09:30:00.000Z"
-
-
-def contact(record_id: int, **values) -> dict:
-    row = {
-        "hs_object_id": str(record_id), "email": f"person{record_id}@acme-robotics.com",
-        "firstname": "Alice", "lastname": "Baker", "jobtitle": "VP Sales",
-        "phone": "+14155552671", "country": "US", "company": "Acme Robotics",
-        "associatedcompanyid": "900", "hs_analytics_source": "ORGANIC_SEARCH",
-        "bant_budget": "", "bant_authority": "", "bant_need": "", "bant_timeline": "",
-        "createdate": CREATED, "lastmodifieddate": RECENT,
-    }  # fmt: skip
-    return row | values
-
-
-def company(record_id: int, **values) -> dict:
-    row = {
-        "hs_object_id": str(record_id), "name": "Acme Robotics", "domain": "acme-robotics.com",
-        "industry": "Software", "numberofemployees": "250", "country": "DE",
-        "annualrevenue": "1000000", "ls_target_account": "false", "createdate": CREATED,
-        "lastmodifieddate": RECENT,
-    }  # fmt: skip
-    return row | values
-
-
-def deal(record_id: int, contact_id: int = 1, **values) -> dict:
-    row = {
-        "hs_object_id": str(record_id), "dealname": "Acme - New Business",
-        "ls_contact_id": str(contact_id), "associatedcompanyid": "900",
-        "dealstage": "qualifiedtobuy", "amount": "12000", "createdate": CREATED,
-        "closedate": "", "lastmodifieddate": RECENT,
-    }  # fmt: skip
-    return row | values
-
-
-def product_user(user_id: int, **values) -> dict:
-    at = AS_OF.replace(tzinfo=None) - timedelta(days=3)
-    row = {"user_id": user_id, "email": f"person{user_id}@acme-robotics.com",
-           "signed_up_at": at, "updated_at": at}  # fmt: skip
-    return row | values
-
-
-def product_event(event_id: int, user_id: int = 1, **values) -> dict:
-    at = AS_OF.replace(tzinfo=None) - timedelta(hours=5)
-    row = {"event_id": event_id, "user_id": user_id, "event_type": "login", "occurred_at": at}
-    return row | values
-
-
-def marketing_event(event_id: str, contact_id: str = "1", **values) -> dict:
-    at = AS_OF.replace(tzinfo=None) - timedelta(hours=7)
-    row = {"event_id": event_id, "contact_id": contact_id, "event_type": "pricing_page_view",
-           "occurred_at": at, "url": "https://www.leadflow.example/pricing"}  # fmt: skip
-    return row | values
-
-
-_DTYPES = {"text": "str", "integer": "int64", "timestamp": "datetime64[us]"}
-
-
-def raw_frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    columns = TABLES[table]
-    frame = pd.DataFrame(rows, columns=list(columns))
-    frame = frame.astype({c: _DTYPES[t] for c, t in columns.items()})
-    return frame.assign(_dlt_load_id="1730000000.0", _dlt_id=[f"d{i}" for i in range(len(frame))])
+from quality_rows import (
+    company,
+    contact,
+    deal,
+    marketing_event,
+    product_event,
+    product_user,
+    raw_frame,
+)
 
 
 @pytest.fixture
@@ -106,8 +43,3 @@ def clean_raw(write_raw):
 def lenient_rate(monkeypatch):
     """Tiny tables: a single bad row is a large share; the rate gate has its own test."""
     monkeypatch.setenv("LEAD_SCORING_DQ_MAX_QUARANTINE_RATE", "1.0")
-
-
-def quality(settings, table: str) -> pd.DataFrame:
-    with open_warehouse(settings) as wh:
-        return wh.query_df(f"select * from quality.{table}")

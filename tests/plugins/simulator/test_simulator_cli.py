@@ -1,11 +1,10 @@
 """The `simulate` command: options, summary, re-runs that replace data, clear errors."""
 
 import typer
-from conftest import crm_records
-from typer.testing import CliRunner
-
+from conftest import truth
 from lead_scoring.crm_sandbox.store import CrmStore
 from lead_scoring.simulator.cli import simulate
+from typer.testing import CliRunner
 
 app = typer.Typer()
 app.command("simulate")(simulate)
@@ -20,8 +19,8 @@ def test_simulate_prints_a_summary_and_reruns_replace_the_data(settings):
     assert result.exit_code == 0, result.output
     assert "simulation: 2026-10-02 .. 2026-11-01" in result.output
     assert "400 contacts" in result.output and "replaced" not in result.output
-    invalid = crm_records(settings, "contacts")["email"].map(lambda e: "@" not in e or " " in e)
-    assert invalid.sum() >= 10
+    labels = truth(settings, "leads")["injected_error"]
+    assert (labels == "invalid_email").sum() == 20
 
     again = CliRunner().invoke(app, [*ARGS, *home, "--leads", "300"])
     assert again.exit_code == 0, again.output

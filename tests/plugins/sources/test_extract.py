@@ -73,3 +73,11 @@ def test_unreachable_crm_stops_with_a_clear_message(simulated):
 def test_missing_product_database_is_named(settings):
     with pytest.raises(SourceUnavailable, match="product database file .* does not exist"):
         extract(settings, CrmSource("http://127.0.0.1:9", "token"))
+
+
+def test_every_raw_table_carries_the_load_columns(sandbox, simulated):
+    extract(simulated, CrmSource(sandbox.hubspot_url, sandbox.token))
+    with open_warehouse(simulated) as wh:
+        for table in ("crm_contacts", "product_events", "product_users", "marketing_events"):
+            columns = set(wh.columns("raw", table))
+            assert {"_dlt_load_id", "_dlt_id"} <= columns, table

@@ -1,0 +1,127 @@
+"""Run the dbt project on the hand-made dataset: a warehouse under test and its snapshots.
+
+dbt runs in-process (dbtRunner) so its import cost is paid once. Each warehouse gets
+its own target and log folders, so test workers never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import scoring_dataset as ds
+from lead_scoring.settings import PROJECT_ROOT, Settings
+from lead_scoring.warehouse import open_warehouse
+
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+MARTS = ("lead_scores", "account_scores", "lead_score_contributions")
+
+
+class DbtFailed(AssertionError):
+    pass
+
+
+@dataclass
+class WarehouseUnderTest:
+    """One warehouse under test and how dbt reaches it."""
+
+    settings: Settings
+    work_dir: Path
+    target: str = "duckdb"
+    env: dict[str, str] = field(default_factory=dict)
+
+    def write(self, load_number: int) -> None:
+        """Write fixture load `load_number`: CRM and quality rows replaced (dlt merges them;
+        the tables stay, as the staging views depend on them), events appended."""
+        load = ds.load(load_number)
+        with open_warehouse(self.settings) as warehouse:
+            for (schema, table), frame in load.tables.items():
+                merged = (schema, table) not in load.appended
+                if merged and warehouse.table_exists(schema, table):
+                    warehouse.execute(f"delete from {schema}.{table}")
+                warehouse.write_df(frame, schema, table, mode="append")
+
+    def dbt(self, command: str, as_of: date, *args: str, extra_vars: dict | None = None):
+        """Run a dbt command in-process as of `as_of`; returns dbt's result or raises."""
+        from dbt.cli.main import dbtRunner
+
+        env = self._env()
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:
+            result = dbtRunner().invoke(self._cli_args(command, as_of, args, extra_vars))
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        if not result.success:
+            failures = [
+                f"{r.node.unique_id}: {r.status} {r.message}"
+                for r in (result.result or [])
+                if str(r.status) in ("error", "fail")
+            ]
+            raise DbtFailed(f"dbt {command} failed: {result.exception or failures}")
+        return result.result
+
+    def start(self, command: str, as_of: date, *args: str) -> subprocess.Popen:
+        """Start a dbt command in a child process (runs beside in-process work)."""
+        cli_args = self._cli_args(command, as_of, args, None)
+        log = self._child_log().open("w")
+        return subprocess.Popen(
+            [sys.executable, "-m", "dbt.cli.main", *cli_args],
+            env={**os.environ, **self._env()},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait(self, process: subprocess.Popen) -> None:
+        """Wait for a started dbt command; raises with the end of its output if it failed."""
+        if process.wait() != 0:
+            output = self._child_log().read_text()
+            raise DbtFailed(f"dbt {' '.join(process.args[3:5])} failed:\n{output[-4000:]}")
+
+    def _child_log(self) -> Path:
+        return self.work_dir / "dbt_child.out"
+
+    def _env(self) -> dict[str, str]:
+        return {"LEAD_SCORING_HOME": str(self.settings.home), "DO_NOT_TRACK": "1", **self.env}
+
+    def _cli_args(self, command, as_of, args, extra_vars) -> list[str]:
+        variables = {"lead_scoring__as_of_date": as_of.isoformat(), **(extra_vars or {})}
+        cli_args = [command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+        cli_args += ["--target", self.target, "--vars", str(variables), "--quiet"]
+        cli_args += ["--target-path", str(self.work_dir / "target")]
+        return [*cli_args, "--log-path", str(self.work_dir / "logs"), *args]
+
+    def table(self, schema: str, name: str, order_by: str = "1") -> pd.DataFrame:
+        with open_warehouse(self.settings) as warehouse:
+            return warehouse.query_df(f"select * from {schema}.{name} order by {order_by}")
+
+    def marts(self) -> dict[str, pd.DataFrame]:
+        return {name: self.table("marts", name, "1, 2") for name in MARTS}
+
+
+@dataclass
+class Scenario:
+    """Mart snapshots after each run of the DuckDB scenario."""
+
+    warehouse: WarehouseUnderTest
+    snapshots: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+
+
+def take_snapshot(scenario: Scenario, label: str) -> None:
+    snapshot = scenario.warehouse.marts()
+    snapshot["state"] = scenario.warehouse.table(
+        "intermediate", "int_subject_events_decayed", "1, 2, 3, 4"
+    )
+    snapshot["profiles"] = scenario.warehouse.table(
+        "intermediate", "int_lead_profiles_resolved", "1, 2"
+    )
+    scenario.snapshots[label] = snapshot
