@@ -37,7 +37,9 @@ class Warehouse:
             if read_only and not path.exists():
                 raise WarehouseError(f"warehouse file {path} does not exist: run the extract first")
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(str(path), read_only=read_only)
+            # Always read-write: DuckDB refuses a read-only connection to a file this process
+            # already has open read-write (dbt-duckdb keeps one when dbt runs in-process).
+            self._con = duckdb.connect(str(path))
         elif self.kind == "postgres":
             import psycopg2
 
@@ -75,6 +77,14 @@ class Warehouse:
             cur.execute(sql.replace("?", "%s") if params else sql, params)
             columns = [c.name for c in cur.description]
             return pd.DataFrame(cur.fetchall(), columns=columns)
+
+    def query_arrow(self, sql: str, params: tuple | list | None = None):
+        """A query's rows as a pyarrow Table (from DuckDB without a pandas detour)."""
+        if self.kind == "duckdb":
+            return self._con.sql(sql, params=params or None).to_arrow_table()
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self.query_df(sql, params), preserve_index=False)
 
     def scalar(self, sql: str, params: tuple | list | None = None):
         df = self.query_df(sql, params)

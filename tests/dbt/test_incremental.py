@@ -22,6 +22,21 @@ def test_incremental_runs_equal_a_full_rebuild(duckdb_scenario, mart):
     pd.testing.assert_frame_equal(_comparable(snapshots["d3_again"][mart]), full)
 
 
+def test_each_run_carried_or_rebuilt_its_decay_state_as_due(duckdb_scenario):
+    built_by = {
+        label: set(snapshot["state"]["state_built_by"])
+        for label, snapshot in duckdb_scenario.snapshots.items()
+    }
+    assert built_by == {
+        "d1": {"rebuild"},  # first run
+        "d2": {"carry"},
+        "d3": {"carry"},
+        "d3_full": {"rebuild"},  # --full-refresh
+        "d1_rerun": {"rebuild"},  # state newer than the as-of date
+        "d3_again": {"carry"},  # carried from the d1 state over nine days
+    }
+
+
 def test_carried_decay_state_equals_a_recount(duckdb_scenario):
     key = ["event_source", "subject_id", "event_type", "offset_days"]
     full = duckdb_scenario.snapshots["d3_full"]["state"].set_index(key).sort_index()

@@ -1,4 +1,9 @@
-{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    full_refresh=false
+) }}
 {#- Grain: one row per distinct set of values seen for a company (enrichment
     history, so past as-of dates see the company as it was). -#}
 with companies as (

@@ -1,4 +1,9 @@
-{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    full_refresh=false
+) }}
 {#- Grain: one row per distinct set of profile values seen for a contact
     (progressive-profiling history; see macro capture_new_versions). -#}
 with contacts as (

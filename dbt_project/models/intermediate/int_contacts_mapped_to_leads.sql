@@ -28,7 +28,7 @@ resolved as (
     from mapped
     inner join contacts as survivors
         on survivors.contact_id = mapped.lead_id
-    where mapped.lead_id not in (select contact_id from duplicates)
+    where mapped.lead_id not in (select duplicates.contact_id from duplicates)
 )
 
 select * from resolved

@@ -56,11 +56,11 @@ unioned as (
 dated as (
     select
         unioned.*,
-        cast(occurred_at as date) as occurred_on,
-        coalesce(load_id, 0) as load_watermark
+        cast(unioned.occurred_at as date) as occurred_on,
+        coalesce(unioned.load_id, 0) as load_watermark
     from unioned
-    where subject_id is not null
-        and occurred_at is not null
+    where unioned.subject_id is not null
+        and unioned.occurred_at is not null
 )
 
 select * from dated

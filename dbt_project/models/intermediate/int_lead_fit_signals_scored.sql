@@ -71,8 +71,8 @@ facts as (
         profiles.job_title_updated_at,
         case
             when profiles.is_target_account
-                or profiles.company_domain in (select domain from target_accounts)
-                or profiles.email_domain in (select domain from target_accounts)
+                or profiles.company_domain in (select target_accounts.domain from target_accounts)
+                or profiles.email_domain in (select target_accounts.domain from target_accounts)
                 then 'yes'
         end as target_account,
         coalesce(profiles.is_target_account_updated_at, profiles.email_domain_updated_at)

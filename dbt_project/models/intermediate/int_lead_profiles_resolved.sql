@@ -57,7 +57,9 @@ company_versions as (
             partition by versions.account_id order by versions.updated_at, versions.captured_at
         ) as version_number
     from {{ ref('int_company_versions_captured') }} as versions
-    where versions.account_id in (select account_id from {{ ref('stg_crm__companies') }})
+    where versions.account_id in (
+        select companies.account_id from {{ ref('stg_crm__companies') }} as companies
+    )
 ),
 
 company_versions_known as (

@@ -50,7 +50,7 @@ aged as (
         unioned.last_occurred_at,
         {{ dbt.datediff('unioned.last_occurred_at', as_of, 'day') }} as age_days
     from unioned
-    where unioned.lead_id in (select lead_id from leads)
+    where unioned.lead_id in (select leads.lead_id from leads)
 )
 
 select * from aged

@@ -22,7 +22,7 @@ worded as (
                 else ''
             end as reason,
         row_number() over (
-            partition by lead_id order by abs(points) desc, signal_type desc, signal
+            partition by lead_id order by abs(points) desc, signal_type desc, signal asc
         ) as reason_rank
     from contributions
     where round(abs(points)) >= 1

@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    on_schema_change='sync_all_columns',
     post_hook="delete from {{ this }} where state_run_id <> '{{ invocation_id }}'"
 ) }}
 {#- Grain: one row per event subject (source, subject_id), event type and score
@@ -139,7 +140,8 @@ state as (
         {{ as_of }} as state_as_of_date,
         max(watermark.load_watermark) as load_watermark,
         max(current_version.model_version) as model_version,
-        '{{ invocation_id }}' as state_run_id
+        '{{ invocation_id }}' as state_run_id,
+        '{{ mode }}' as state_built_by
     from combined
     cross join watermark
     cross join current_version

@@ -13,7 +13,7 @@ leads as (
     select
         scores.*,
         row_number() over (
-            partition by scores.account_id order by scores.lead_score desc, scores.lead_id
+            partition by scores.account_id order by scores.lead_score desc, scores.lead_id asc
         ) as score_rank
     from {{ ref('int_lead_scores_combined') }} as scores
     where scores.account_id is not null

@@ -2,6 +2,7 @@
     materialized='incremental',
     unique_key='as_of_date',
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     full_refresh=false
 ) }}
 {#- Grain: one row per lead per as-of date. Each run replaces the rows of its

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,12 +154,39 @@ def _derived_event_ids(frame: pd.DataFrame) -> pd.Series:
     return keys.map(lambda k: "imp-" + hashlib.sha1(k.encode()).hexdigest()[:20]).astype("string")
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    out = frame.astype(object).where(frame.notna(), None)
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
-            out[column] = [None if pd.isna(v) else v.to_pydatetime() for v in frame[column]]
-    return out.to_dict(orient="records")
+def _arrow(frame: pd.DataFrame, table: str, columns: tuple[str, ...]):
+    """The rows as an Arrow table with the raw table's column types."""
+    import pyarrow as pa
+
+    types = TYPED.get(table) or dict.fromkeys(columns, "text")
+    arrays = []
+    for name, kind in types.items():
+        if kind == "timestamp":
+            arrays.append(
+                pa.array(frame[name], type=pa.timestamp("us", tz="UTC"), from_pandas=True)
+            )
+        elif kind == "bigint":
+            arrays.append(pa.array(frame[name].astype("Int64"), type=pa.int64(), from_pandas=True))
+        else:
+            arrays.append(pa.array(frame[name].astype(object), type=pa.string(), from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=list(types))
+
+
+@contextmanager
+def _dlt_columns():
+    """Arrow rows get dlt's _dlt_load_id and _dlt_id, as the contract's raw tables have."""
+    names = ("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID",
+             "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID")  # fmt: skip
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, "true"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _pipeline(settings: Settings):
@@ -217,11 +245,13 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
         spec = KINDS[kind]
         frame = pd.concat(parts, ignore_index=True).drop_duplicates(subset=[spec.key], keep="last")
         result.rows[spec.table] = len(frame)
+        rows = _arrow(frame, spec.table, spec.columns)
         resources.append(dlt.resource(
-            _records(frame), name=spec.table, primary_key=spec.key, write_disposition="merge",
+            rows, name=spec.table, primary_key=spec.key, write_disposition="merge",
             columns=_hints(spec.table, spec.columns),
         ))  # fmt: skip
-    pipe.run(resources)
+    with _dlt_columns():
+        pipe.run(resources)
     result.created_empty = _create_missing_tables(settings)
     for warning in result.warnings:
         log.warning("import: %s", warning)

@@ -32,6 +32,7 @@ class FaultSettings:
     empty_results_next: int = 0  # next N batch/composite writes: 2xx, no results, no errors
     unable_to_lock_row_share: float = 0.0  # parallel Bulk jobs: UNABLE_TO_LOCK_ROW on this share
     unable_to_lock_row_ids: list[str] = field(default_factory=list)  # ... or on these keys
+    bulk_fail_after_records: int = 0  # the next Bulk job to run fails after N records
 
 
 def _stable_share(key: str, salt: str) -> float:
@@ -127,6 +128,13 @@ class Faults:
                 self._settings.empty_results_next -= 1
                 return True
         return False
+
+    def take_bulk_fail_after(self) -> int | None:
+        """For the Bulk job that starts processing now: fail after this many records."""
+        with self._lock:
+            limit = self._settings.bulk_fail_after_records
+            self._settings.bulk_fail_after_records = 0
+        return limit or None
 
     def rejects(self, *keys: str | None) -> bool:
         s = self._settings

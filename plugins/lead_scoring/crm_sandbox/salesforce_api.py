@@ -365,11 +365,11 @@ def salesforce_app(state: SandboxState) -> FastAPI:
         outcomes = service.upsert(
             obj, external, records, all_or_none=bool(body.get("allOrNone", False))
         )
-        return [_result(o) for o in outcomes]
+        return JSONResponse([_result(o) for o in outcomes])
 
     @app.get(API + "/query")
     @app.get(API + "/query/")
     async def query(q: str):
-        return service.query(q)
+        return JSONResponse(service.query(q))
 
     return app

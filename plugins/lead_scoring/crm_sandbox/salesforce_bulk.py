@@ -234,8 +234,10 @@ def _process(job: IngestJob, service: SalesforceService, state: SandboxState) ->
         return _fail(job, rows, f"InvalidBatch : The External ID field {external} was not"
                      " found in the header")  # fmt: skip
     parallel = job.concurrency_mode == "Parallel"
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    fail_after = state.faults.take_bulk_fail_after()
+    end = len(rows) if fail_after is None else min(fail_after, len(rows))
+    for start in range(0, end, CHUNK):
+        chunk = rows[start : min(start + CHUNK, end)]
         records = [
             {k: (None if v == "#N/A" else v) for k, v in row.items() if v != ""} for row in chunk
         ]
@@ -256,6 +258,12 @@ def _process(job: IngestJob, service: SalesforceService, state: SandboxState) ->
     # Salesforce writes result files in processing order, not input order.
     for rows_out in (job.successful, job.failed):
         rows_out.sort(key=lambda r: hashlib.sha1(json.dumps(r).encode()).hexdigest())
+    if end < len(rows):
+        message = (
+            f"InternalServerError : the job stopped after {end} of {len(rows)} records"
+            " (bulk_fail_after_records, injected by the sandbox)"
+        )
+        return _fail(job, rows[end:], message)
     job.state = "JobComplete"
 
 

@@ -131,6 +131,13 @@ class SandboxHandle:
     def reset(self) -> None:
         self.state.reset()
 
+    def server_cpu_s(self) -> dict[str, float]:
+        """CPU seconds each server thread (``hubspot``, ``salesforce``) has used (Linux)."""
+        return {
+            name: time.clock_gettime(time.pthread_getcpuclockid(server.thread.ident or 0))
+            for name, server in zip(("hubspot", "salesforce"), self._servers, strict=True)
+        }
+
     def stop(self) -> None:
         for server in self._servers:
             server.stop()

@@ -65,7 +65,8 @@ def upsert_quarantine(wh: Warehouse, rows: pd.DataFrame, seen_at: datetime) -> N
     )
     rows = rows.drop(columns=["first_seen_at", "last_seen_at"], errors="ignore")
     merged = rows.merge(known, on=KEY, how="left")
-    merged["first_seen_at"] = pd.to_datetime(merged["first_seen_at"]).fillna(seen_at)
+    first_seen = pd.to_datetime(merged["first_seen_at"]).astype("datetime64[us]")
+    merged["first_seen_at"] = first_seen.fillna(pd.Timestamp(seen_at))
     merged["last_seen_at"] = seen_at
     replace_rows(wh, "quarantine", merged)
 

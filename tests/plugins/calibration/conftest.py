@@ -93,7 +93,15 @@ def scored_home(tmp_path_factory):
     run_import(settings, export_simulation(settings, home / "exports"))
     with open_warehouse(settings) as wh:
         ensure_tables(wh)
-    run_dbt(settings, "build", "--exclude-resource-type", "test")
+    run_dbt(
+        settings,
+        "build",
+        "--select",
+        "+lead_scores",
+        "+stg_crm__deals",
+        "--exclude-resource-type",
+        "test",
+    )
     with open_warehouse(settings) as wh:
         wh.execute("checkpoint")  # the file alone holds the build: tests copy it
     if previous is None:

@@ -163,6 +163,43 @@ def test_bulk2_abort_leaves_records_unprocessed_and_bad_header_fails(sandbox, ht
     assert sandbox.store.count("sf:Lead") == 0
 
 
+def test_bulk_fail_after_records_leaves_the_rest_unprocessed_once(sandbox, http):
+    jobs = f"{sandbox.salesforce_url}/services/data/v59.0/jobs/ingest"
+
+    def run_job(first: int, last: int) -> dict:
+        job = http.post(jobs, json={"object": "Lead", "operation": "upsert",
+                                    "externalIdFieldName": "LS_Lead_Id__c"}).json()  # fmt: skip
+        lines = ["LS_Lead_Id__c,LastName,Company,Lead_Score__c,Quadrant__c"] + [
+            f"F{i},Doe,Acme,{i},{'sometimes' if i == 3 else 'yes'}" for i in range(first, last)
+        ]
+        http.put(f"{jobs}/{job['id']}/batches", data="\n".join(lines) + "\n")
+        http.patch(f"{jobs}/{job['id']}", json={"state": "UploadComplete"})
+        http.get(f"{jobs}/{job['id']}")  # InProgress
+        return http.get(f"{jobs}/{job['id']}").json()
+
+    sandbox.faults.set(bulk_fail_after_records=250)  # past the first internal chunk of 200
+    info = run_job(0, 400)
+
+    assert info["state"] == "Failed" and "250 of 400" in info["errorMessage"]
+    assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (250, 1)
+    result = {kind: rows(http.get(f"{jobs}/{info['id']}/{kind}/").text)
+              for kind in ("successfulResults", "failedResults", "unprocessedrecords")}  # fmt: skip
+    assert sorted(int(r["LS_Lead_Id__c"][1:]) for r in result["successfulResults"]) == [
+        i for i in range(250) if i != 3
+    ]
+    assert [r["LS_Lead_Id__c"] for r in result["failedResults"]] == ["F3"]
+    unprocessed = result["unprocessedrecords"]
+    assert [r["LS_Lead_Id__c"] for r in unprocessed] == [f"F{i}" for i in range(250, 400)]
+    assert unprocessed[0]["Lead_Score__c"] == "250"  # the rows as uploaded, ready to resend
+    assert sandbox.store.count("sf:Lead") == 249
+    assert sandbox.faults.snapshot()["bulk_fail_after_records"] == 0  # only the next job
+
+    again = run_job(250, 400)
+    assert again["state"] == "JobComplete"
+    assert (again["numberRecordsProcessed"], again["numberRecordsFailed"]) == (150, 0)
+    assert sandbox.store.count("sf:Lead") == 399
+
+
 def test_unable_to_lock_row_in_parallel_bulk_job_then_serial_retry_succeeds(sandbox, sf):
     sandbox.faults.set(unable_to_lock_row_ids=["U3", "U8"])
     records = [{"LS_Lead_Id__c": f"U{i}", "LastName": "Doe", "Company": "Acme"}

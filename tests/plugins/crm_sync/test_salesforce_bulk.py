@@ -6,11 +6,8 @@ up to 10,000 rows, results joined back on the external id).
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pytest
 from crm_sync_helpers import by_key, make_target, marts, requests_to, rewrite_leads, table
-from lead_scoring.crm_sandbox.faults import FaultSettings
 from lead_scoring.crm_sync import preflight, run_sync
 
 UPLOAD = "PUT /services/data/v{version}/jobs/ingest/{job_id}/batches"
@@ -77,9 +74,6 @@ def test_unable_to_lock_row_is_retried_serially_without_duplicates(settings, crm
 
 
 def test_unprocessed_bulk_rows_are_retried_in_the_same_run(settings, crm):
-    if "bulk_fail_after_records" not in {f.name for f in fields(FaultSettings)}:
-        pytest.skip("the sandbox has no fault that leaves Bulk rows unprocessed yet"
-                    " (requested in docs/crm-sync-requests.md, item 17)")  # fmt: skip
     leads, target = synced_leads(settings, crm, 600)
     crm.faults.set(bulk_fail_after_records=200)
 

@@ -22,7 +22,9 @@ renamed as (
 deduplicated as (
     select
         renamed.*,
-        row_number() over (partition by event_id order by load_id, occurred_at) as copy_number
+        row_number() over (
+            partition by renamed.event_id order by renamed.load_id, renamed.occurred_at
+        ) as copy_number
     from renamed
 )
 

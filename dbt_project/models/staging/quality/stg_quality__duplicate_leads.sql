@@ -9,7 +9,7 @@ ranked as (
         cast(record_id as {{ dbt.type_string() }}) as contact_id,
         cast(survivor_id as {{ dbt.type_string() }}) as survivor_contact_id,
         row_number() over (
-            partition by record_id order by run_id desc, survivor_id
+            partition by record_id order by run_id desc, survivor_id asc
         ) as verdict_rank
     from source
     where record_id <> survivor_id
