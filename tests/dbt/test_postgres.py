@@ -20,7 +20,7 @@ def canonical(value) -> str:
         or (isinstance(value, float) and math.isnan(value))
     ):
         return "null"
-    if isinstance(value, bool | Decimal | float | int) and not isinstance(value, bool):
+    if isinstance(value, Decimal | float | int) and not isinstance(value, bool):
         return f"{float(value):.6f}"
     if isinstance(value, datetime | date | pd.Timestamp):
         return pd.Timestamp(value).isoformat()

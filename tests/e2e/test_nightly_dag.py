@@ -26,28 +26,39 @@ def _run_nightly(settings, sandbox, tmp_path) -> tuple[int, str]:
     return code, log_file.read_text()
 
 
-def _scored_contacts(sandbox) -> list[dict]:
+def _crm_contacts(sandbox) -> list[dict]:
     from lead_scoring.crm_sandbox.store import CrmStore
 
     store = CrmStore(sandbox.store_path)
     rows = store.con.execute(
         "select properties from objects where object_type = 'contacts'"
     ).fetchall()
-    return [p for (raw,) in rows if "ls_lead_score" in (p := json.loads(raw))]
+    store.close()
+    return [json.loads(raw) for (raw,) in rows]
+
+
+def _email(value) -> str:
+    return str(value).strip().lower()
 
 
 def test_nightly_dag_scores_leads_and_syncs_them_to_the_crm(sandbox, simulated, tmp_path):
+    contacts_before = len(_crm_contacts(sandbox))
     code, log = _run_nightly(simulated, sandbox, tmp_path)
     assert code == 0, log[-5000:]
     with open_warehouse(simulated) as wh:
-        scored = wh.scalar("select count(*) from marts.lead_scores")
-        ids = set(wh.query_df("select lead_id from marts.lead_scores")["lead_id"].astype(str))
-        synced_rows = wh.scalar("select count(*) from sync.crm_state")
-    assert scored > 300
-    contacts = _scored_contacts(sandbox)
-    assert {c["hs_object_id"] for c in contacts} == ids
-    assert synced_rows >= scored
+        scores = wh.query_df("select email, lead_score from marts.lead_scores")
+    assert len(scores) > 300
+    contacts = _crm_contacts(sandbox)
+    assert len(contacts) == contacts_before, "the sync updates contacts, it creates none"
+    in_crm = {
+        _email(c["email"]): float(c["ls_lead_score"]) for c in contacts if "ls_lead_score" in c
+    }
+    expected = {
+        _email(e): float(score)
+        for e, score in zip(scores["email"], scores["lead_score"], strict=True)
+    }
+    assert in_crm == pytest.approx(expected)
     report = json.loads((simulated.reports_dir / "latest.json").read_text())
-    assert report["leads_scored"] == scored
+    assert report["leads_scored"] == len(scores)
     assert report["crm_sync"]["status"] == "success"
     assert (simulated.reports_dir / f"run_{report['as_of_date']}.html").exists()

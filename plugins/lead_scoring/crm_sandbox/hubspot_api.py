@@ -504,13 +504,14 @@ class HubSpotService:
         props = self.state.hubspot_properties(object_type)
         unique = [n for n, d in props.items() if d.get("hasUniqueValue")]
         keys = self._input_keys(object_type, action, inputs, props)
-        matched = self._match(object_type, inputs, keys, props)
+        matched, looked_up = self._match(object_type, inputs, keys)
         checked = [
             None if action == "update" and matched.get(key or "") is None
             else self._checked(props, action, item, key)
             for item, key in zip(inputs, keys, strict=True)
         ]  # fmt: skip
-        owners = self._owners(object_type, unique, [c[0] for c in checked if c is not None])
+        values = [c[0] for c in checked if c is not None]
+        owners = self._owners(object_type, unique, values, looked_up)
         next_id = self.store.next_id(object_type)
         claimed: dict[tuple[str, str], str] = {}
         results, errors, writes = [], [], []
@@ -576,15 +577,22 @@ class HubSpotService:
         return new_values, details
 
     def _owners(
-        self, object_type: str, unique: list[str], values: list[dict[str, str]]
+        self,
+        object_type: str,
+        unique: list[str],
+        values: list[dict[str, str]],
+        looked_up: dict[str, tuple[set[str], dict[str, str]]],
     ) -> dict[str, dict[str, str]]:
-        """Per unique property: normalised value -> the stored record holding it."""
-        return {
-            name: self.store.find_ids(
-                object_type, name, {normalise_key(name, v[name]) for v in values if v.get(name)}
-            )
-            for name in unique
-        }
+        """Per unique property: normalised value -> the stored record holding it (values the
+        match already looked up are not asked again)."""
+        owners: dict[str, dict[str, str]] = {}
+        for name in unique:
+            wanted = {normalise_key(name, v[name]) for v in values if v.get(name)}
+            asked, found = looked_up.get(name, (set(), {}))
+            owners[name] = {k: found[k] for k in wanted & asked if k in found}
+            if wanted - asked:
+                owners[name].update(self.store.find_ids(object_type, name, wanted - asked))
+        return owners
 
     def _input_keys(
         self,
@@ -621,20 +629,26 @@ class HubSpotService:
         return keys
 
     def _match(
-        self,
-        object_type: str,
-        inputs: list[dict[str, Any]],
-        keys: list[str | None],
-        props: dict[str, dict],
-    ) -> dict[str, Record]:
+        self, object_type: str, inputs: list[dict[str, Any]], keys: list[str | None]
+    ) -> tuple[dict[str, Record], dict[str, tuple[set[str], dict[str, str]]]]:
+        """Key -> stored record; and per unique id property, the keys asked and their owners.
+
+        Keys are normalised and their id properties checked (``_input_keys``)."""
         matched: dict[str, Record] = {}
+        looked_up: dict[str, tuple[set[str], dict[str, str]]] = {}
         by_property: dict[str, list[str]] = {}
         for item, key in zip(inputs, keys, strict=True):
             if key:
                 by_property.setdefault(item.get("idProperty") or "hs_object_id", []).append(key)
         for id_property, values in by_property.items():
-            matched.update(self.lookup(object_type, values, id_property, props))
-        return matched
+            if id_property == "hs_object_id":
+                matched.update(self.store.get_many(object_type, values))
+                continue
+            found = self.store.find_ids(object_type, id_property, values)
+            looked_up[id_property] = (set(values), found)
+            records = self.store.get_many(object_type, found.values())
+            matched.update({k: records[found[k]] for k in values if k in found})
+        return matched, looked_up
 
     @staticmethod
     def _validate(

@@ -151,3 +151,34 @@ def test_simulator_bulk_load_is_served_and_indexed(tmp_path):
     with start_sandbox(tmp_path / "crm.sqlite") as sb:
         result = upsert(sb, ["seeded@example.com"]).json()["results"][0]
         assert result["id"] == "10" and result["new"] is False
+
+
+def test_search_total_follows_writes_of_the_server_and_of_the_simulator(tmp_path):
+    from lead_scoring.crm_sandbox.store import CrmStore
+
+    body = {"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE",
+                                           "value": "2026-01-01T00:00:00Z"}]}],
+            "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+            "limit": 2}  # fmt: skip
+    with start_sandbox(tmp_path / "crm.sqlite") as sb:
+
+        def search() -> dict:
+            url = f"{sb.hubspot_url}/crm/v3/objects/contacts/search"
+            auth = {"Authorization": f"Bearer {sb.token}"}
+            return requests.post(url, json=body, headers=auth).json()
+
+        upsert(sb, ["a@example.com", "b@example.com", "c@example.com"]).raise_for_status()
+        first = search()
+        assert first["total"] == 3 and first["paging"]["next"]["after"] == "2"
+        assert search()["total"] == 3  # the same page again (the count is remembered)
+
+        simulator = CrmStore(sb.store_path)  # another connection, as the simulator's
+        simulator.bulk_load("contacts", [{"hs_object_id": "100", "email": "d@example.com",
+                                          "lastmodifieddate": "2026-06-01T00:00:00Z"}])  # fmt: skip
+        simulator.close()
+        second = search()
+        assert second["total"] == 4
+        assert [r["id"] for r in second["results"]] == ["100", "1"]
+
+        upsert(sb, ["e@example.com"]).raise_for_status()
+        assert search()["total"] == 5
