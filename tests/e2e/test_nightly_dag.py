@@ -62,3 +62,46 @@ def test_nightly_dag_scores_leads_and_syncs_them_to_the_crm(sandbox, simulated, 
     assert report["leads_scored"] == len(scores)
     assert report["crm_sync"]["status"] == "success"
     assert (simulated.reports_dir / f"run_{report['as_of_date']}.html").exists()
+
+
+@pytest.fixture
+def bad_batch(settings):
+    """A funnel where a quarter of the leads carry placeholder names: over the gate's limit."""
+    from lead_scoring.simulator import simulate
+
+    simulate(
+        settings,
+        leads=400,
+        accounts=80,
+        events=8_000,
+        days=60,
+        seed=11,
+        error_rates={"placeholder_name": 0.25},
+    )
+    return settings
+
+
+def test_a_bad_batch_stops_the_run_before_anything_reaches_the_crm(bad_batch, tmp_path):
+    from lead_scoring.crm_sandbox import start_sandbox
+
+    with start_sandbox(
+        bad_batch.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10_000
+    ) as sandbox:
+        code, log = _run_nightly(bad_batch, sandbox, tmp_path)
+        contacts = _crm_contacts(sandbox)
+        writes = [
+            endpoint
+            for endpoint in sandbox.stats()["requests"]
+            if endpoint.split()[1] in ("POST", "PATCH", "PUT", "DELETE")
+            and not endpoint.endswith("/search")
+        ]
+    assert code != 0
+    assert "quality gate failed" in log and "quarantine" in log
+    assert not any("ls_lead_score" in c for c in contacts)
+    assert writes == []
+    with open_warehouse(bad_batch) as wh:
+        assert not wh.table_exists("marts", "lead_scores")
+        quarantined = wh.scalar(
+            "select count(*) from quality.quarantine where rule = 'placeholder_name'"
+        )
+    assert quarantined >= 80
