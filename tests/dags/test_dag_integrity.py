@@ -4,6 +4,9 @@ import pytest
 
 pytestmark = pytest.mark.xdist_group("airflow")
 
+# The one `dbt build` is not retried: a failed build fails the run (see dbt_group.py).
+NOT_RETRIED = {"dbt.dbt_producer_watcher"}
+
 
 @pytest.fixture(scope="module")
 def dagbag(airflow_home):
@@ -24,7 +27,8 @@ def test_dags_are_tagged_retry_and_run_one_at_a_time(dagbag):
         assert dag.max_active_runs == 1, dag_id
         assert not dag.catchup, dag_id
         for task in dag.tasks:
-            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+            if task.task_id not in NOT_RETRIED:
+                assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
 def test_nightly_stage_order(dagbag):

@@ -500,7 +500,7 @@ class HubSpotService:
     def write(
         self, object_type: str, action: str, inputs: list[dict[str, Any]]
     ) -> tuple[list[dict], list[dict]]:
-        """One batch create/update/upsert: two reads (matches, unique owners), one write."""
+        """One batch create/update/upsert: a few reads per batch (not per input), one write."""
         props = self.state.hubspot_properties(object_type)
         unique = [n for n, d in props.items() if d.get("hasUniqueValue")]
         keys = self._input_keys(object_type, action, inputs, props)

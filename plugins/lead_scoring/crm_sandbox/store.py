@@ -66,8 +66,8 @@ UPSERT_OBJECT = (
 )
 # Keys every store indexes without a property definition (HubSpot's built-in unique e-mail).
 BUILTIN_KEYS = {"contacts": ("email",)}
-TOTALS_KEPT = 256
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)  # search counts remembered per data version
+TOTALS_KEPT = 256  # search counts remembered per data version
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def now_iso() -> str:
