@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
+
 from lead_scoring.dbt_group import dbt_task_group
 
 SCORES = Asset("lead_scoring://marts/lead_scores")

@@ -2,6 +2,7 @@
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
+
 from lead_scoring import nightly
 
 

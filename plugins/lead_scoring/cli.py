@@ -2,6 +2,9 @@
 
 import typer
 
+from lead_scoring.bench import bench
+from lead_scoring.byod.cli import import_data
+from lead_scoring.calibration.cli import calibrate, calibration_apply
 from lead_scoring.crm_sandbox.cli import crm_sandbox
 from lead_scoring.crm_sync.cli import crm_preflight, crm_sync
 from lead_scoring.demo import demo
@@ -14,7 +17,11 @@ app.command("demo")(demo)
 app.command("simulate")(simulate)
 app.command("crm-sandbox")(crm_sandbox)
 app.command("extract")(extract)
+app.command("import")(import_data)
 app.command("quality-check")(quality_check)
 app.command("quality-eval")(quality_eval)
 app.command("crm-preflight")(crm_preflight)
 app.command("crm-sync")(crm_sync)
+app.command("calibrate")(calibrate)
+app.command("calibration-apply")(calibration_apply)
+app.command("bench")(bench)

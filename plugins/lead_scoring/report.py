@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
+from lead_scoring.calibration import calibration_summary_html
 from lead_scoring.settings import Settings
 from lead_scoring.warehouse import open_warehouse
 
@@ -69,7 +71,10 @@ def write_run_report(
     }
     env = Environment(loader=PackageLoader("lead_scoring"), autoescape=select_autoescape())
     html = env.get_template("run_report.html.j2").render(
-        s=summary, extracted=extracted, top_leads=top_leads
+        s=summary,
+        extracted=extracted,
+        top_leads=top_leads,
+        calibration=Markup(calibration_summary_html(settings)),
     )
     html_path.write_text(html, encoding="utf-8")
     payload = json.dumps(summary, indent=2, default=str)

@@ -8,6 +8,7 @@ pytestmark = pytest.mark.xdist_group("airflow")
 @pytest.fixture(scope="module")
 def dag(airflow_home):
     from airflow.dag_processing.dagbag import DagBag
+
     from lead_scoring.settings import PROJECT_ROOT
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "lead_scoring_calibration.py"))

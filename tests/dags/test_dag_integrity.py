@@ -11,6 +11,7 @@ NOT_RETRIED = {"dbt.dbt_producer_watcher"}
 @pytest.fixture(scope="module")
 def dagbag(airflow_home):
     from airflow.dag_processing.dagbag import DagBag
+
     from lead_scoring.settings import PROJECT_ROOT
 
     return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import pytest
 import scoring_dataset as ds
-from lead_scoring.settings import Settings
 from scoring_harness import Scenario, WarehouseUnderTest, take_snapshot
+
+from lead_scoring.settings import Settings
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import scoring_dataset as ds
+
 from lead_scoring.settings import PROJECT_ROOT, Settings
 from lead_scoring.warehouse import open_warehouse
 

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from lead_scoring import airflow_runner
 from lead_scoring.warehouse import open_warehouse
 

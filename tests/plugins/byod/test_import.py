@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
 from lead_scoring.byod import ImportMappingError, load_mapping, run_import
 from lead_scoring.warehouse import open_warehouse
 

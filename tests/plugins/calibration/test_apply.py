@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+
 from lead_scoring.calibration import CalibrationConfig, CalibrationError, apply_proposal
 from lead_scoring.calibration.bench import run_dbt
 from lead_scoring.calibration.rules import THRESHOLD_VAR

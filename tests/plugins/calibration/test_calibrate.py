@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
+
 from lead_scoring.calibration import (
     CalibrationConfig,
     CalibrationError,

@@ -2,9 +2,10 @@
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from lead_scoring.calibration.cli import calibrate, calibration_apply
 from lead_scoring.calibration.config import CalibrationConfig, CalibrationError, config_from_env
-from typer.testing import CliRunner
 
 
 def test_config_from_env_and_overrides():

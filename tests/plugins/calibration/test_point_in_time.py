@@ -4,6 +4,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+
 from lead_scoring.calibration.config import CalibrationConfig
 from lead_scoring.calibration.dataset import prepare
 from lead_scoring.calibration.inputs import ScoringInputs, load_inputs

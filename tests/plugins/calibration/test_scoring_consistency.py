@@ -2,6 +2,7 @@
 seeds and the as-of date of a dbt build, it reproduces marts.lead_scores."""
 
 import pandas as pd
+
 from lead_scoring.calibration.features import event_features
 from lead_scoring.calibration.inputs import load_inputs
 from lead_scoring.calibration.rules import load_rules

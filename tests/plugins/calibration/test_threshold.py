@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from lead_scoring.calibration.config import CalibrationConfig
 from lead_scoring.calibration.rules import load_rules
 from lead_scoring.calibration.threshold import describe_threshold, recommend_threshold

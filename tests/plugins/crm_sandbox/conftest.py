@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 from hubspot import HubSpot
-from lead_scoring.crm_sandbox.server import SandboxHandle, start_sandbox, verified_session
 from simple_salesforce import Salesforce
+
+from lead_scoring.crm_sandbox.server import SandboxHandle, start_sandbox, verified_session
 
 
 @pytest.fixture(scope="session")

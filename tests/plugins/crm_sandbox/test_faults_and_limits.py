@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+
 from lead_scoring.crm_sandbox.server import start_sandbox
 
 RATE_HEADERS = [

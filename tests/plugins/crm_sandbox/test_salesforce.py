@@ -6,9 +6,10 @@ import csv
 import io
 
 import pytest
-from lead_scoring.crm_sandbox.server import start_sandbox, verified_session
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+from lead_scoring.crm_sandbox.server import start_sandbox, verified_session
 
 COLLECTION = "composite/sobjects/Lead/LS_Lead_Id__c"
 

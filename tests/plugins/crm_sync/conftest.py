@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lead_scoring.crm_sandbox.server import SandboxHandle, start_sandbox
 
 

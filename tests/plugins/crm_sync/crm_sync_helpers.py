@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pandas as pd
+
 from lead_scoring.crm_sandbox.server import SandboxHandle
 from lead_scoring.crm_sync import CrmTarget, SyncOptions
 from lead_scoring.crm_sync.bench import sample_accounts, sample_leads, write_marts

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from crm_sync_helpers import marts
+
 from lead_scoring.crm_sync import CrmPreflightError, CrmTarget, target_from_connection
 from lead_scoring.crm_sync.config import target_from_env
 from lead_scoring.crm_sync.fields import (

@@ -14,6 +14,7 @@ import time
 
 import pytest
 from crm_sync_helpers import STORE_TYPES, by_key, make_target, marts, table
+
 from lead_scoring.crm_sync import preflight, run_sync
 
 RUN = """

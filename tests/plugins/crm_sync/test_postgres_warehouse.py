@@ -8,6 +8,7 @@ from dataclasses import replace
 import psycopg2
 import pytest
 from crm_sync_helpers import by_key, make_target, marts, table
+
 from lead_scoring.crm_sync import preflight, run_sync
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 import requests
 from crm_sync_helpers import STORE_TYPES, make_target, marts, requests_to
+
 from lead_scoring.crm_sandbox.server import start_sandbox
 from lead_scoring.crm_sync import CrmPreflightError, preflight, run_sync
 from lead_scoring.crm_sync.errors import CrmSyncError

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from crm_sync_helpers import by_key, make_target, marts, requests_to, rewrite_leads, table
+
 from lead_scoring.crm_sync import preflight, run_sync
 
 UPLOAD = "PUT /services/data/v{version}/jobs/ingest/{job_id}/batches"

@@ -15,6 +15,7 @@ from crm_sync_helpers import (
     rewrite_leads,
     table,
 )
+
 from lead_scoring.crm_sync import preflight, run_sync
 
 

@@ -18,6 +18,7 @@ from crm_sync_helpers import (
     requests_to,
     table,
 )
+
 from lead_scoring.crm_sandbox.server import start_sandbox
 from lead_scoring.crm_sync import preflight, run_sync
 

@@ -17,6 +17,7 @@ from crm_sync_helpers import (
     rewrite_leads,
     table,
 )
+
 from lead_scoring.crm_sync import QualityGateFailedError, preflight, run_sync
 from lead_scoring.warehouse import open_warehouse
 

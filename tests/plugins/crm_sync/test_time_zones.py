@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 from crm_sync_helpers import by_key, make_target, marts, rewrite_leads
+
 from lead_scoring.crm_sync import preflight
 
 # Instants around the 2026 DST changes of America/New_York (Mar 8, Nov 1) and day edges.

@@ -1,7 +1,6 @@
 """Fixtures: small raw tables in a temporary DuckDB warehouse (LEAD_SCORING_HOME = tmp)."""
 
 import pytest
-from lead_scoring.warehouse import open_warehouse
 from quality_rows import (
     company,
     contact,
@@ -11,6 +10,8 @@ from quality_rows import (
     product_user,
     raw_frame,
 )
+
+from lead_scoring.warehouse import open_warehouse
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+
 from lead_scoring.quality.schema import TABLES
 from lead_scoring.warehouse import open_warehouse
 

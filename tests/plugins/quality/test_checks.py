@@ -4,6 +4,7 @@ pass and fake ones do not, country spellings resolve, phones normalise, config p
 import pandas as pd
 import pytest
 from email_validator import EmailNotValidError, validate_email
+
 from lead_scoring.quality.config import QualityConfigError, load_config
 from lead_scoring.quality.countries import country_status
 from lead_scoring.quality.emails import domain_type, email_status

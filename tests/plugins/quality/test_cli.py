@@ -1,8 +1,9 @@
 """``quality-check`` and ``quality-eval`` from the command line."""
 
 import typer
-from lead_scoring.quality.cli import quality_check, quality_eval
 from typer.testing import CliRunner
+
+from lead_scoring.quality.cli import quality_check, quality_eval
 
 app = typer.Typer()
 app.command("quality-check")(quality_check)

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from lead_scoring.quality.gate import QualityGateFailed, run_quality_gate
 from quality_rows import AS_OF, contact, product_event, quality, raw_frame
+
+from lead_scoring.quality.gate import QualityGateFailed, run_quality_gate
 
 
 def _failure(settings, run_id: str, as_of=AS_OF) -> QualityGateFailed:

@@ -3,8 +3,9 @@
 import uuid
 
 import pytest
-from lead_scoring.quality.gate import QualityGateFailed, run_quality_gate
 from quality_rows import AS_OF, contact, product_event, quality, raw_frame
+
+from lead_scoring.quality.gate import QualityGateFailed, run_quality_gate
 
 
 @pytest.fixture

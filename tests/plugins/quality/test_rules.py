@@ -3,7 +3,6 @@ duplicate leads, with rule, field and the offending raw value; clean records pas
 
 import pandas as pd
 import pytest
-from lead_scoring.quality.gate import run_quality_gate
 from quality_rows import (
     AS_OF,
     company,
@@ -15,6 +14,8 @@ from quality_rows import (
     quality,
     raw_frame,
 )
+
+from lead_scoring.quality.gate import run_quality_gate
 
 FUTURE = "2026-12-24T10:00:00.000Z"
 CONTACTS = [

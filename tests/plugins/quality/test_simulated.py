@@ -38,8 +38,9 @@ def test_injected_errors_are_found_with_high_precision_and_recall(settings, monk
     assert summary(list(scores.values()))["dq_recall_min"] >= 0.99
 
     import typer
-    from lead_scoring.quality.cli import quality_eval
     from typer.testing import CliRunner
+
+    from lead_scoring.quality.cli import quality_eval
 
     app = typer.Typer()
     app.command()(quality_eval)

@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+
 from lead_scoring.crm_sandbox.store import CrmStore
 
 END = date(2026, 11, 1)

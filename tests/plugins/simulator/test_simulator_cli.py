@@ -2,9 +2,10 @@
 
 import typer
 from conftest import truth
+from typer.testing import CliRunner
+
 from lead_scoring.crm_sandbox.store import CrmStore
 from lead_scoring.simulator.cli import simulate
-from typer.testing import CliRunner
 
 app = typer.Typer()
 app.command("simulate")(simulate)

