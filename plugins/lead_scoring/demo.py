@@ -42,7 +42,9 @@ def demo(
         typer.echo(f"[2/3] CRM sandbox at {sandbox.hubspot_url}; preparing Airflow")
         env = airflow_runner.airflow_env(
             settings,
-            crm_source=airflow_runner.http_connection(sandbox.hubspot_url, sandbox.token),
+            crm_source=airflow_runner.http_connection(
+                sandbox.hubspot_url, sandbox.token, max_requests_per_second=15
+            ),
             crm_target=airflow_runner.http_connection(
                 sandbox.hubspot_url, sandbox.token, kind="hubspot"
             ),

@@ -40,7 +40,8 @@ def crm_source():
         raise AirflowFailException(
             f"connection {CRM_SOURCE_CONN!r} needs a host and a password (token)"
         )
-    return CrmSource(f"{scheme}://{conn.host}{port}", conn.password)
+    rps = float(conn.extra_dejson.get("max_requests_per_second", 5))
+    return CrmSource(f"{scheme}://{conn.host}{port}", conn.password, rps)
 
 
 def crm_target():

@@ -12,52 +12,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from lead_scoring.sources.crm import PROPERTIES
+
 AS_OF_1 = date(2026, 11, 1)
 AS_OF_2 = date(2026, 11, 5)
 AS_OF_3 = date(2026, 11, 10)
 LOAD_IDS = {1: "1761955200.101", 2: "1762300800.202", 3: "1762732800.303"}
 
-CONTACT_COLUMNS = [
-    "hs_object_id",
-    "email",
-    "firstname",
-    "lastname",
-    "jobtitle",
-    "phone",
-    "country",
-    "company",
-    "associatedcompanyid",
-    "hs_analytics_source",
-    "bant_budget",
-    "bant_authority",
-    "bant_need",
-    "bant_timeline",
-    "createdate",
-    "lastmodifieddate",
-]
-COMPANY_COLUMNS = [
-    "hs_object_id",
-    "name",
-    "domain",
-    "industry",
-    "numberofemployees",
-    "country",
-    "annualrevenue",
-    "ls_target_account",
-    "createdate",
-    "lastmodifieddate",
-]
-DEAL_COLUMNS = [
-    "hs_object_id",
-    "dealname",
-    "ls_contact_id",
-    "associatedcompanyid",
-    "dealstage",
-    "amount",
-    "createdate",
-    "closedate",
-    "lastmodifieddate",
-]
+# The raw CRM columns, exactly as the extractor writes them.
+CONTACT_COLUMNS = PROPERTIES["contacts"]
+COMPANY_COLUMNS = PROPERTIES["companies"]
+DEAL_COLUMNS = PROPERTIES["deals"]
 
 
 def at(day: date, hour: int = 10) -> datetime:

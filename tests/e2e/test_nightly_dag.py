@@ -14,7 +14,9 @@ pytestmark = pytest.mark.xdist_group("airflow")
 def _run_nightly(settings, sandbox, tmp_path) -> tuple[int, str]:
     env = airflow_runner.airflow_env(
         settings,
-        crm_source=airflow_runner.http_connection(sandbox.hubspot_url, sandbox.token),
+        crm_source=airflow_runner.http_connection(
+            sandbox.hubspot_url, sandbox.token, max_requests_per_second=15
+        ),
         crm_target=airflow_runner.http_connection(
             sandbox.hubspot_url, sandbox.token, kind="hubspot"
         ),

@@ -44,7 +44,7 @@ def build_simulated_warehouse(settings: Settings, leads: int, days: int = 180, s
     simulate(settings, leads=leads, accounts=max(leads // 5, 10), days=days, end_date=END_DATE,
              seed=seed)  # fmt: skip
     with start_sandbox(settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10**6) as sb:
-        extract(settings, CrmSource(sb.hubspot_url, sb.token))
+        extract(settings, CrmSource(sb.hubspot_url, sb.token, max_requests_per_second=500))
     as_of = datetime(END_DATE.year, END_DATE.month, END_DATE.day, tzinfo=UTC)
     run_quality_gate(settings, "bench", as_of)
     run_dbt(settings, END_DATE, "build", "--exclude-resource-type", "test")

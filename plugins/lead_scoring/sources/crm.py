@@ -7,6 +7,7 @@ Rows at the cursor's boundary are read again and de-duplicated by dlt.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import dlt
@@ -80,7 +81,8 @@ def _search(session, url: str, token: str, body: dict) -> dict:
     return response.json()
 
 
-def crm_resource(base_url: str, token: str, object_type: str):
+def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_second: float):
+    """Contacts, companies or deals, paced under the CRM's search rate limit."""
     properties = PROPERTIES[object_type]
     url = f"{base_url.rstrip('/')}/crm/v3/objects/{object_type}/search"
 
@@ -95,7 +97,10 @@ def crm_resource(base_url: str, token: str, object_type: str):
     ) -> Iterator[list[dict]]:
         session = Client(**RETRY).session
         since, after = cursor.last_value, None
+        interval, last_request = 1.0 / max_requests_per_second, 0.0
         while True:
+            time.sleep(max(0.0, last_request + interval - time.monotonic()))
+            last_request = time.monotonic()
             body = {
                 "filterGroups": [
                     {

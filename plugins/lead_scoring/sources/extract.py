@@ -29,10 +29,14 @@ RAW_DATASET = "raw"
 
 @dataclass(frozen=True)
 class CrmSource:
-    """Where to read CRM records: a HubSpot-compatible API base URL and a token."""
+    """Where to read CRM records: a HubSpot-compatible API base URL and a token.
+
+    HubSpot allows 5 search requests a second per account; a local sandbox allows more.
+    """
 
     base_url: str
     token: str
+    max_requests_per_second: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,13 @@ class ExtractResult:
 def crm_source_from_env() -> CrmSource:
     url = os.environ.get("LEAD_SCORING_CRM_SOURCE_URL")
     token = os.environ.get("LEAD_SCORING_CRM_SOURCE_TOKEN")
+    rps = float(os.environ.get("LEAD_SCORING_CRM_SOURCE_MAX_RPS", "5"))
     if not url or not token:
         raise SourceUnavailable(
             "CRM source not configured: set LEAD_SCORING_CRM_SOURCE_URL and"
             " LEAD_SCORING_CRM_SOURCE_TOKEN (or the Airflow connection lead_scoring_crm_source)"
         )
-    return CrmSource(url, token)
+    return CrmSource(url, token, rps)
 
 
 def _destination(settings: Settings):
@@ -83,9 +88,10 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     started = time.monotonic()
     check_product_db(settings.product_db)
     resources = [
-        crm_resource(crm.base_url, crm.token, "contacts"),
-        crm_resource(crm.base_url, crm.token, "companies"),
-        crm_resource(crm.base_url, crm.token, "deals"),
+        *(
+            crm_resource(crm.base_url, crm.token, kind, crm.max_requests_per_second)
+            for kind in ("contacts", "companies", "deals")
+        ),
         *product_resources(settings.product_db),
         marketing_resource(settings.marketing_exports_dir),
     ]

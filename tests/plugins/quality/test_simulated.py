@@ -20,7 +20,7 @@ def test_injected_errors_are_found_with_high_precision_and_recall(settings, monk
     summary_ = simulate(settings, leads=1_500, accounts=200, events=15_000, days=60, seed=11,
                         error_rates=rates)  # fmt: skip
     with start_sandbox(settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10_000) as sb:
-        extract(settings, CrmSource(sb.hubspot_url, sb.token))
+        extract(settings, CrmSource(sb.hubspot_url, sb.token, max_requests_per_second=500))
     as_of = summary_.end if summary_.end.tzinfo else summary_.end.replace(tzinfo=UTC)
     result = run_quality_gate(settings, "simulated", as_of)
     assert result.status == "passed", result.message

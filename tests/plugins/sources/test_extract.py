@@ -27,7 +27,7 @@ def test_extract_loads_every_source_then_only_new_rows(sandbox, simulated):
     from lead_scoring.crm_sandbox.store import CrmStore
     from lead_scoring.simulator import simulate_next_day
 
-    source = CrmSource(sandbox.hubspot_url, sandbox.token)
+    source = CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500)
     first = extract(simulated, source)
     counts = _counts(simulated)
     store = CrmStore(simulated.crm_sandbox_dir / "crm.sqlite")
@@ -77,8 +77,18 @@ def test_missing_product_database_is_named(settings):
 
 
 def test_every_raw_table_carries_the_load_columns(sandbox, simulated):
-    extract(simulated, CrmSource(sandbox.hubspot_url, sandbox.token))
+    extract(simulated, CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500))
     with open_warehouse(simulated) as wh:
         for table in ("crm_contacts", "product_events", "product_users", "marketing_events"):
             columns = set(wh.columns("raw", table))
             assert {"_dlt_load_id", "_dlt_id"} <= columns, table
+
+
+def test_crm_reads_are_paced_under_the_crm_rate_limit(simulated):
+    from lead_scoring.crm_sandbox import start_sandbox
+
+    with start_sandbox(simulated.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=8) as sb:
+        extract(simulated, CrmSource(sb.hubspot_url, sb.token, max_requests_per_second=0.7))
+        statuses = sb.stats()["by_status"]
+    assert statuses.get("hubspot 200", 0) >= 6
+    assert "hubspot 429" not in statuses
