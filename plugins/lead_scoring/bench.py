@@ -1,0 +1,261 @@
+"""``lead-scoring bench`` (``make bench``): the long benchmarks, as ``name=value`` lines.
+
+Sections (docs/benchmarks.md): simulate, quality, scoring, sync, calibration. Sizes and the
+sections to run come from environment variables (``LEAD_SCORING_BENCH_*``); every section
+works in a temporary home under ``LEAD_SCORING_BENCH_DIR``, removed afterwards unless
+``LEAD_SCORING_BENCH_KEEP=1``. Progress goes to stderr as log lines, figures to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import typer
+
+from lead_scoring.settings import Settings
+
+log = logging.getLogger("lead_scoring.bench")
+
+SECTIONS = ("simulate", "quality", "scoring", "sync", "calibration")
+SIZES = {
+    "LEAD_SCORING_BENCH_LEADS": 1_000_000,
+    "LEAD_SCORING_BENCH_ACCOUNTS": 200_000,
+    "LEAD_SCORING_BENCH_EVENTS": 30_000_000,
+    "LEAD_SCORING_BENCH_SYNC_ROWS": 100_000,
+    "LEAD_SCORING_BENCH_CALIBRATION_LEADS": 200_000,
+}
+END_DATE = date(2026, 6, 1)  # the simulated history ends here (00:00 UTC)
+FLOOR_SQL = Path(__file__).with_name("scoring_floor.sql")
+FLOOR_TABLE = "main.scoring_floor"
+
+
+class BenchConfigError(ValueError):
+    """A LEAD_SCORING_BENCH_* variable has a value the benchmark cannot use."""
+
+
+def _size(name: str) -> int:
+    text = os.environ.get(name, "").strip().replace(",", "").replace("_", "")
+    if not text:
+        return SIZES[name]
+    if not text.isdigit() or int(text) < 1:
+        raise BenchConfigError(f"{name} must be a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _sections() -> list[str]:
+    text = os.environ.get("LEAD_SCORING_BENCH_ONLY", "").strip()
+    chosen = [s.strip() for s in text.split(",") if s.strip()] if text else list(SECTIONS)
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        raise BenchConfigError(
+            f"LEAD_SCORING_BENCH_ONLY names unknown section {unknown[0]!r}"
+            f" (choose from {', '.join(SECTIONS)})"
+        )
+    return chosen
+
+
+def emit(name: str, value: object) -> None:
+    print(f"{name}={value}", flush=True)
+
+
+def bench() -> None:
+    """Run the benchmarks and print name=value lines (sizes and sections: LEAD_SCORING_BENCH_*
+    environment variables, see docs/benchmarks.md)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
+    try:
+        sections = _sections()
+        leads, accounts, events = (_size(n) for n in list(SIZES)[:3])
+        sync_rows, calibration_leads = (_size(n) for n in list(SIZES)[3:])
+    except BenchConfigError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    parent = os.environ.get("LEAD_SCORING_BENCH_DIR") or None
+    if parent:
+        Path(parent).mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="lead-scoring-bench-", dir=parent))
+    tempfile.tempdir = str(root)  # the section functions' own temp homes go here too
+    started = time.monotonic()
+    try:
+        for section in sections:
+            log.info("bench: section %s (%s leads, %s accounts, %s events) in %s",
+                     section, f"{leads:,}", f"{accounts:,}", f"{events:,}", root)  # fmt: skip
+            section_started = time.monotonic()
+            if section == "simulate":
+                from lead_scoring.simulator.bench import bench_simulate
+
+                bench_simulate(leads=leads, accounts=accounts, events=events)
+            elif section == "quality":
+                from lead_scoring.quality.bench import bench_quality
+
+                bench_quality(leads=leads)
+                home = _simulated_home(root, leads, accounts, events)
+                _quality_eval(home)
+            elif section == "scoring":
+                home = _simulated_home(root, leads, accounts, events)
+                bench_scoring(home)
+            elif section == "sync":
+                from lead_scoring.crm_sync.bench import bench_sync
+
+                bench_sync(n=sync_rows, rate_per_10s=190)
+            else:
+                from lead_scoring.calibration.bench import bench_calibration
+
+                bench_calibration(leads=calibration_leads, home=root / "calibration")
+            log.info(
+                "bench: section %s done in %.0f s", section, time.monotonic() - section_started
+            )
+    finally:
+        tempfile.tempdir = None
+        if os.environ.get("LEAD_SCORING_BENCH_KEEP") == "1":
+            log.info("bench: kept %s", root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    log.info("bench: finished in %.0f s", time.monotonic() - started)
+
+
+# -- the simulated dataset (shared by the quality evaluation and the scoring section) -------
+def _settings(home: Path) -> Settings:
+    return replace(Settings(), home=home, warehouse="duckdb", product_db_url=None)
+
+
+def _simulated_home(root: Path, leads: int, accounts: int, events: int) -> Path:
+    """Simulate, extract over HTTP from the CRM sandbox and run the gate, once per bench run."""
+    home = root / "simulated"
+    if (home / "warehouse.duckdb").exists():
+        return home
+    from lead_scoring.crm_sandbox import start_sandbox
+    from lead_scoring.simulator import simulate
+    from lead_scoring.sources.extract import CrmSource, extract
+
+    settings = _settings(home)
+    started = time.monotonic()
+    simulate(settings, leads=leads, accounts=accounts, events=events, end_date=END_DATE, seed=7)
+    emit("scoring_simulate_s", round(time.monotonic() - started, 1))
+    started = time.monotonic()
+    with start_sandbox(settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10**7) as sb:
+        extract(settings, CrmSource(sb.hubspot_url, sb.token))
+    emit("scoring_extract_s", round(time.monotonic() - started, 1))
+    _gate(settings, END_DATE, "bench-day-1", "scoring_gate_s")
+    return home
+
+
+def _gate(settings: Settings, day: date, run_id: str, figure: str) -> None:
+    from lead_scoring.quality import QualityGateFailed, run_quality_gate
+
+    os.environ.setdefault("LEAD_SCORING_DQ_MAX_SOURCE_AGE_HOURS", "100000")
+    started = time.monotonic()
+    try:
+        run_quality_gate(settings, run_id, datetime(day.year, day.month, day.day, tzinfo=UTC))
+    except QualityGateFailed as exc:  # the bench goes on: the figures say how far it got
+        log.warning("bench: %s", exc)
+    emit(figure, round(time.monotonic() - started, 1))
+
+
+def _quality_eval(home: Path) -> None:
+    from lead_scoring.quality.evaluate import evaluate, summary
+
+    for name, value in summary(evaluate(_settings(home))).items():
+        emit(name, round(value, 4))
+
+
+# -- scoring (issue 3) ----------------------------------------------------------------------
+def run_dbt(settings: Settings, as_of: date, *args: str) -> int:
+    """``dbt <args>`` as a child process; returns its peak RSS in MB (failure raises)."""
+    project = str(settings.dbt_project_dir)
+    command = [
+        str(Path(sys.executable).with_name("dbt")), *args, "--target", "duckdb",
+        "--project-dir", project, "--profiles-dir", project,
+        "--target-path", str(settings.home / "dbt_target"),
+        "--log-path", str(settings.home / "dbt_logs"),
+        "--vars", json.dumps({"lead_scoring__as_of_date": as_of.isoformat()}), "--quiet",
+    ]  # fmt: skip
+    env = os.environ | {"LEAD_SCORING_HOME": str(settings.home), "DO_NOT_TRACK": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed (exit {process.returncode}):\n{output}")
+    return round(usage.ru_maxrss / 1024)  # kilobytes on Linux
+
+
+def run_floor(settings: Settings, as_of: date) -> None:
+    """The hand-written floor query, materialised as ``main.scoring_floor``."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(f"create or replace table {FLOOR_TABLE} as {FLOOR_SQL.read_text()}",
+                    {"as_of": as_of.isoformat()})  # fmt: skip
+
+
+def _timed(figure: str, call, *args) -> object:
+    log.info("bench: %s ...", figure)
+    started = time.monotonic()
+    result = call(*args)
+    seconds = round(time.monotonic() - started, 2)
+    emit(figure, seconds)
+    return seconds, result
+
+
+def lead_score_auc(settings: Settings) -> float:
+    """ROC AUC of marts.lead_scores.lead_score against won (1) / lost (0), leads with an outcome."""
+    import duckdb
+    from sklearn.metrics import roc_auc_score
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        frame = con.execute(
+            "select s.lead_score, t.is_won from marts.lead_scores as s"
+            " inner join read_parquet(?) as t on cast(t.contact_id as varchar) = s.lead_id"
+            " where t.is_won or t.is_lost",
+            [str(settings.truth_dir / "leads.parquet")],
+        ).df()
+    if frame["is_won"].nunique() < 2:
+        return float("nan")
+    return float(roc_auc_score(frame["is_won"].astype(int), frame["lead_score"].astype(float)))
+
+
+def bench_scoring(home: Path) -> dict[str, float]:
+    """Full dbt run, tests, the floor query, then the next day's incremental run."""
+    from lead_scoring.crm_sandbox import start_sandbox
+    from lead_scoring.simulator import simulate_next_day
+    from lead_scoring.sources.extract import CrmSource, extract
+
+    settings = _settings(home)
+    day = END_DATE - timedelta(days=1)  # the last whole simulated day
+    _, seed_rss = _timed("scoring_seed_s", run_dbt, settings, day, "seed")
+    full, full_rss = _timed("scoring_full_s", run_dbt, settings, day, "run")
+    _, test_rss = _timed("scoring_tests_s", run_dbt, settings, day, "test")
+    floor, _ = _timed("scoring_floor_s", run_floor, settings, day)
+    emit("scoring_full_vs_floor_ratio", round(full / floor, 2))
+    auc = round(lead_score_auc(settings), 4)
+    emit("lead_score_auc", auc)
+
+    log.info("bench: next simulated day, extract and gate")
+    simulate_next_day(settings)
+    started = time.monotonic()
+    with start_sandbox(settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10**7) as sb:
+        extract(settings, CrmSource(sb.hubspot_url, sb.token))
+    emit("scoring_next_day_extract_s", round(time.monotonic() - started, 1))
+    _gate(settings, END_DATE + timedelta(days=1), "bench-day-2", "scoring_next_day_gate_s")
+    incremental, incremental_rss = _timed("scoring_incremental_s", run_dbt, settings,
+                                          END_DATE, "run")  # fmt: skip
+    figures = {
+        "scoring_incremental_vs_full_ratio": round(incremental / full, 3),
+        "scoring_peak_rss_mb": max(seed_rss, full_rss, test_rss, incremental_rss),
+        "scoring_run_peak_rss_mb": full_rss,
+    }
+    for name, value in figures.items():
+        emit(name, value)
+    return figures | {"scoring_full_s": full, "scoring_floor_s": floor, "lead_score_auc": auc}

@@ -1,0 +1,103 @@
+"""``lead-scoring bench``: a tiny run of the scoring section, and the floor query against dbt."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from lead_scoring.bench import END_DATE, BenchConfigError, _sections, _settings, _size, run_floor
+
+pytestmark = pytest.mark.xdist_group("bench")
+
+SCORING_KEYS = {
+    "scoring_simulate_s", "scoring_extract_s", "scoring_gate_s", "scoring_seed_s",
+    "scoring_full_s", "scoring_tests_s", "scoring_floor_s", "scoring_full_vs_floor_ratio",
+    "lead_score_auc", "scoring_next_day_extract_s", "scoring_next_day_gate_s",
+    "scoring_incremental_s", "scoring_incremental_vs_full_ratio", "scoring_peak_rss_mb",
+    "scoring_run_peak_rss_mb",
+}  # fmt: skip
+BENCH = "import typer; from lead_scoring.bench import bench; typer.run(bench)"
+
+
+@pytest.fixture(scope="module")
+def kept_run(tmp_path_factory) -> tuple[dict[str, str], Path]:
+    """``bench`` on 300 leads, scoring section only, its home kept for inspection."""
+    root = tmp_path_factory.mktemp("bench")
+    env = os.environ | {
+        "LEAD_SCORING_BENCH_LEADS": "300", "LEAD_SCORING_BENCH_ACCOUNTS": "60",
+        "LEAD_SCORING_BENCH_EVENTS": "9,000", "LEAD_SCORING_BENCH_ONLY": "scoring",
+        "LEAD_SCORING_BENCH_DIR": str(root), "LEAD_SCORING_BENCH_KEEP": "1",
+    }  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", BENCH], env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    figures = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    (home,) = root.glob("lead-scoring-bench-*/simulated")
+    return figures, home
+
+
+def _frame(home: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.sql(sql).df()
+
+
+def _assert_same_scores(floor: pd.DataFrame, dbt: pd.DataFrame, key: str, columns: list[str]):
+    joined = floor.merge(dbt, on=key, how="outer", suffixes=("_floor", "_dbt"), indicator=True)
+    assert (joined["_merge"] == "both").all(), joined[joined["_merge"] != "both"].head()
+    for column in columns:
+        gap = joined[f"{column}_floor"].astype(float) - joined[f"{column}_dbt"].astype(float)
+        assert gap.abs().max() <= 1e-6, joined.loc[gap.abs() > 1e-6].head()
+
+
+def test_bench_prints_every_scoring_figure(kept_run):
+    figures, _ = kept_run
+    assert SCORING_KEYS <= figures.keys()
+    numbers = {name: float(figures[name]) for name in SCORING_KEYS}
+    assert 0.0 <= numbers["lead_score_auc"] <= 1.0
+    assert numbers["scoring_peak_rss_mb"] >= numbers["scoring_run_peak_rss_mb"] > 0
+
+
+def test_floor_table_of_the_full_run_equals_that_dates_dbt_scores(kept_run):
+    """The floor the bench timed (first as-of date) against dbt's rows for that date."""
+    _, home = kept_run
+    day = (END_DATE - timedelta(days=1)).isoformat()
+    floor = _frame(home, "select lead_id, fit_score, pain_score, lead_score"
+                         " from main.scoring_floor where row_kind = 'lead'")  # fmt: skip
+    dbt = _frame(home, "select lead_id, fit_score, pain_score, lead_score from"
+                       f" marts.lead_score_history where as_of_date = '{day}'")  # fmt: skip
+    assert len(floor) > 200
+    _assert_same_scores(floor, dbt, "lead_id", ["fit_score", "pain_score", "lead_score"])
+
+
+def test_floor_query_equals_marts_after_the_incremental_run(kept_run):
+    """Every lead's fit, pain and lead score, and every account's score, as in the marts."""
+    _, home = kept_run
+    run_floor(_settings(home), END_DATE)
+    floor = _frame(home, "select * from main.scoring_floor")
+    leads = _frame(home, "select lead_id, account_id, fit_score, pain_score, lead_score"
+                         " from marts.lead_scores")  # fmt: skip
+    accounts = _frame(home, "select account_id, account_score from marts.account_scores")
+    lead_rows = floor[floor["row_kind"] == "lead"]
+    _assert_same_scores(lead_rows.drop(columns=["row_kind", "account_score"]), leads, "lead_id",
+                        ["fit_score", "pain_score", "lead_score"])  # fmt: skip
+    account_rows = floor.loc[floor["row_kind"] == "account", ["account_id", "account_score"]]
+    _assert_same_scores(account_rows, accounts, "account_id", ["account_score"])
+    assert (leads["pain_score"] != 0).any() and (accounts["account_score"] > 0).any()
+
+
+def test_bad_sizes_and_sections_are_named(monkeypatch):
+    monkeypatch.setenv("LEAD_SCORING_BENCH_LEADS", "1e6")
+    with pytest.raises(BenchConfigError, match="LEAD_SCORING_BENCH_LEADS.*'1e6'"):
+        _size("LEAD_SCORING_BENCH_LEADS")
+    monkeypatch.setenv("LEAD_SCORING_BENCH_LEADS", "1_000")
+    assert _size("LEAD_SCORING_BENCH_LEADS") == 1000
+    monkeypatch.setenv("LEAD_SCORING_BENCH_ONLY", "scoring, sinc")
+    with pytest.raises(BenchConfigError, match="unknown section 'sinc'"):
+        _sections()
