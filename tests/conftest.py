@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,25 +13,27 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# Airflow reads its home when first imported, so each test process gets its own one now,
+# before any test module imports Airflow.
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="lead-scoring-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
+os.environ.setdefault("LEAD_SCORING_HOME", tempfile.mkdtemp(prefix="lead-scoring-home-"))
 # dbt and airflow executables of this environment, as Cosmos and the runner expect on PATH.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory):
-    """An Airflow home with a migrated SQLite metadata database, for in-process DagBag loads."""
+def airflow_home():
+    """This worker's Airflow home with a migrated SQLite metadata database (for DagBag loads)."""
     import subprocess
 
-    home = tmp_path_factory.mktemp("airflow")
-    os.environ["AIRFLOW_HOME"] = str(home)
-    os.environ.setdefault("LEAD_SCORING_HOME", str(tmp_path_factory.mktemp("ls_home")))
     subprocess.run(
         [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
         check=True,
         capture_output=True,
         env=os.environ,
     )
-    return home
+    return AIRFLOW_HOME
 
 
 @pytest.fixture
