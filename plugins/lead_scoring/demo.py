@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import UTC, datetime
 
@@ -32,11 +33,14 @@ def demo(
     settings = get_settings()
     started = time.monotonic()
     today = datetime.now(UTC).date()
-    if not (keep_data and (settings.sources_dir / "manifest.json").exists()):
+    if not (keep_data and (settings.sources_dir / "simulation.json").exists()):
         typer.echo(
             f"[1/3] simulating {leads:,} leads and {accounts:,} accounts into {settings.home}"
         )
         simulate(settings, leads=leads, accounts=accounts, end_date=today, seed=seed)
+        # New sources, new warehouse: no scores, history or load state from an earlier demo.
+        settings.warehouse_path.unlink(missing_ok=True)
+        shutil.rmtree(settings.home / ".dlt", ignore_errors=True)
     store = settings.crm_sandbox_dir / "crm.sqlite"
     with start_sandbox(store) as sandbox:
         typer.echo(f"[2/3] CRM sandbox at {sandbox.hubspot_url}; preparing Airflow")

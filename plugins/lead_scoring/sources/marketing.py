@@ -20,5 +20,8 @@ def marketing_resource(exports_dir: Path):
     events = (files | read_parquet(use_pyarrow=True, chunksize=200_000)).with_name(
         "marketing_events"
     )
-    events.apply_hints(write_disposition="merge", primary_key="event_id")
+    # Append: a re-delivered export keeps the first load of each event, so the scoring's
+    # incremental decay state (keyed on load ids) never counts an event twice; staging
+    # keeps one row per event_id.
+    events.apply_hints(write_disposition="append", primary_key="event_id")
     return events

@@ -92,3 +92,26 @@ def test_crm_reads_are_paced_under_the_crm_rate_limit(simulated):
         statuses = sb.stats()["by_status"]
     assert statuses.get("hubspot 200", 0) >= 6
     assert "hubspot 429" not in statuses
+
+
+def test_a_redelivered_export_keeps_each_events_first_load(sandbox, simulated):
+    """Scoring counts an event by its first load; re-delivering a file must not renew it."""
+    import os
+    import time
+
+    source = CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500)
+    extract(simulated, source)
+    query = (
+        "select event_id, min(_dlt_load_id) as first_load from raw.marketing_events"
+        " group by event_id order by event_id"
+    )
+    with open_warehouse(simulated) as wh:
+        before = wh.query_df(query)
+    export = sorted(simulated.marketing_exports_dir.glob("events_*.parquet"))[-1]
+    later = time.time() + 60
+    os.utime(export, (later, later))
+    again = extract(simulated, source)
+    assert again.rows_loaded["marketing_events"] == len(pd.read_parquet(export))
+    with open_warehouse(simulated) as wh:
+        after = wh.query_df(query)
+    pd.testing.assert_frame_equal(before, after)
