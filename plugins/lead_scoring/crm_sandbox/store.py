@@ -310,33 +310,29 @@ class CrmStore:
         return (*BUILTIN_KEYS.get(object_type, ()), *unique)
 
     def property_defs(self, object_type: str) -> dict[str, dict[str, Any]]:
-        with self.lock:
-            rows = self.con.execute(
-                "select name, definition from property_defs where object_type = ? order by rowid",
-                [object_type],
-            ).fetchall()
-        return {name: json.loads(definition) for name, definition in rows}
+        return self._definitions("property_defs", object_type)
 
     def save_property_def(self, object_type: str, definition: dict[str, Any]) -> None:
-        with self.lock, self.con:
-            self.con.execute(
-                "insert or replace into property_defs (object_type, name, definition)"
-                " values (?, ?, ?)",
-                [object_type, definition["name"], json.dumps(definition)],
-            )
+        self._save_definition("property_defs", object_type, definition)
 
     def property_groups(self, object_type: str) -> dict[str, dict[str, Any]]:
+        return self._definitions("property_groups", object_type)
+
+    def save_property_group(self, object_type: str, definition: dict[str, Any]) -> None:
+        self._save_definition("property_groups", object_type, definition)
+
+    def _definitions(self, table: str, object_type: str) -> dict[str, dict[str, Any]]:
+        """Property or group definitions (``table``: property_defs or property_groups)."""
         with self.lock:
             rows = self.con.execute(
-                "select name, definition from property_groups where object_type = ? order by rowid",
+                f"select name, definition from {table} where object_type = ? order by rowid",
                 [object_type],
             ).fetchall()
         return {name: json.loads(definition) for name, definition in rows}
 
-    def save_property_group(self, object_type: str, definition: dict[str, Any]) -> None:
+    def _save_definition(self, table: str, object_type: str, definition: dict[str, Any]) -> None:
         with self.lock, self.con:
             self.con.execute(
-                "insert or replace into property_groups (object_type, name, definition)"
-                " values (?, ?, ?)",
+                f"insert or replace into {table} (object_type, name, definition) values (?, ?, ?)",
                 [object_type, definition["name"], json.dumps(definition)],
             )

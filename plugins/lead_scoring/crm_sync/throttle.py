@@ -39,9 +39,10 @@ class TransientAnswer(Exception):
 
 
 class RateLimiter:
-    """At most ``max_requests`` starts in any ``window_s`` (+ a small margin for latency)."""
+    """At most ``max_requests`` starts in any ``window_s``, plus a margin for latency jitter
+    between a request leaving here and the CRM counting it (busy hosts, long networks)."""
 
-    def __init__(self, max_requests: int, window_s: float = 10.0, margin_s: float = 0.1):
+    def __init__(self, max_requests: int, window_s: float = 10.0, margin_s: float = 0.5):
         self.max_requests = max(1, max_requests)
         self.window_s = window_s + margin_s
         self._starts: deque[float] = deque()

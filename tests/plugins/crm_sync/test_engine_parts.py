@@ -124,7 +124,7 @@ def test_lifecycle_order():
 
 
 def test_rolling_window_limiter_admits_the_limit_then_makes_the_next_wait():
-    limiter = RateLimiter(3, window_s=10.0)
+    limiter = RateLimiter(3, window_s=10.0, margin_s=0.1)
     assert [limiter.wait_time() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert 9.0 < limiter.wait_time() <= 10.1  # the 4th start waits for the window to roll
     limiter.pause(30)
