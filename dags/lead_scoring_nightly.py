@@ -21,10 +21,10 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
+from lead_scoring.airflow_runner import CRM_POOL
 from lead_scoring.dbt_group import dbt_task_group
 
 SCORES = Asset("lead_scoring://marts/lead_scores")
-CRM_POOL = "crm_api"
 
 
 def _run_id() -> str:
