@@ -8,14 +8,13 @@ midnight UTC, a ``datetime`` the exact instant.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 ValueKind = Literal["number", "bool", "date", "datetime", "enum", "text", "textarea"]
@@ -23,6 +22,7 @@ ValueKind = Literal["number", "bool", "date", "datetime", "enum", "text", "texta
 LIFECYCLE_ORDER = ("iql", "mql", "sql", "customer")
 HUBSPOT_GROUP = "lead_scoring"
 HUBSPOT_GROUP_LABEL = "Lead scoring"
+EPOCH = pd.Timestamp(0, tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -127,32 +127,6 @@ def is_missing(value: Any) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
-def to_utc(value: Any) -> datetime | None:
-    """An aware UTC datetime; naive values are UTC already (the warehouse stores UTC)."""
-    if is_missing(value):
-        return None
-    if isinstance(value, str):
-        value = pd.Timestamp(value)
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise TypeError(f"not a date or timestamp: {value!r}")
-
-
-def epoch_millis(moment: datetime) -> int:
-    """Milliseconds since the epoch of an aware datetime (no local-time arithmetic)."""
-    utc = moment.astimezone(UTC)
-    return calendar.timegm(utc.timetuple()) * 1000 + utc.microsecond // 1000
-
-
-def utc_day(value: Any) -> date | None:
-    moment = to_utc(value)
-    return None if moment is None else moment.date()
-
-
 def format_number(value: Any) -> str:
     number = round(float(value), 4)
     if number == int(number):
@@ -166,36 +140,88 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def hubspot_value(spec: FieldSpec, value: Any) -> str:
-    """HubSpot takes every property as a string; "" clears it."""
-    if is_missing(value):
-        return ""
-    if spec.kind == "number":
-        return format_number(value)
-    if spec.kind == "bool":
-        return "true" if _as_bool(value) else "false"
-    if spec.kind == "date":  # midnight UTC of the UTC calendar day, in epoch millis
-        day = utc_day(value)
-        return str(epoch_millis(datetime(day.year, day.month, day.day, tzinfo=UTC)))
-    if spec.kind == "datetime":
-        return str(epoch_millis(to_utc(value)))
-    return str(value)
+def _missing(values: pd.Series) -> np.ndarray:
+    """Null, NaN, NaT or a blank string."""
+    missing = values.isna().to_numpy(dtype=bool, copy=True)
+    if values.dtype == object:
+        blank = values.map(lambda v: isinstance(v, str) and not v.strip(), na_action="ignore")
+        missing |= blank.fillna(False).to_numpy(dtype=bool)
+    elif pd.api.types.is_string_dtype(values.dtype):
+        missing |= values.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    return missing
 
 
-def salesforce_value(spec: FieldSpec, value: Any) -> Any:
-    """JSON-typed values for sObject Collections (None sets the field to null)."""
-    if is_missing(value):
-        return None
+def _utc(values: pd.Series) -> pd.Series:
+    """UTC instants of dates, datetimes or ISO strings; naive values are UTC already."""
+    return pd.Series(pd.to_datetime(values, utc=True), index=values.index)
+
+
+def _rounded(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values).astype("float64").round(4) + 0.0  # + 0.0: no "-0"
+
+
+def _number_text(numbers: pd.Series) -> np.ndarray:
+    """``format_number`` for a column: integral values without ".0", else at most 4 places
+    (the shortest repr of a value rounded to 4 places has no more than 4)."""
+    whole = (numbers == np.floor(numbers)).to_numpy() & (numbers.abs() < 2**53).to_numpy()
+    text = numbers.astype(str).to_numpy(dtype=object, copy=True)
+    text[whole] = numbers[whole].astype("int64").astype(str).to_numpy(dtype=object, copy=True)
+    return text
+
+
+def _millis(moments: pd.Series) -> np.ndarray:
+    return (
+        ((moments - EPOCH) // pd.Timedelta(1, "ms"))
+        .fillna(0)
+        .astype("int64")
+        .astype(str)
+        .to_numpy(dtype=object, copy=True)
+    )
+
+
+def _bools(values: pd.Series) -> np.ndarray:
+    if values.dtype == bool:
+        return values.to_numpy()
+    return values.map(_as_bool, na_action="ignore").fillna(False).to_numpy(dtype=bool)
+
+
+def hubspot_values(spec: FieldSpec, values: pd.Series) -> list[str]:
+    """Wire values of one mart column: HubSpot takes every property as a string; "" clears it.
+
+    Dates go as epoch millis of midnight UTC of their UTC calendar day, datetimes as the
+    exact instant's epoch millis.
+    """
+    missing = _missing(values)
     if spec.kind == "number":
-        return float(format_number(value))
-    if spec.kind == "bool":
-        return _as_bool(value)
-    if spec.kind == "date":
-        return utc_day(value).isoformat()
-    if spec.kind == "datetime":
-        moment = to_utc(value)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return str(value)
+        text = _number_text(_rounded(values.where(~missing)).fillna(0))
+    elif spec.kind == "bool":
+        text = np.where(_bools(values), "true", "false").astype(object)
+    elif spec.kind == "date":
+        text = _millis(_utc(values).dt.floor("D"))
+    elif spec.kind == "datetime":
+        text = _millis(_utc(values))
+    else:
+        text = values.astype(str).to_numpy(dtype=object, copy=True)
+    text[missing] = ""
+    return text.tolist()
+
+
+def salesforce_values(spec: FieldSpec, values: pd.Series) -> list[Any]:
+    """JSON-typed values of one mart column for sObject Collections (None nulls the field)."""
+    missing = _missing(values)
+    if spec.kind == "number":
+        out = _rounded(values.where(~missing)).fillna(0).to_numpy(dtype=object, copy=True)
+    elif spec.kind == "bool":
+        out = _bools(values).astype(object)
+    elif spec.kind == "date":
+        out = _utc(values).dt.strftime("%Y-%m-%d").to_numpy(dtype=object, copy=True)
+    elif spec.kind == "datetime":
+        text = _utc(values).dt.strftime("%Y-%m-%dT%H:%M:%S.%f").fillna("")
+        out = (text.str[:-3] + "Z").to_numpy(dtype=object, copy=True)
+    else:
+        out = values.astype(str).to_numpy(dtype=object, copy=True)
+    out[missing] = None
+    return out.tolist()
 
 
 def csv_value(value: Any) -> str:

@@ -20,16 +20,20 @@ from lead_scoring.crm_sync.fields import (
     LEADS,
     NOT_PROVIDED,
     ObjectSpec,
-    hubspot_value,
+    hubspot_values,
     is_missing,
     payload_hash,
-    salesforce_value,
+    salesforce_values,
 )
 from lead_scoring.crm_sync.rows import SyncRow
 from lead_scoring.warehouse import Warehouse
 
 QUARANTINE_RECORD_TYPES = {"leads": "contact", "accounts": "company"}
 EXTRA_COLUMNS = {"leads": ("email", "account_id"), "accounts": ("domain",)}
+_UNHASHED = {
+    spec.name: {n for f in spec.fields if not f.hashed for n in (f.hubspot, f.salesforce)}
+    for spec in (LEADS, ACCOUNTS)
+}
 _EMAIL_RE = re.compile(r"[^\s@,;:<>\"'()\[\]]+@[^\s@,;:<>\"'()\[\]]+")
 
 
@@ -137,84 +141,86 @@ def prepare(
 
     Rows sharing a match key (e-mails differing in case or spaces) collapse into the one with
     the freshest score (then the lowest record id); the others are reported as duplicates.
+    Wire values are converted a column at a time.
     """
     df = read_mart(wh, spec)
-    quarantine = quarantined_ids(wh, spec)
+    ids = df[spec.key_column].map(record_id)
+    latest = ids.notna() & ~ids.duplicated()  # no id, or an older row of the same record
+    df, ids = df[latest], ids[latest]
+    held = ids.isin(quarantined_ids(wh, spec))
+    df, ids = df[~held], ids[~held]
     crm_object, match_property = _match(spec, target)
     by_email = target.kind == "hubspot" and match_property == "email"
-    rows: dict[str, SyncRow] = {}
-    seen_ids: set[str] = set()
-    invalid: list[tuple[str, str]] = []
-    duplicates: list[tuple[str, str]] = []
-    quarantined = 0
-    for record in df.to_dict("records"):
-        rid = record_id(record[spec.key_column])
-        if rid is None or rid in seen_ids:  # no id, or an older row of the same record
-            continue
-        seen_ids.add(rid)
-        if rid in quarantine:
-            quarantined += 1
-            continue
-        key = normalise_email(record.get("email")) if by_email else rid
-        if key is None:
-            invalid.append((rid, "no e-mail address to match the CRM contact on"))
-            continue
-        if key in rows:
-            duplicates.append((rid, rows[key].record_id))
-            continue
-        rows[key] = _row(spec, target, record, rid, key, match_property, domains or {})
+    keys = df["email"].map(normalise_email) if by_email else ids
+    no_key = keys.isna()
+    invalid = [(rid, "no e-mail address to match the CRM contact on") for rid in ids[no_key]]
+    df, ids, keys = df[~no_key], ids[~no_key], keys[~no_key]
+    repeated = keys.duplicated()
+    kept = dict(zip(keys[~repeated], ids[~repeated], strict=True))
+    duplicates = [(rid, kept[key]) for rid, key in zip(ids[repeated], keys[repeated], strict=True)]
+    df, ids, keys = df[~repeated], ids[~repeated], keys[~repeated]
+    rows = _rows(spec, target, df, ids.tolist(), keys.tolist(), match_property, domains or {})
     return PreparedObject(
         spec,
         crm_object,
         match_property,
-        sorted(rows.values(), key=lambda r: r.record_id),
+        sorted(rows, key=lambda r: r.record_id),
         invalid,
         duplicates,
-        quarantined,
+        int(held.sum()),
     )
 
 
-def _row(
+def _rows(
     spec: ObjectSpec,
     target: CrmTarget,
-    record: dict[str, Any],
-    rid: str,
-    key: str,
+    df: pd.DataFrame,
+    ids: list[str],
+    keys: list[str],
     match_property: str,
     domains: dict[str, str],
-) -> SyncRow:
+) -> list[SyncRow]:
     hubspot = target.kind == "hubspot"
-    properties: dict[str, Any] = {}
-    for f in spec.fields:
-        if hubspot:
-            properties[f.hubspot] = hubspot_value(f, record.get(f.column))
-        else:
-            properties[f.salesforce] = salesforce_value(f, record.get(f.column))
-    properties[match_property] = key
-    create: dict[str, Any] = {}
-    if not hubspot and spec is LEADS:
-        account = record_id(record.get("account_id"))
-        create = {
-            "LastName": NOT_PROVIDED,
-            "Company": domains.get(account or "", "") or NOT_PROVIDED,
-            "Email": normalise_email(record.get("email")),
-        }
-    elif not hubspot and spec is ACCOUNTS:
-        domain = record.get("domain")
-        create = {"Name": NOT_PROVIDED if is_missing(domain) else str(domain)}
-    stage = record.get("lifecycle_stage")
-    return SyncRow(
-        rid,
-        key,
-        properties,
-        lifecycle_stage=None if is_missing(stage) else str(stage),
-        create_fields=create,
+    convert = hubspot_values if hubspot else salesforce_values
+    names = [f.hubspot if hubspot else f.salesforce for f in spec.fields]
+    columns = [convert(f, df[f.column]) for f in spec.fields]
+    stages = (
+        df["lifecycle_stage"].map(lambda v: None if is_missing(v) else str(v)).tolist()
+        if "lifecycle_stage" in df
+        else [None] * len(ids)
     )
+    creates = _create_fields(spec, target, df, domains)
+    rows = []
+    for i, values in enumerate(zip(*columns, strict=True)):
+        properties = dict(zip(names, values, strict=True))
+        properties[match_property] = keys[i]
+        rows.append(SyncRow(ids[i], keys[i], properties, "", stages[i], creates[i]))
+    return rows
+
+
+def _create_fields(
+    spec: ObjectSpec, target: CrmTarget, df: pd.DataFrame, domains: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Fields Salesforce requires when it creates the record (HubSpot needs none)."""
+    if target.kind == "hubspot":
+        return [{} for _ in range(len(df))]
+    if spec is LEADS:
+        return [
+            {
+                "LastName": NOT_PROVIDED,
+                "Company": domains.get(record_id(account) or "", "") or NOT_PROVIDED,
+                "Email": normalise_email(email),
+            }
+            for account, email in zip(df["account_id"], df["email"], strict=True)
+        ]
+    return [
+        {"Name": NOT_PROVIDED if is_missing(domain) else str(domain)} for domain in df["domain"]
+    ]
 
 
 def hashed_view(row: SyncRow, spec: ObjectSpec) -> dict[str, Any]:
     """The values whose change means "send again" (volatile run metadata excluded)."""
-    unhashed = {n for f in spec.fields if not f.hashed for n in (f.hubspot, f.salesforce)}
+    unhashed = _UNHASHED[spec.name]
     return {k: v for k, v in row.properties.items() if k not in unhashed}
 
 

@@ -16,9 +16,9 @@ from lead_scoring.crm_sync.fields import (
     LEAD_FIELDS,
     LEADS,
     csv_value,
-    hubspot_value,
+    hubspot_values,
     later_stage,
-    salesforce_value,
+    salesforce_values,
 )
 from lead_scoring.crm_sync.marts import prepare, redact
 from lead_scoring.crm_sync.throttle import RateLimiter, Verdict, verdict_for_response
@@ -28,6 +28,7 @@ DATE = next(f for f in LEAD_FIELDS if f.kind == "date")
 DATETIME = next(f for f in LEAD_FIELDS if f.kind == "datetime")
 NUMBER = next(f for f in LEAD_FIELDS if f.kind == "number")
 BOOL = next(f for f in LEAD_FIELDS if f.kind == "bool")
+TEXT = next(f for f in LEAD_FIELDS if f.kind == "text")
 
 
 def test_target_from_env_reads_kind_url_token_ca_and_options():
@@ -93,27 +94,35 @@ def test_wire_dates_do_not_depend_on_the_local_time_zone(monkeypatch, zone):
     monkeypatch.setenv("TZ", zone)
     time.tzset()
     try:
-        late = pd.Timestamp("2026-11-01 23:59:00")  # naive: UTC by contract
-        aware = pd.Timestamp("2026-03-08 21:30:00", tz="America/New_York")  # 01:30 UTC Mar 9
-        assert hubspot_value(DATE, late) == str(
-            int(datetime(2026, 11, 1, tzinfo=UTC).timestamp()) * 1000)  # fmt: skip
-        assert hubspot_value(DATE, aware) == str(
-            int(datetime(2026, 3, 9, tzinfo=UTC).timestamp()) * 1000)  # fmt: skip
-        assert hubspot_value(DATETIME, late) == "1793577540000"
-        assert salesforce_value(DATE, aware) == "2026-03-09"
-        assert salesforce_value(DATETIME, aware) == "2026-03-09T01:30:00.000Z"
-        assert salesforce_value(DATE, date(2026, 3, 8)) == "2026-03-08"
+        late = pd.Series([pd.Timestamp("2026-11-01 23:59:00")])  # naive: UTC by contract
+        aware = pd.Series([pd.Timestamp("2026-03-08 21:30:00", tz="America/New_York")])
+        assert hubspot_values(DATE, late) == [
+            str(int(datetime(2026, 11, 1, tzinfo=UTC).timestamp()) * 1000)]  # fmt: skip
+        assert hubspot_values(DATE, aware) == [  # 01:30 UTC on March 9
+            str(int(datetime(2026, 3, 9, tzinfo=UTC).timestamp()) * 1000)]  # fmt: skip
+        assert hubspot_values(DATETIME, late) == ["1793577540000"]
+        assert salesforce_values(DATE, aware) == ["2026-03-09"]
+        assert salesforce_values(DATETIME, aware) == ["2026-03-09T01:30:00.000Z"]
+        assert salesforce_values(DATE, pd.Series([date(2026, 3, 8), None])) == ["2026-03-08", None]
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
 
 
 def test_wire_values_for_numbers_booleans_and_nulls():
-    assert [hubspot_value(NUMBER, v) for v in (42.0, 42.5, 1 / 3, None)] == [
-        "42", "42.5", "0.3333", ""]  # fmt: skip
-    assert hubspot_value(BOOL, True) == "true" and salesforce_value(BOOL, False) is False
-    assert salesforce_value(NUMBER, float("nan")) is None
+    numbers = pd.Series([42.0, 42.5, 1 / 3, None, -0.0, 1234567.0])
+    assert hubspot_values(NUMBER, numbers) == ["42", "42.5", "0.3333", "", "0", "1234567"]
+    assert salesforce_values(NUMBER, pd.Series([2.5, float("nan")])) == [2.5, None]
+    flags = pd.Series([True, False, None], dtype=object)
+    assert hubspot_values(BOOL, flags) == ["true", "false", ""]
+    assert salesforce_values(BOOL, flags) == [True, False, None]
     assert [csv_value(v) for v in (None, True, 2.50, "a")] == ["#N/A", "true", "2.5", "a"]
+
+
+def test_blank_text_clears_the_crm_value():
+    text = pd.Series(["A1", "  ", None, "customer"])
+    assert hubspot_values(TEXT, text) == ["A1", "", "", "customer"]
+    assert salesforce_values(TEXT, text) == ["A1", None, None, "customer"]
 
 
 def test_lifecycle_order():
