@@ -4,6 +4,11 @@
     <field> and <field>_updated_at (when that value was recorded).
     Portable: unpivot, rank, pivot (no IGNORE NULLS). -#}
 {% macro latest_known_values(relation, group_by, fields, order_by, updated_at='updated_at') -%}
+    {{ return(adapter.dispatch('latest_known_values', 'lead_scoring')(
+        relation, group_by, fields, order_by, updated_at)) }}
+{%- endmacro %}
+
+{% macro default__latest_known_values(relation, group_by, fields, order_by, updated_at) -%}
     {%- set keys = group_by | join(', ') -%}
     with unpivoted as (
         {%- for field in fields %}
@@ -43,4 +48,28 @@
         and unpivoted.{{ key }} = groups.{{ key }}
         {%- endfor %}
     group by groups.{{ group_by | join(', groups.') }}
+{%- endmacro %}
+
+
+{#- DuckDB: rank the rows once, then one arg_min per field in a single pass. -#}
+{% macro duckdb__latest_known_values(relation, group_by, fields, order_by, updated_at) -%}
+    {%- set keys = group_by | join(', ') -%}
+    with ranked as (
+        select
+            {{ relation }}.*,
+            row_number() over (partition by {{ keys }} order by {{ order_by }}) as row_rank
+        from {{ relation }}
+    )
+
+    select
+        {{ keys }},
+        {%- for field in fields %}
+        arg_min(cast({{ field }} as {{ dbt.type_string() }}), row_rank)
+            filter (where {{ field }} is not null) as {{ field }},
+        arg_min({{ updated_at }}, row_rank)
+            filter (where {{ field }} is not null) as {{ field }}_updated_at
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from ranked
+    group by {{ keys }}
 {%- endmacro %}

@@ -28,36 +28,43 @@ target_accounts as (
     select lower(domain) as domain from {{ ref('target_accounts') }}
 ),
 
+{#- Title keywords and negative domains are matched once per distinct value. -#}
+job_titles as (
+    select distinct job_title from profiles where job_title is not null
+),
+
 title_matches as (
     select
-        profiles.lead_id,
-        profiles.offset_days,
+        job_titles.job_title,
         title_rules.seniority,
         title_rules.persona,
         row_number() over (
-            partition by profiles.lead_id, profiles.offset_days
+            partition by job_titles.job_title
             order by title_rules.priority, title_rules.keyword
         ) as match_rank
-    from profiles
+    from job_titles
     inner join {{ ref('job_title_rules') }} as title_rules
-        on {{ lead_scoring.padded_words('profiles.job_title') }}
+        on {{ lead_scoring.padded_words('job_titles.job_title') }}
             like '% ' || lower(title_rules.keyword) || ' %'
+),
+
+email_domains_seen as (
+    select distinct email_domain from profiles where email_domain is not null
 ),
 
 {#- A listed domain matches itself and its subdomains; the longest match wins. -#}
 negative_matches as (
     select
-        profiles.lead_id,
-        profiles.offset_days,
+        email_domains_seen.email_domain,
         negative_domains.domain_kind,
         row_number() over (
-            partition by profiles.lead_id, profiles.offset_days
+            partition by email_domains_seen.email_domain
             order by {{ dbt.length('negative_domains.domain') }} desc
         ) as match_rank
-    from profiles
+    from email_domains_seen
     inner join {{ ref('negative_domains') }} as negative_domains
-        on profiles.email_domain = lower(negative_domains.domain)
-        or profiles.email_domain like '%.' || lower(negative_domains.domain)
+        on email_domains_seen.email_domain = lower(negative_domains.domain)
+        or email_domains_seen.email_domain like '%.' || lower(negative_domains.domain)
 ),
 
 facts as (
@@ -96,8 +103,7 @@ facts as (
     left join {{ ref('stg_quality__email_domains') }} as email_domains
         on email_domains.email_domain = profiles.email_domain
     left join title_matches
-        on title_matches.lead_id = profiles.lead_id
-        and title_matches.offset_days = profiles.offset_days
+        on title_matches.job_title = profiles.job_title
         and title_matches.match_rank = 1
     left join {{ ref('country_tiers') }} as country_tiers
         on country_tiers.country_code = profiles.country_code
@@ -105,25 +111,41 @@ facts as (
         on profiles.employee_count >= size_bands.min_employees
         and (size_bands.max_employees is null or profiles.employee_count <= size_bands.max_employees)
     left join negative_matches
-        on negative_matches.lead_id = profiles.lead_id
-        and negative_matches.offset_days = profiles.offset_days
+        on negative_matches.email_domain = profiles.email_domain
         and negative_matches.match_rank = 1
 ),
 
-signals as (
+{#- Unpivoted in one pass over facts: one row per lead, score date and dimension. -#}
+dimensions as (
     {%- for dimension, value_column, observed_column in dimensions %}
-    select
-        lead_id,
-        offset_days,
-        '{{ dimension }}' as dimension,
-        cast({{ value_column }} as {{ dbt.type_string() }}) as dimension_value,
-        {{ observed_column }} as observed_at
-    from facts
-    where {{ value_column }} is not null
+    select '{{ dimension }}' as dimension
     {%- if not loop.last %}
     union all
     {%- endif -%}
     {%- endfor %}
+),
+
+unpivoted as (
+    select
+        facts.lead_id,
+        facts.offset_days,
+        dimensions.dimension,
+        case dimensions.dimension
+            {%- for dimension, value_column, observed_column in dimensions %}
+            when '{{ dimension }}' then cast(facts.{{ value_column }} as {{ dbt.type_string() }})
+            {%- endfor %}
+        end as dimension_value,
+        case dimensions.dimension
+            {%- for dimension, value_column, observed_column in dimensions %}
+            when '{{ dimension }}' then facts.{{ observed_column }}
+            {%- endfor %}
+        end as observed_at
+    from facts
+    cross join dimensions
+),
+
+signals as (
+    select * from unpivoted where dimension_value is not null
 ),
 
 scored as (

@@ -76,33 +76,80 @@ previous_decayed as (
         on event_weights.event_type = previous_state.event_type
 ),
 
-uncounted_events as (
-    select
-        events.*,
-        score_dates.offset_days,
-        score_dates.score_date
-    from events
-    cross join previous_watermark
-    inner join score_dates
-        on events.occurred_on <= score_dates.score_date
-    where events.occurred_on
-            > {{ dbt.dateadd('day', '-1 * score_dates.offset_days', 'previous_watermark.state_as_of_date') }}
-        or events.load_watermark > previous_watermark.load_watermark
-),
-
-{%- else %}
-
-uncounted_events as (
-    select
-        events.*,
-        score_dates.offset_days,
-        score_dates.score_date
-    from events
-    inner join score_dates
-        on events.occurred_on <= score_dates.score_date
-),
-
 {%- endif %}
+
+{#- Every score date in one pass over the events: a filtered aggregate per
+    offset, unpivoted afterwards (one row per offset where it counted events). -#}
+{%- set as_of_day = modules.datetime.date.fromisoformat(lead_scoring.as_of_date()) %}
+{%- set offsets = lead_scoring.score_offsets() %}
+{%- set conditions = {} %}
+{%- for offset in offsets %}
+    {%- set score_date = lead_scoring.date_literal(
+        (as_of_day - modules.datetime.timedelta(days=offset)).isoformat()) %}
+    {%- set condition -%}
+        events.occurred_on <= {{ score_date }}
+        {%- if mode == 'carry' %}
+        and (events.occurred_on
+                > {{ dbt.dateadd('day', -1 * offset, 'previous_watermark.state_as_of_date') }}
+            or events.load_watermark > previous_watermark.load_watermark)
+        {%- endif %}
+    {%- endset %}
+    {%- do conditions.update({offset: (condition, score_date)}) %}
+{%- endfor %}
+
+uncounted_events as (
+    select events.*
+    from events
+    {%- if mode == 'carry' %}
+    cross join previous_watermark
+    {%- endif %}
+    where
+        {%- for offset in offsets %}
+        ({{ conditions[offset][0] }})
+        {%- if not loop.last %} or {% endif %}
+        {%- endfor %}
+),
+
+new_decayed_wide as (
+    select
+        event_source,
+        subject_id,
+        event_type,
+        {%- for offset in offsets %}
+        {%- set condition, score_date = conditions[offset] %}
+        sum(case when {{ condition }} then {{ lead_scoring.decay_factor(
+            dbt.datediff('occurred_on', score_date, 'day'), 'half_life_days') }} end)
+            as decayed_count_{{ offset }},
+        count(case when {{ condition }} then 1 end) as event_count_{{ offset }},
+        min(case when {{ condition }} then occurred_at end) as first_occurred_at_{{ offset }},
+        max(case when {{ condition }} then occurred_at end) as last_occurred_at_{{ offset }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from uncounted_events as events
+    {%- if mode == 'carry' %}
+    cross join previous_watermark
+    {%- endif %}
+    group by event_source, subject_id, event_type
+),
+
+new_decayed_long as (
+    select
+        wide.event_source,
+        wide.subject_id,
+        wide.event_type,
+        score_dates.offset_days,
+        {%- for column in ['decayed_count', 'event_count', 'first_occurred_at',
+                           'last_occurred_at'] %}
+        case score_dates.offset_days
+            {%- for offset in offsets %}
+            when {{ offset }} then wide.{{ column }}_{{ offset }}
+            {%- endfor %}
+        end as {{ column }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from new_decayed_wide as wide
+    cross join score_dates
+),
 
 new_decayed as (
     select
@@ -110,13 +157,12 @@ new_decayed as (
         subject_id,
         event_type,
         offset_days,
-        sum({{ lead_scoring.decay_factor(dbt.datediff('occurred_on', 'score_date', 'day'),
-                                         'half_life_days') }}) as decayed_count,
-        cast(count(*) as bigint) as event_count,
-        min(occurred_at) as first_occurred_at,
-        max(occurred_at) as last_occurred_at
-    from uncounted_events
-    group by event_source, subject_id, event_type, offset_days
+        decayed_count,
+        cast(event_count as bigint) as event_count,
+        first_occurred_at,
+        last_occurred_at
+    from new_decayed_long
+    where event_count > 0
 ),
 
 combined as (

@@ -1,6 +1,12 @@
-{{ config(enabled=var('lead_scoring__using_marketing_events')) }}
+{{ config(
+    enabled=var('lead_scoring__using_marketing_events'),
+    materialized='incremental',
+    incremental_strategy='append'
+) }}
 {#- Grain: one row per marketing event not in quarantine. contact_id may name a
-    contact the CRM does not know (such events never reach a lead). -#}
+    contact the CRM does not know (such events never reach a lead). 
+    Incremental: each run adds the events of loads it has not seen
+    (macros/event_loads.sql). -#}
 with source as (
     select * from {{ source('marketing', 'marketing_events') }}
 ),
@@ -16,19 +22,12 @@ renamed as (
         cast(_dlt_load_id as {{ lead_scoring.type_double() }}) as load_id
     from source
     where {{ lead_scoring.not_quarantined('marketing_event', 'event_id') }}
+        {{- lead_scoring.unseen_loads_only() }}
 ),
 
-{#- An event appended twice (a retried load) counts once: the first load wins,
-    so the incremental decay state never counts it again. -#}
 deduplicated as (
-    select
-        renamed.*,
-        row_number() over (
-            partition by renamed.event_id order by renamed.load_id, renamed.occurred_at
-        ) as copy_number
-    from renamed
+    {{ lead_scoring.first_load_of_each_event('renamed') }}
 )
 
 select event_id, contact_id, event_type, occurred_at, url, load_id
 from deduplicated
-where copy_number = 1
