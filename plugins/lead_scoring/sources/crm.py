@@ -1,8 +1,11 @@
 """CRM records (HubSpot CRM v3 search API), incremental on ``lastmodifieddate``.
 
 The search endpoint is paged with ``after``; HubSpot stops a single search at
-10,000 results, so the cursor is moved forward and the search restarted there.
-Rows at the cursor's boundary are read again and de-duplicated by dlt.
+10,000 results. When a search window is full, every record sharing the window's last
+``lastmodifieddate`` is read by ``hs_object_id`` (re-anchored every 10,000 ids, so any
+number of records may share one timestamp), and the search goes on strictly after that
+timestamp. Rows at the cursor's boundary are read again on the next run and de-duplicated
+by dlt.
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ def _search(session, url: str, token: str, body: dict) -> dict:
     return response.json()
 
 
+def _filter(name: str, operator: str, value: str) -> dict:
+    return {"propertyName": name, "operator": operator, "value": value}
+
+
 def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_second: float):
     """Contacts, companies or deals, paced under the CRM's search rate limit."""
     properties = PROPERTIES[object_type]
@@ -96,20 +103,27 @@ def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_s
         cursor=dlt.sources.incremental("lastmodifieddate", initial_value=EPOCH),
     ) -> Iterator[list[dict]]:
         session = Client(**RETRY).session
-        since, after = cursor.last_value, None
         interval, last_request = 1.0 / max_requests_per_second, 0.0
+        since, operator, after = cursor.last_value, "GTE", None
+        tied: str | None = None  # a timestamp read by id: a full window ended on it
+        anchor = last_id = "0"  # reading `tied`: ids after `anchor`; the last id read
+        seen_tied: set[str] = set()  # ids at `tied` read before its records were read by id
+        last_stamp, ids_at_last_stamp = None, set()  # of the current window, in time order
         while True:
             time.sleep(max(0.0, last_request + interval - time.monotonic()))
             last_request = time.monotonic()
+            if tied is None:
+                filters = [_filter("lastmodifieddate", operator, since)]
+                sort = "lastmodifieddate"
+            else:
+                filters = [
+                    _filter("lastmodifieddate", "EQ", tied),
+                    _filter("hs_object_id", "GT", anchor),
+                ]
+                sort = "hs_object_id"
             body = {
-                "filterGroups": [
-                    {
-                        "filters": [
-                            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": since}
-                        ]
-                    }
-                ],
-                "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+                "filterGroups": [{"filters": filters}],
+                "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
                 "properties": properties,
                 "limit": PAGE_SIZE,
             }
@@ -121,12 +135,29 @@ def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_s
                 | {"hs_object_id": str(record["id"])}
                 for record in page.get("results", [])
             ]
+            if tied is None:
+                for row in rows:
+                    if row["lastmodifieddate"] != last_stamp:
+                        last_stamp, ids_at_last_stamp = row["lastmodifieddate"], set()
+                    ids_at_last_stamp.add(row["hs_object_id"])
+            elif rows:
+                last_id = rows[-1]["hs_object_id"]
+                rows = [row for row in rows if row["hs_object_id"] not in seen_tied]
             if rows:
                 yield rows
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
+            if after and int(after) < SEARCH_WINDOW:
+                continue
+            after = None
+            if tied is not None:
+                if page.get("paging"):  # the next 10,000 ids
+                    anchor = last_id
+                else:  # every record at `tied` read: go past it
+                    since, operator, tied = tied, "GT", None
+                    last_stamp, ids_at_last_stamp = None, set()
+                continue
+            if not page.get("paging"):
                 return
-            if int(after) >= SEARCH_WINDOW:
-                since, after = rows[-1]["lastmodifieddate"], None
+            tied, anchor, seen_tied = last_stamp, "0", ids_at_last_stamp
 
     return records

@@ -115,3 +115,38 @@ def test_a_redelivered_export_keeps_each_events_first_load(sandbox, simulated):
     with open_warehouse(simulated) as wh:
         after = wh.query_df(query)
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_more_records_at_one_timestamp_than_a_search_window_are_read_once(
+    sandbox, simulated, monkeypatch
+):
+    """HubSpot stops a search at 10,000 results; a bulk update can give more records one
+    lastmodifieddate. Here the window is 50 (pages of 10) and 120 contacts share the latest timestamp."""
+    import sqlite3
+
+    from lead_scoring.crm_sandbox.store import CrmStore
+    from lead_scoring.sources import crm
+
+    window = 50
+    monkeypatch.setattr(crm, "SEARCH_WINDOW", window)
+    monkeypatch.setattr(crm, "PAGE_SIZE", 10)
+    sandbox.state.search_result_cap = window
+    stamp = "2099-01-01T00:00:00.000Z"
+    with sqlite3.connect(simulated.crm_sandbox_dir / "crm.sqlite") as db:
+        db.execute(
+            "update objects set updated_at = ?,"
+            " properties = json_set(properties, '$.lastmodifieddate', ?)"
+            " where object_type = 'contacts' and cast(id as integer) in (select cast(id as integer)"
+            " from objects where object_type = 'contacts' order by cast(id as integer) limit 120)",
+            [stamp, stamp],
+        )
+    source = CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500)
+    first = extract(simulated, source)
+    contacts = CrmStore(simulated.crm_sandbox_dir / "crm.sqlite").count("contacts")
+    assert first.rows_loaded["crm_contacts"] == contacts  # each record read exactly once
+    with open_warehouse(simulated) as wh:
+        assert wh.scalar("select count(distinct hs_object_id) from raw.crm_contacts") == contacts
+        at_stamp = wh.scalar("select count(*) from raw.crm_contacts where lastmodifieddate = ?",
+                             [stamp])  # fmt: skip
+    assert at_stamp == 120
+    assert sum(extract(simulated, source).rows_loaded.values()) == 0
