@@ -165,11 +165,37 @@ new_decayed as (
     where event_count > 0
 ),
 
+{#- Carried rows and newly counted rows meet in a full outer join on the key
+    (new rows are few on a nightly run); a rebuild has new rows only. -#}
 combined as (
-    select * from new_decayed
     {%- if mode == 'carry' %}
-    union all
-    select * from previous_decayed
+    select
+        coalesce(new_decayed.event_source, previous_decayed.event_source) as event_source,
+        coalesce(new_decayed.subject_id, previous_decayed.subject_id) as subject_id,
+        coalesce(new_decayed.event_type, previous_decayed.event_type) as event_type,
+        coalesce(new_decayed.offset_days, previous_decayed.offset_days) as offset_days,
+        coalesce(new_decayed.decayed_count, 0) + coalesce(previous_decayed.decayed_count, 0)
+            as decayed_count,
+        coalesce(new_decayed.event_count, 0) + coalesce(previous_decayed.event_count, 0)
+            as event_count,
+        case
+            when previous_decayed.first_occurred_at is null then new_decayed.first_occurred_at
+            when new_decayed.first_occurred_at is null then previous_decayed.first_occurred_at
+            else least(new_decayed.first_occurred_at, previous_decayed.first_occurred_at)
+        end as first_occurred_at,
+        case
+            when previous_decayed.last_occurred_at is null then new_decayed.last_occurred_at
+            when new_decayed.last_occurred_at is null then previous_decayed.last_occurred_at
+            else greatest(new_decayed.last_occurred_at, previous_decayed.last_occurred_at)
+        end as last_occurred_at
+    from previous_decayed
+    full outer join new_decayed
+        on new_decayed.event_source = previous_decayed.event_source
+        and new_decayed.subject_id = previous_decayed.subject_id
+        and new_decayed.event_type = previous_decayed.event_type
+        and new_decayed.offset_days = previous_decayed.offset_days
+    {%- else %}
+    select * from new_decayed
     {%- endif %}
 ),
 
@@ -179,19 +205,18 @@ state as (
         combined.subject_id,
         combined.event_type,
         combined.offset_days,
-        sum(combined.decayed_count) as decayed_count,
-        cast(sum(combined.event_count) as bigint) as event_count,
-        min(combined.first_occurred_at) as first_occurred_at,
-        max(combined.last_occurred_at) as last_occurred_at,
+        combined.decayed_count,
+        cast(combined.event_count as bigint) as event_count,
+        combined.first_occurred_at,
+        combined.last_occurred_at,
         {{ as_of }} as state_as_of_date,
-        max(watermark.load_watermark) as load_watermark,
-        max(current_version.model_version) as model_version,
+        watermark.load_watermark,
+        current_version.model_version,
         '{{ invocation_id }}' as state_run_id,
         '{{ mode }}' as state_built_by
     from combined
     cross join watermark
     cross join current_version
-    group by combined.event_source, combined.subject_id, combined.event_type, combined.offset_days
 )
 
 select * from state

@@ -121,7 +121,8 @@ def test_more_records_at_one_timestamp_than_a_search_window_are_read_once(
     sandbox, simulated, monkeypatch
 ):
     """HubSpot stops a search at 10,000 results; a bulk update can give more records one
-    lastmodifieddate. Here the window is 50 (pages of 10) and 120 contacts share the latest timestamp."""
+    lastmodifieddate. Here the window is 50 (pages of 10) and 120 contacts share the latest
+    timestamp."""
     import sqlite3
 
     from lead_scoring.crm_sandbox.store import CrmStore
