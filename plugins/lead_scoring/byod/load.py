@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +20,11 @@ import pandas as pd
 from lead_scoring.byod import values as clean
 from lead_scoring.byod.mapping import KINDS, ImportMappingError, TableMapping, load_mapping
 from lead_scoring.settings import Settings
+from lead_scoring.sources.extract import RAW_DATASET, pipeline
 
 log = logging.getLogger(__name__)
 
 PIPELINE_NAME = "lead_scoring_import"
-RAW_DATASET = "raw"
 ID_COLUMNS = ("hs_object_id", "associatedcompanyid", "ls_contact_id", "contact_id", "event_id")
 TYPED = {
     "marketing_events": {"event_id": "text", "contact_id": "text", "event_type": "text",
@@ -172,37 +170,6 @@ def _arrow(frame: pd.DataFrame, table: str, columns: tuple[str, ...]):
     return pa.Table.from_arrays(arrays, names=list(types))
 
 
-@contextmanager
-def _dlt_columns():
-    """Arrow rows get dlt's _dlt_load_id and _dlt_id, as the contract's raw tables have."""
-    names = ("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID",
-             "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID")  # fmt: skip
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(dict.fromkeys(names, "true"))
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _pipeline(settings: Settings):
-    import dlt
-
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    if settings.warehouse == "duckdb":
-        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-        destination = dlt.destinations.duckdb(str(settings.warehouse_path))
-    else:
-        destination = dlt.destinations.postgres(settings.warehouse_url)
-    return dlt.pipeline(pipeline_name=PIPELINE_NAME, destination=destination,
-                        dataset_name=RAW_DATASET,
-                        pipelines_dir=str(settings.home / ".dlt"))  # fmt: skip
-
-
 def _hints(table: str, columns: tuple[str, ...]) -> dict:
     types = TYPED.get(table) or dict.fromkeys(columns, "text")
     return {name: {"data_type": kind, "nullable": True} for name, kind in types.items()}
@@ -239,7 +206,7 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
             "import: %s -> raw.%s (%s rows)", mapping.file.name, mapping.spec.table, len(frame)
         )
         frames.setdefault(mapping.kind, []).append(frame)
-    pipe = _pipeline(settings)
+    pipe = pipeline(settings, PIPELINE_NAME)
     resources = []
     for kind, parts in frames.items():
         spec = KINDS[kind]
@@ -250,8 +217,7 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
             rows, name=spec.table, primary_key=spec.key, write_disposition="merge",
             columns=_hints(spec.table, spec.columns),
         ))  # fmt: skip
-    with _dlt_columns():
-        pipe.run(resources)
+    pipe.run(resources)
     result.created_empty = _create_missing_tables(settings)
     for warning in result.warnings:
         log.warning("import: %s", warning)

@@ -107,8 +107,9 @@ def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_s
         since, operator, after = cursor.last_value, "GTE", None
         tied: str | None = None  # a timestamp read by id: a full window ended on it
         anchor = last_id = "0"  # reading `tied`: ids after `anchor`; the last id read
-        seen_tied: set[str] = set()  # ids at `tied` read before its records were read by id
-        last_stamp, ids_at_last_stamp = None, set()  # of the current window, in time order
+        # The latest timestamp of the current window and its ids (while `tied` is read by id:
+        # the records at `tied` already read in that window).
+        last_stamp, ids_at_last_stamp = None, set()
         while True:
             time.sleep(max(0.0, last_request + interval - time.monotonic()))
             last_request = time.monotonic()
@@ -142,7 +143,7 @@ def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_s
                     ids_at_last_stamp.add(row["hs_object_id"])
             elif rows:
                 last_id = rows[-1]["hs_object_id"]
-                rows = [row for row in rows if row["hs_object_id"] not in seen_tied]
+                rows = [row for row in rows if row["hs_object_id"] not in ids_at_last_stamp]
             if rows:
                 yield rows
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
@@ -158,6 +159,6 @@ def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_s
                 continue
             if not page.get("paging"):
                 return
-            tied, anchor, seen_tied = last_stamp, "0", ids_at_last_stamp
+            tied, anchor = last_stamp, "0"
 
     return records

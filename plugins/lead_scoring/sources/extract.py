@@ -18,7 +18,8 @@ DLT_ENV = {
     # Credentials are passed explicitly: dlt need not scan Airflow Variables for secrets
     # (it otherwise probes the Airflow metadata database on every config lookup).
     "PROVIDERS__ENABLE_AIRFLOW_SECRETS": "false",
-    # Arrow-backed resources (product database, exports) get the same load columns as the rest.
+    # Arrow-backed resources (product database, exports, imports) get the same load columns
+    # as the rest.
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
 }
@@ -66,11 +67,12 @@ def _destination(settings: Settings):
     return dlt.destinations.postgres(settings.warehouse_url)
 
 
-def pipeline(settings: Settings):
+def pipeline(settings: Settings, name: str = PIPELINE_NAME):
+    """A dlt pipeline into the ``raw`` dataset of the warehouse (the settings of DLT_ENV)."""
     import dlt
 
     return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=name,
         destination=_destination(settings),
         dataset_name=RAW_DATASET,
         pipelines_dir=str(settings.home / ".dlt"),
