@@ -101,3 +101,21 @@ def test_bad_sizes_and_sections_are_named(monkeypatch):
     monkeypatch.setenv("LEAD_SCORING_BENCH_ONLY", "scoring, sinc")
     with pytest.raises(BenchConfigError, match="unknown section 'sinc'"):
         _sections()
+
+
+def test_peak_rss_is_the_commands_own_not_the_benchmarks():
+    """A command started straight from a large process reports that process's memory as
+    its own ru_maxrss; `measured` starts it from a small one."""
+    from lead_scoring.bench import measured
+
+    held = bytearray(600 * 1024 * 1024)
+    held[::4096] = b"\1" * len(held[::4096])  # touch every page: 600 MB resident
+    small = [sys.executable, "-c", "print('done')"]
+    child = subprocess.Popen(small, stdout=subprocess.DEVNULL)
+    _, _, direct = os.wait4(child.pid, 0)
+    output, own_kb = measured(small)
+    assert direct.ru_maxrss > 500 * 1024  # what the old measure reported
+    assert own_kb < 100 * 1024 and output.strip() == "done"
+    with pytest.raises(RuntimeError, match="exit 3"):
+        measured([sys.executable, "-c", "import sys; sys.exit(3)"])
+    del held

@@ -182,13 +182,22 @@ def run_dbt(settings: Settings, as_of: date, *args: str) -> int:
         "--vars", json.dumps({"lead_scoring__as_of_date": as_of.isoformat()}), "--quiet",
     ]  # fmt: skip
     env = os.environ | {"LEAD_SCORING_HOME": str(settings.home), "DO_NOT_TRACK": "1"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed (exit {process.returncode}):\n{output}")
-    return round(usage.ru_maxrss / 1024)  # kilobytes on Linux
+    _, rss_kb = measured(command, env)
+    return round(rss_kb / 1024)
+
+
+def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[str, int]:
+    """Run ``command`` through ``lead_scoring.peak_rss``: (its output, its own peak RSS in
+    KB, not counting the benchmark's memory). A failing command raises with its output."""
+    wrapped = [sys.executable, "-m", "lead_scoring.peak_rss", *command]
+    process = subprocess.run(wrapped, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             check=False)  # fmt: skip
+    output = process.stdout.decode(errors="replace")
+    body, _, last = output.rstrip("\n").rpartition("\n")
+    if process.returncode != 0 or not last.startswith("peak_rss_kb="):
+        name = f"{Path(command[0]).name} {command[1]}"
+        raise RuntimeError(f"{name} failed (exit {process.returncode}):\n{output}")
+    return body, int(last.removeprefix("peak_rss_kb="))
 
 
 def run_floor(settings: Settings, as_of: date) -> None:

@@ -10,8 +10,10 @@
   curiosity, not pain; a positive-category event with a negative lift is dropped (its
   category says it is engagement: review it);
 * negative signals (careers page, unsubscribe, bounce) must stay negative (the seed tests
-  require it): they take their measured lift when it is a clear penalty, and otherwise
-  keep their current points;
+  require it): they take their measured lift, at least 1 point, when it is a clear penalty
+  (enough samples and the whole 95% interval below 0, however small the lift: a penalty is
+  never dropped, so it is sized by the data like any other signal), and otherwise keep
+  their current points;
 * product engagement must outweigh marketing engagement (a seed test, and the domain's
   "strongest signal"): when the lifts disagree, the largest marketing points are lowered
   one at a time until the strongest and the average product event weigh more.
@@ -40,9 +42,9 @@ def _status(row, config: CalibrationConfig) -> tuple[float, str]:
     if category == "trivial":
         return 0.0, "dropped: trivial action (never scored)"
     if category == "negative":
-        if strong and lift < 0:
-            return float(round(lift)), "kept"
-        return current, "kept current penalty: negative signal without a clear measured penalty"
+        if enough and row["ci_high_pp"] < 0:
+            return float(np.clip(min(round(lift), -1), *POINTS_RANGE)), "kept: measured penalty"
+        return current, "kept current penalty: no clear measured penalty (interval reaches 0)"
     if not enough:
         return 0.0, f"dropped: too few samples (fewer than {config.min_samples})"
     if not strong:

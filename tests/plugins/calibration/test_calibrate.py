@@ -132,3 +132,23 @@ def test_clear_errors(settings, scored_home, tmp_path):
             min_decided_leads=10**6))  # fmt: skip
     with pytest.raises(CalibrationError, match="mode must be one of"):
         run_calibration(settings, mode="magic")
+
+
+def test_a_clear_penalty_is_sized_by_its_lift_and_an_unclear_one_keeps_the_current_points():
+    from lead_scoring.calibration.propose import propose_points
+
+    lifts = pd.DataFrame({
+        "signal": ["careers_page_view", "unsubscribe", "email_bounce", "demo_request"],
+        "source": ["marketing"] * 4,
+        "category": ["negative", "negative", "negative", "marketing_engagement"],
+        "current_points": [-15.0, -20.0, -10.0, 20.0],
+        "n_with": [5000, 400, 20, 3000], "n_without": [90000] * 4,
+        "lift_pp": [-2.49, -0.3, -4.0, 12.4],
+        "ci_high_pp": [-2.2, 0.1, -0.5, 13.0],
+    })  # fmt: skip
+    table = propose_points(lifts, CalibrationConfig()).set_index("signal")
+    assert table.loc["careers_page_view", "proposed_points"] == -2  # clear: the measured lift
+    assert table.loc["careers_page_view", "status"] == "kept: measured penalty"
+    assert table.loc["unsubscribe", "proposed_points"] == -20  # interval reaches 0: current
+    assert table.loc["email_bounce", "proposed_points"] == -10  # too few samples: current
+    assert table.loc["demo_request", "proposed_points"] == 12
