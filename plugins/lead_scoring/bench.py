@@ -33,6 +33,7 @@ SIZES = {
     "LEAD_SCORING_BENCH_EVENTS": 30_000_000,
     "LEAD_SCORING_BENCH_SYNC_ROWS": 100_000,
     "LEAD_SCORING_BENCH_CALIBRATION_LEADS": 200_000,
+    "LEAD_SCORING_BENCH_COPIES": 1,
 }
 END_DATE = date(2026, 6, 1)  # the simulated history ends here (00:00 UTC)
 FLOOR_SQL = Path(__file__).with_name("scoring_floor.sql")
@@ -77,7 +78,7 @@ def bench() -> None:
     try:
         sections = _sections()
         leads, accounts, events = (_size(n) for n in list(SIZES)[:3])
-        sync_rows, calibration_leads = (_size(n) for n in list(SIZES)[3:])
+        sync_rows, calibration_leads, copies = (_size(n) for n in list(SIZES)[3:])
     except BenchConfigError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -104,7 +105,7 @@ def bench() -> None:
                 _quality_eval(home)
             elif section == "scoring":
                 home = _simulated_home(root, leads, accounts, events)
-                bench_scoring(home)
+                bench_scoring(home, copies)
             elif section == "sync":
                 from lead_scoring.crm_sync.bench import bench_sync
 
@@ -168,6 +169,72 @@ def _quality_eval(home: Path) -> None:
 
     for name, value in summary(evaluate(_settings(home))).items():
         emit(name, round(value, 4))
+
+
+# -- copies of the simulated dataset (the 10M-lead run) ----------------------------------
+def _copy_id(column: str) -> str:
+    return f"cast(copies.k as varchar) || {column}"  # CRM ids have 9 digits: no collision
+
+
+def _copy_number(column: str) -> str:
+    return f"{column} + copies.k * 10000000000"
+
+
+def _copy_email(column: str) -> str:
+    return f"regexp_replace({column}, '@', '+copy' || copies.k || '@')"
+
+
+def _copy_record_id(column: str) -> str:
+    number = f"cast({_copy_number(f'cast({column} as bigint)')} as varchar)"
+    return (
+        f"case when record_type in ('product_event', 'product_user') then {number}"
+        f" when record_type = 'marketing_event' then copies.k || ':' || {column}"
+        f" else {_copy_id(column)} end"
+    )
+
+
+COPIED_COLUMNS = {  # table -> column -> how copy k makes its value; others are kept
+    "raw.crm_contacts": {"hs_object_id": _copy_id, "email": _copy_email,
+                         "associatedcompanyid": _copy_id},
+    "raw.crm_companies": {"hs_object_id": _copy_id},
+    "raw.crm_deals": {"hs_object_id": _copy_id, "ls_contact_id": _copy_id,
+                      "associatedcompanyid": _copy_id},
+    "raw.product_users": {"user_id": _copy_number, "email": _copy_email},
+    "raw.product_events": {"event_id": _copy_number, "user_id": _copy_number},
+    "raw.marketing_events": {"event_id": lambda c: f"copies.k || ':' || {c}",
+                             "contact_id": _copy_id},
+    "quality.quarantine": {"record_id": _copy_record_id},
+    "quality.record_flags": {"record_id": _copy_record_id},
+    "quality.normalised_values": {"record_id": _copy_record_id},
+    "quality.duplicate_leads": {"record_id": _copy_id, "survivor_id": _copy_id},
+}  # fmt: skip
+
+
+def replicate(settings: Settings, copies: int) -> None:
+    """Grow the extracted and gated dataset to ``copies`` times its size, in place: copy k
+    (1 .. copies - 1) of every lead, account, deal, user and event gets its own ids, and
+    e-mails tagged ``+copy<k>``, with the same dates and values. The gate's verdicts
+    (quarantine, flags, normalisations, duplicates) are copied with them, so the copies
+    score exactly like the original. For sizes the simulator and the CRM sandbox would
+    take hours to produce (10M leads / 300M events)."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("set enable_progress_bar = false")
+        for table, columns in COPIED_COLUMNS.items():
+            schema, name = table.split(".")
+            present = {row[0] for row in con.execute(
+                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
+                [schema, name]).fetchall()}  # fmt: skip
+            replaced = [f"{make(c)} as {c}" for c, make in columns.items() if c in present]
+            if "_dlt_id" in present:
+                replaced.append("_dlt_id || '-' || copies.k as _dlt_id")
+            started = time.monotonic()
+            con.execute(
+                f"insert into {table} select source.* replace ({', '.join(replaced)})"
+                f" from {table} as source cross join range(1, {copies}) as copies(k)"
+            )
+            log.info("bench: %s x%s (%.0f s)", table, copies, time.monotonic() - started)
 
 
 # -- scoring (issue 3) ----------------------------------------------------------------------
@@ -236,14 +303,25 @@ def lead_score_auc(settings: Settings) -> float:
     return float(roc_auc_score(frame["is_won"].astype(int), frame["lead_score"].astype(float)))
 
 
-def bench_scoring(home: Path) -> dict[str, float]:
-    """Full dbt run, tests, the floor query, then the next day's incremental run."""
+def _count(settings: Settings, table: str) -> int:
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def bench_scoring(home: Path, copies: int = 1) -> dict[str, float]:
+    """Full dbt run, tests, the floor query, then the next day's incremental run. With
+    ``copies`` > 1 the dataset is first replicated that many times (``replicate``), and the
+    next day is skipped: the simulator cannot extend the copies."""
     from lead_scoring.crm_sandbox import start_sandbox
     from lead_scoring.simulator import simulate_next_day
     from lead_scoring.sources.extract import CrmSource, extract
 
     settings = _settings(home)
     day = END_DATE - timedelta(days=1)  # the last whole simulated day
+    if copies > 1:
+        _timed("scoring_replicate_s", replicate, settings, copies)
     _, seed_rss = _timed("scoring_seed_s", run_dbt, settings, day, "seed")
     full, full_rss = _timed("scoring_full_s", run_dbt, settings, day, "run")
     _, test_rss = _timed("scoring_tests_s", run_dbt, settings, day, "test")
@@ -251,6 +329,11 @@ def bench_scoring(home: Path) -> dict[str, float]:
     emit("scoring_full_vs_floor_ratio", round(full / floor, 2))
     auc = round(lead_score_auc(settings), 4)
     emit("lead_score_auc", auc)
+    if copies > 1:
+        emit("scoring_leads", _count(settings, "marts.lead_scores"))
+        emit("scoring_events", _count(settings, "intermediate.int_events_unioned"))
+        emit("scoring_peak_rss_mb", max(seed_rss, full_rss, test_rss))
+        return {"scoring_full_s": full, "scoring_floor_s": floor, "lead_score_auc": auc}
 
     log.info("bench: next simulated day, extract and gate")
     simulate_next_day(settings)
