@@ -3,35 +3,18 @@ HTTP, product DB, exports) -> quality gate -> dbt -> calibrate. Prints name=valu
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from lead_scoring.bench import run_dbt
 from lead_scoring.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 END_DATE = date(2026, 6, 1)
-
-
-def run_dbt(settings: Settings, as_of: date, *args: str) -> None:
-    """``dbt <args>`` on the project for ``settings.home`` (target/logs kept in the home)."""
-    from dbt.cli.main import dbtRunner
-
-    os.environ["LEAD_SCORING_HOME"] = str(settings.home)
-    project = str(settings.dbt_project_dir)
-    result = dbtRunner().invoke([
-        *args, "--project-dir", project, "--profiles-dir", project,
-        "--target-path", str(settings.home / "dbt_target"),
-        "--log-path", str(settings.home / "dbt_logs"),
-        "--vars", json.dumps({"lead_scoring__as_of_date": as_of.isoformat()}), "--quiet",
-    ])  # fmt: skip
-    if not result.success:
-        raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or result.result}")
 
 
 def build_simulated_warehouse(settings: Settings, leads: int, days: int = 180, seed: int = 7):

@@ -70,7 +70,7 @@ def export_simulation(settings, folder: Path) -> Path:
 
 
 def run_dbt(settings, *args: str) -> None:
-    from lead_scoring.calibration.bench import run_dbt as dbt
+    from lead_scoring.bench import run_dbt as dbt
 
     dbt(settings, AS_OF, *args)
 

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
+from lead_scoring.bench import run_dbt
 from lead_scoring.calibration import CalibrationConfig, CalibrationError, apply_proposal
-from lead_scoring.calibration.bench import run_dbt
 from lead_scoring.calibration.rules import THRESHOLD_VAR
 from lead_scoring.calibration.run import run_calibration
 from lead_scoring.warehouse import open_warehouse
