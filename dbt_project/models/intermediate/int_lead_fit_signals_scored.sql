@@ -28,9 +28,13 @@ target_accounts as (
     select lower(domain) as domain from {{ ref('target_accounts') }}
 ),
 
-{#- Title keywords and negative domains are matched once per distinct value. -#}
+{#- Title keywords and negative domains are matched once per distinct value.
+    These read the model itself, so that the profiles CTE is named once (a
+    CTE named more than once is materialised: every profile held at once). -#}
 job_titles as (
-    select distinct job_title from profiles where job_title is not null
+    select distinct job_title
+    from {{ ref('int_lead_profiles_resolved') }}
+    where job_title is not null
 ),
 
 title_matches as (
@@ -49,7 +53,9 @@ title_matches as (
 ),
 
 email_domains_seen as (
-    select distinct email_domain from profiles where email_domain is not null
+    select distinct email_domain
+    from {{ ref('int_lead_profiles_resolved') }}
+    where email_domain is not null
 ),
 
 {#- A listed domain matches itself and its subdomains; the longest match wins. -#}

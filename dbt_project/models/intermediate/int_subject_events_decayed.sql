@@ -44,19 +44,18 @@ events as (
         on event_weights.event_type = events.event_type
 ),
 
+{#- Each relation is read once: a CTE named twice would be materialised
+    (all events, or the whole previous state, held at once). -#}
 watermark as (
-    select coalesce(max(load_watermark), 0) as load_watermark from events
+    select coalesce(max(load_watermark), 0) as load_watermark
+    from {{ ref('int_events_unioned') }}
 ),
 
 {%- if mode == 'carry' %}
 
-previous_state as (
-    select * from {{ this }}
-),
-
 previous_watermark as (
     select max(state_as_of_date) as state_as_of_date, max(load_watermark) as load_watermark
-    from previous_state
+    from {{ this }}
 ),
 
 previous_decayed as (
@@ -71,7 +70,7 @@ previous_decayed as (
         previous_state.event_count,
         previous_state.first_occurred_at,
         previous_state.last_occurred_at
-    from previous_state
+    from {{ this }} as previous_state
     inner join event_weights
         on event_weights.event_type = previous_state.event_type
 ),
