@@ -68,7 +68,6 @@ previous_decayed as (
             dbt.datediff('previous_state.state_as_of_date', as_of, 'day'),
             'event_weights.half_life_days') }} as decayed_count,
         previous_state.event_count,
-        previous_state.first_occurred_at,
         previous_state.last_occurred_at
     from {{ this }} as previous_state
     inner join event_weights
@@ -120,7 +119,6 @@ new_decayed_wide as (
             dbt.datediff('occurred_on', score_date, 'day'), 'half_life_days') }} end)
             as decayed_count_{{ offset }},
         count(case when {{ condition }} then 1 end) as event_count_{{ offset }},
-        min(case when {{ condition }} then occurred_at end) as first_occurred_at_{{ offset }},
         max(case when {{ condition }} then occurred_at end) as last_occurred_at_{{ offset }}
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
@@ -137,8 +135,7 @@ new_decayed_long as (
         wide.subject_id,
         wide.event_type,
         score_dates.offset_days,
-        {%- for column in ['decayed_count', 'event_count', 'first_occurred_at',
-                           'last_occurred_at'] %}
+        {%- for column in ['decayed_count', 'event_count', 'last_occurred_at'] %}
         case score_dates.offset_days
             {%- for offset in offsets %}
             when {{ offset }} then wide.{{ column }}_{{ offset }}
@@ -158,7 +155,6 @@ new_decayed as (
         offset_days,
         decayed_count,
         cast(event_count as bigint) as event_count,
-        first_occurred_at,
         last_occurred_at
     from new_decayed_long
     where event_count > 0
@@ -177,11 +173,6 @@ combined as (
             as decayed_count,
         coalesce(new_decayed.event_count, 0) + coalesce(previous_decayed.event_count, 0)
             as event_count,
-        case
-            when previous_decayed.first_occurred_at is null then new_decayed.first_occurred_at
-            when new_decayed.first_occurred_at is null then previous_decayed.first_occurred_at
-            else least(new_decayed.first_occurred_at, previous_decayed.first_occurred_at)
-        end as first_occurred_at,
         case
             when previous_decayed.last_occurred_at is null then new_decayed.last_occurred_at
             when new_decayed.last_occurred_at is null then previous_decayed.last_occurred_at
@@ -206,7 +197,6 @@ state as (
         combined.offset_days,
         combined.decayed_count,
         cast(combined.event_count as bigint) as event_count,
-        combined.first_occurred_at,
         combined.last_occurred_at,
         {{ as_of }} as state_as_of_date,
         watermark.load_watermark,
