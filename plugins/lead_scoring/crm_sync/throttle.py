@@ -1,7 +1,8 @@
 """Client-side rate limiting and retries shared by both CRM clients.
 
 Every HTTP request of a run passes ``Throttle.acquire`` (a rolling-window limiter a little
-below the CRM's own limit, so error responses stay rare), and every retry goes through
+below the CRM's own limit, each request counted from its answer, so error responses stay
+rare however slow the host), and every retry goes through
 ``Throttle.retrying``: exponential backoff with full jitter for 5xx, timeouts and empty 2xx
 answers; a ten-secondly 429 pauses all workers and the run goes on; a daily 429 stops
 the run (``DailyLimitReached``). Retries are made by this loop, not by urllib3, so POSTs
@@ -39,13 +40,17 @@ class TransientAnswer(Exception):
 
 
 class RateLimiter:
-    """At most ``max_requests`` starts in any ``window_s``, plus a margin for latency jitter
-    between a request leaving here and the CRM counting it (busy hosts, long networks)."""
+    """At most ``max_requests`` requests in any ``window_s``, plus a margin.
+
+    A request enters the window when it starts and, once its answer is back, is counted
+    from that moment instead (``finished``): the CRM counted it somewhere between the
+    two, so counting from the answer can never run ahead of the CRM's own window, however
+    slow this host or the network is. The margin covers the CRM's clock and rounding."""
 
     def __init__(self, max_requests: int, window_s: float = 10.0, margin_s: float = 0.5):
         self.max_requests = max(1, max_requests)
         self.window_s = window_s + margin_s
-        self._starts: deque[float] = deque()
+        self._times: deque[list[float]] = deque()  # one [time] per request, oldest first
         self._paused_until = 0.0
         self._lock = threading.Lock()
 
@@ -53,18 +58,28 @@ class RateLimiter:
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def wait_time(self) -> float:
-        """Seconds until a request may start (0: now, and the start is recorded)."""
+    def start(self) -> tuple[float, list[float] | None]:
+        """(seconds until a request may start, None), or (0, its slot) when it may start now:
+        the slot is recorded and goes to ``finished`` when the answer is back."""
         with self._lock:
             now = time.monotonic()
             if now < self._paused_until:
-                return self._paused_until - now
-            while self._starts and now - self._starts[0] >= self.window_s:
-                self._starts.popleft()
-            if len(self._starts) >= self.max_requests:
-                return self._starts[0] + self.window_s - now
-            self._starts.append(now)
-            return 0.0
+                return self._paused_until - now, None
+            while self._times and now - self._times[0][0] >= self.window_s:
+                self._times.popleft()
+            if len(self._times) >= self.max_requests:
+                return max(self._times[0][0] + self.window_s - now, 0.001), None
+            slot = [now]
+            self._times.append(slot)
+            return 0.0, slot
+
+    def finished(self, slot: list[float]) -> None:
+        with self._lock:
+            slot[0] = max(slot[0], time.monotonic())
+
+    def wait_time(self) -> float:
+        """Seconds until a request may start (0: now, and the start is recorded)."""
+        return self.start()[0]
 
 
 def verdict_for_response(status: int, body: Any, headers: Any = None) -> Verdict | None:
@@ -141,13 +156,13 @@ class Throttle:
                 left = min(left, max(0.0, self.deadline - time.monotonic()) + 0.001)
             time.sleep(min(left, 0.25))
 
-    def acquire(self) -> None:
-        """Block until the limiter lets one more request start."""
+    def acquire(self) -> list[float]:
+        """Block until the limiter lets one more request start; its slot in the window."""
         while True:
             self._check_stop()
-            wait = self.limiter.wait_time()
-            if wait <= 0:
-                return
+            wait, slot = self.limiter.start()
+            if slot is not None:
+                return slot
             self.sleep(wait)
 
     def backoff(self, attempt: int) -> float:
@@ -171,12 +186,17 @@ class Throttle:
         attempt = 0
         started = time.monotonic()
         while True:
+            slot = None
             if acquire:
-                self.acquire()
+                slot = self.acquire()
             else:
                 self._check_stop()
             try:
-                return send()
+                try:
+                    return send()
+                finally:
+                    if slot is not None:
+                        self.limiter.finished(slot)  # counted from its answer on
             except (DailyLimitReached, DeadlineReached):
                 raise
             except Exception as exc:

@@ -169,3 +169,14 @@ def test_match_keys_are_normalised_and_duplicates_collapse_to_the_freshest(setti
     assert hubspot.invalid == [("3", "no e-mail address to match the CRM contact on")]
     assert [r.match_key for r in salesforce.rows] == ["1", "2", "3", "4"]
     assert salesforce.rows[2].create_fields["Email"] is None
+
+
+def test_a_request_counts_in_the_window_from_its_answer():
+    """The CRM counts a request somewhere between its start and its answer: the client
+    counts it from the answer, so a slow host cannot run ahead of the CRM's window."""
+    limiter = RateLimiter(1, window_s=10.0, margin_s=0.0)
+    wait, slot = limiter.start()
+    assert wait == 0.0 and slot is not None
+    time.sleep(0.3)  # the request is on its way
+    limiter.finished(slot)
+    assert limiter.wait_time() > 9.95  # from the answer; from the start it would be < 9.75
