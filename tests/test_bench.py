@@ -26,21 +26,26 @@ SCORING_KEYS = {
 BENCH = "import typer; from lead_scoring.bench import bench; typer.run(bench)"
 
 
-@pytest.fixture(scope="module")
-def kept_run(tmp_path_factory) -> tuple[dict[str, str], Path]:
-    """``bench`` on 300 leads, scoring section only, its home kept for inspection."""
-    root = tmp_path_factory.mktemp("bench")
+def _scoring_bench(root: Path, **extra: str) -> tuple[dict[str, str], Path]:
+    """``bench``, scoring section only, on 300 leads, its home kept under ``root``;
+    ``extra``: more LEAD_SCORING_BENCH_* variables. (figures printed, the kept home)."""
     env = os.environ | {
         "LEAD_SCORING_BENCH_LEADS": "300", "LEAD_SCORING_BENCH_ACCOUNTS": "60",
-        "LEAD_SCORING_BENCH_EVENTS": "9,000", "LEAD_SCORING_BENCH_ONLY": "scoring",
+        "LEAD_SCORING_BENCH_EVENTS": "9000", "LEAD_SCORING_BENCH_ONLY": "scoring",
         "LEAD_SCORING_BENCH_DIR": str(root), "LEAD_SCORING_BENCH_KEEP": "1",
-    }  # fmt: skip
+    } | {f"LEAD_SCORING_BENCH_{name}": value for name, value in extra.items()}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", BENCH], env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     figures = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     (home,) = root.glob("lead-scoring-bench-*/simulated")
     return figures, home
+
+
+@pytest.fixture(scope="module")
+def kept_run(tmp_path_factory) -> tuple[dict[str, str], Path]:
+    """``bench`` on 300 leads, scoring section only, its home kept for inspection."""
+    return _scoring_bench(tmp_path_factory.mktemp("bench"), EVENTS="9,000")
 
 
 def _frame(home: Path, sql: str) -> pd.DataFrame:
@@ -124,18 +129,8 @@ def test_peak_rss_is_the_commands_own_not_the_benchmarks():
 def test_copies_multiply_the_dataset_and_score_like_the_original(tmp_path):
     """LEAD_SCORING_BENCH_COPIES=3 (the 10M-lead run's method at 300 leads): three
     disjoint sets of leads, each copy scored exactly like its original."""
-    env = os.environ | {
-        "LEAD_SCORING_BENCH_LEADS": "300", "LEAD_SCORING_BENCH_ACCOUNTS": "60",
-        "LEAD_SCORING_BENCH_EVENTS": "9000", "LEAD_SCORING_BENCH_ONLY": "scoring",
-        "LEAD_SCORING_BENCH_DIR": str(tmp_path), "LEAD_SCORING_BENCH_KEEP": "1",
-        "LEAD_SCORING_BENCH_COPIES": "3",
-    }  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", BENCH], env=env, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
-    figures = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    figures, home = _scoring_bench(tmp_path, COPIES="3")
     assert "scoring_replicate_s" in figures and "scoring_incremental_s" not in figures
-    (home,) = tmp_path.glob("lead-scoring-bench-*/simulated")
     scores = _frame(home, "select lead_id, fit_score, pain_score, lead_score, score_reasons,"
                           " lifecycle_stage from marts.lead_scores")  # fmt: skip
     assert int(figures["scoring_leads"]) == len(scores)

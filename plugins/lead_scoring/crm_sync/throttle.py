@@ -67,8 +67,8 @@ class RateLimiter:
                 return self._paused_until - now, None
             while self._times and now - self._times[0][0] >= self.window_s:
                 self._times.popleft()
-            if len(self._times) >= self.max_requests:
-                return max(self._times[0][0] + self.window_s - now, 0.001), None
+            if len(self._times) >= self.max_requests:  # the oldest has not expired: > 0
+                return self._times[0][0] + self.window_s - now, None
             slot = [now]
             self._times.append(slot)
             return 0.0, slot
@@ -76,10 +76,6 @@ class RateLimiter:
     def finished(self, slot: list[float]) -> None:
         with self._lock:
             slot[0] = max(slot[0], time.monotonic())
-
-    def wait_time(self) -> float:
-        """Seconds until a request may start (0: now, and the start is recorded)."""
-        return self.start()[0]
 
 
 def verdict_for_response(status: int, body: Any, headers: Any = None) -> Verdict | None:
