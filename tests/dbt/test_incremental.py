@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import scoring_dataset as ds
-from scoring_harness import MARTS
+from scoring_harness import DBT_PROJECT, MARTS
 
 STAGE_RANK = {"iql": 0, "mql": 1, "sql": 2, "customer": 3}
 
@@ -22,32 +23,54 @@ def test_incremental_runs_equal_a_full_rebuild(duckdb_scenario, mart):
     pd.testing.assert_frame_equal(_comparable(snapshots["d3_again"][mart]), full)
 
 
+def _marker(state: pd.DataFrame) -> pd.Series:
+    return state.loc[state["event_source"] == "_state"].iloc[0]
+
+
+def _counted(state: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The state's rows with each one's decayed count at its score date."""
+    half_lives = pd.read_csv(DBT_PROJECT / "seeds" / "event_weights.csv").set_index(
+        "event_type"
+    )["half_life_days"]
+    rows = state.loc[state["event_source"] != "_state"].copy()
+    score_dates = pd.Timestamp(as_of) - pd.to_timedelta(rows["offset_days"], unit="D")
+    days = (score_dates - pd.to_datetime(rows["landmark_date"])).dt.days
+    rows["decayed_count"] = rows["landmark_count"] * np.power(
+        0.5, days / rows["event_type"].map(half_lives)
+    )
+    return rows.set_index(["event_source", "subject_id", "event_type", "offset_days"]).sort_index()
+
+
 def test_each_run_carried_or_rebuilt_its_decay_state_as_due(duckdb_scenario):
     built_by = {
-        label: set(snapshot["state"]["state_built_by"])
+        label: _marker(snapshot["state"])["state_built_by"]
         for label, snapshot in duckdb_scenario.snapshots.items()
     }
     assert built_by == {
-        "d1": {"rebuild"},  # first run
-        "d2": {"carry"},
-        "d3": {"carry"},
-        "d3_full": {"rebuild"},  # --full-refresh
-        "d1_rerun": {"rebuild"},  # state newer than the as-of date
-        "d3_again": {"carry"},  # carried from the d1 state over nine days
+        "d1": "rebuild",  # first run
+        "d2": "carry",
+        "d3": "carry",
+        "d3_full": "rebuild",  # --full-refresh
+        "d1_rerun": "rebuild",  # state newer than the as-of date
+        "d3_again": "carry",  # carried from the d1 state over nine days
     }
 
 
 def test_carried_decay_state_equals_a_recount(duckdb_scenario):
-    key = ["event_source", "subject_id", "event_type", "offset_days"]
-    full = duckdb_scenario.snapshots["d3_full"]["state"].set_index(key).sort_index()
+    full = _counted(duckdb_scenario.snapshots["d3_full"]["state"], ds.AS_OF_3)
     for label in ("d3", "d3_again"):
-        carried = duckdb_scenario.snapshots[label]["state"].set_index(key).sort_index()
+        state = duckdb_scenario.snapshots[label]["state"]
+        carried = _counted(state, ds.AS_OF_3)
         assert carried.index.equals(full.index)
         assert (carried["event_count"] == full["event_count"]).all()
         assert carried["decayed_count"].to_numpy() == pytest.approx(
             full["decayed_count"].to_numpy(), rel=1e-9
         )
-        assert set(carried["state_as_of_date"].astype(str)) == {ds.AS_OF_3.isoformat()}
+        marker = _marker(state)
+        assert pd.Timestamp(marker["state_as_of_date"]) == pd.Timestamp(ds.AS_OF_3)
+        assert pd.Timestamp(marker["landmark_date"]) == pd.Timestamp(ds.AS_OF_1)  # from d1
+        # rows without new events were left as an earlier run wrote them
+        assert (pd.to_datetime(carried["state_as_of_date"]) < pd.Timestamp(ds.AS_OF_3)).any()
 
 
 @pytest.mark.parametrize("mart", MARTS)

@@ -2,7 +2,9 @@
 {#- Grain: one row per lead, score offset and event type. Points are the event
     type's weight times its decayed count, summed over the lead's subjects
     (CRM contact, merged duplicates, product user), then capped at the type's
-    max_points in absolute value: the cap applies after the sum. -#}
+    max_points in absolute value: the cap applies after the sum. The decayed
+    count at the score date comes from the state's forward-decayed count:
+    landmark_count x 0.5 ^ ((score date - landmark date) / half-life). -#}
 with decayed as (
     select * from {{ ref('int_subject_events_decayed') }}
 ),
@@ -20,7 +22,8 @@ summed as (
         subjects.lead_id,
         decayed.offset_days,
         decayed.event_type,
-        sum(decayed.decayed_count) as decayed_count,
+        max(decayed.landmark_date) as landmark_date,
+        sum(decayed.landmark_count) as landmark_count,
         cast(sum(decayed.event_count) as bigint) as event_count,
         max(decayed.last_occurred_at) as last_occurred_at
     from decayed
@@ -30,7 +33,7 @@ summed as (
     group by subjects.lead_id, decayed.offset_days, decayed.event_type
 ),
 
-pointed as (
+decayed_to_score_date as (
     select
         summed.lead_id,
         summed.offset_days,
@@ -40,14 +43,36 @@ pointed as (
         event_weights.lifecycle_stage,
         event_weights.product_milestone,
         event_weights.reason_label,
-        summed.decayed_count,
+        summed.landmark_count * {{ lead_scoring.decay_factor(
+            dbt.datediff('summed.landmark_date', 'score_dates.score_date', 'day'),
+            'event_weights.half_life_days') }} as decayed_count,
         summed.event_count,
         summed.last_occurred_at,
-        summed.decayed_count * event_weights.points as uncapped_points,
+        event_weights.points as weight,
         event_weights.max_points
     from summed
+    inner join ({{ lead_scoring.score_dates_sql() }}) as score_dates
+        on score_dates.offset_days = summed.offset_days
     inner join event_weights
         on event_weights.event_type = summed.event_type
+),
+
+pointed as (
+    select
+        lead_id,
+        offset_days,
+        event_type,
+        event_source,
+        signal_category,
+        lifecycle_stage,
+        product_milestone,
+        reason_label,
+        decayed_count,
+        event_count,
+        last_occurred_at,
+        decayed_count * weight as uncapped_points,
+        max_points
+    from decayed_to_score_date
 ),
 
 capped as (

@@ -1,33 +1,53 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key=['event_source', 'subject_id', 'event_type', 'offset_days'],
     on_schema_change='sync_all_columns',
-    post_hook="delete from {{ this }} where state_run_id <> '{{ invocation_id }}'"
+    pre_hook="{{ lead_scoring.clear_event_state_for_rebuild(ref('int_scoring_rules_versioned')) }}"
 ) }}
 {#- Grain: one row per event subject (source, subject_id), event type and score
-    offset (the as-of date and 7 and 30 days before it): the decayed count of
-    its events, sum of 0.5 ^ (age_days / half_life_days), weight-free.
+    offset (the as-of date and 7 and 30 days before it), plus one bookkeeping
+    row (event_source '_state'): the state's as-of date, load watermark,
+    landmark date and rules.
 
-    Incremental by composition: the decayed sum at date A equals the sum at an
-    earlier date A0 times 0.5 ^ ((A - A0) / half-life), plus the decayed new
-    events. A run reads the previous state and only the events it has not
-    counted yet: those that occurred after the previous score date, or that
-    were loaded after its load watermark (late arrivals). When the previous
-    state cannot be carried (later as-of date, other rules, first run,
-    --full-refresh) every event is read. The post-hook keeps only this run's
-    rows, so the table always holds exactly one state. -#}
+    Forward decay: a row keeps landmark_count, the sum over its events of
+    0.5 ^ ((landmark_date - occurred_on) / half_life_days), weight-free. The
+    decayed count at any score date d is landmark_count times
+    0.5 ^ ((d - landmark_date) / half_life_days), computed where it is read
+    (int_lead_event_points_capped). A row therefore changes only when its
+    subject has new events: a nightly run reads only the events it has not
+    counted yet (occurred after the previous score date, or loaded after the
+    previous load watermark: late arrivals) and replaces just the rows they
+    touch (delete+insert on the key). The landmark is the as-of date of the
+    last rebuild. The state is rebuilt from every event on the first run, on
+    --full-refresh, for an earlier as-of date, under other rules, and once its
+    landmark is a year old (macros/event_state.sql). -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
+{%- set marker = lead_scoring.event_state_marker() -%}
 {%- set mode = event_state_mode(ref('int_scoring_rules_versioned')) -%}
-with score_dates as (
-    {{ lead_scoring.score_dates_sql() }}
-),
-
-event_weights as (
+with event_weights as (
     select event_type, half_life_days from {{ ref('event_weights') }}
 ),
 
 current_version as (
     select model_version from {{ ref('int_scoring_rules_versioned') }}
+),
+
+{#- Each relation is read once: a CTE named twice would be materialised
+    (all events, or the whole previous state, held at once). -#}
+watermark as (
+    select coalesce(max(load_watermark), 0) as load_watermark
+    from {{ ref('int_events_unioned') }}
+),
+
+previous_marker as (
+    {%- if mode == 'carry' %}
+    select state_as_of_date, load_watermark, landmark_date
+    from {{ this }}
+    where event_source = '{{ marker }}'
+    {%- else %}
+    select {{ as_of }} as landmark_date
+    {%- endif %}
 ),
 
 events as (
@@ -44,38 +64,6 @@ events as (
         on event_weights.event_type = events.event_type
 ),
 
-{#- Each relation is read once: a CTE named twice would be materialised
-    (all events, or the whole previous state, held at once). -#}
-watermark as (
-    select coalesce(max(load_watermark), 0) as load_watermark
-    from {{ ref('int_events_unioned') }}
-),
-
-{%- if mode == 'carry' %}
-
-previous_watermark as (
-    select max(state_as_of_date) as state_as_of_date, max(load_watermark) as load_watermark
-    from {{ this }}
-),
-
-previous_decayed as (
-    select
-        previous_state.event_source,
-        previous_state.subject_id,
-        previous_state.event_type,
-        previous_state.offset_days,
-        previous_state.decayed_count * {{ lead_scoring.decay_factor(
-            dbt.datediff('previous_state.state_as_of_date', as_of, 'day'),
-            'event_weights.half_life_days') }} as decayed_count,
-        previous_state.event_count,
-        previous_state.last_occurred_at
-    from {{ this }} as previous_state
-    inner join event_weights
-        on event_weights.event_type = previous_state.event_type
-),
-
-{%- endif %}
-
 {#- Every score date in one pass over the events: a filtered aggregate per
     offset, unpivoted afterwards (one row per offset where it counted events). -#}
 {%- set as_of_day = modules.datetime.date.fromisoformat(lead_scoring.as_of_date()) %}
@@ -88,105 +76,103 @@ previous_decayed as (
         events.occurred_on <= {{ score_date }}
         {%- if mode == 'carry' %}
         and (events.occurred_on
-                > {{ dbt.dateadd('day', -1 * offset, 'previous_watermark.state_as_of_date') }}
-            or events.load_watermark > previous_watermark.load_watermark)
+                > {{ dbt.dateadd('day', -1 * offset, 'previous_marker.state_as_of_date') }}
+            or events.load_watermark > previous_marker.load_watermark)
         {%- endif %}
     {%- endset %}
-    {%- do conditions.update({offset: (condition, score_date)}) %}
+    {%- do conditions.update({offset: condition}) %}
 {%- endfor %}
 
 uncounted_events as (
-    select events.*
+    select
+        events.*,
+        {{ lead_scoring.decay_factor(dbt.datediff('events.occurred_on', 'previous_marker.landmark_date', 'day'),
+            'events.half_life_days') }} as landmark_weight
     from events
-    {%- if mode == 'carry' %}
-    cross join previous_watermark
-    {%- endif %}
+    cross join previous_marker
     where
         {%- for offset in offsets %}
-        ({{ conditions[offset][0] }})
+        ({{ conditions[offset] }})
         {%- if not loop.last %} or {% endif %}
         {%- endfor %}
 ),
 
-new_decayed_wide as (
+new_counts_wide as (
     select
         event_source,
         subject_id,
         event_type,
         {%- for offset in offsets %}
-        {%- set condition, score_date = conditions[offset] %}
-        sum(case when {{ condition }} then {{ lead_scoring.decay_factor(
-            dbt.datediff('occurred_on', score_date, 'day'), 'half_life_days') }} end)
-            as decayed_count_{{ offset }},
-        count(case when {{ condition }} then 1 end) as event_count_{{ offset }},
-        max(case when {{ condition }} then occurred_at end) as last_occurred_at_{{ offset }}
+        sum(case when {{ conditions[offset] }} then landmark_weight end) as landmark_count_{{ offset }},
+        count(case when {{ conditions[offset] }} then 1 end) as event_count_{{ offset }},
+        max(case when {{ conditions[offset] }} then occurred_at end) as last_occurred_at_{{ offset }}
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from uncounted_events as events
-    {%- if mode == 'carry' %}
-    cross join previous_watermark
-    {%- endif %}
+    cross join previous_marker
     group by event_source, subject_id, event_type
 ),
 
-new_decayed_long as (
-    select
-        wide.event_source,
-        wide.subject_id,
-        wide.event_type,
-        score_dates.offset_days,
-        {%- for column in ['decayed_count', 'event_count', 'last_occurred_at'] %}
-        case score_dates.offset_days
-            {%- for offset in offsets %}
-            when {{ offset }} then wide.{{ column }}_{{ offset }}
+new_counts as (
+    select * from (
+        select
+            wide.event_source,
+            wide.subject_id,
+            wide.event_type,
+            score_dates.offset_days,
+            {%- for column in ['landmark_count', 'event_count', 'last_occurred_at'] %}
+            case score_dates.offset_days
+                {%- for offset in offsets %}
+                when {{ offset }} then wide.{{ column }}_{{ offset }}
+                {%- endfor %}
+            end as {{ column }}
+            {%- if not loop.last %},{% endif %}
             {%- endfor %}
-        end as {{ column }}
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    from new_decayed_wide as wide
-    cross join score_dates
-),
-
-new_decayed as (
-    select
-        event_source,
-        subject_id,
-        event_type,
-        offset_days,
-        decayed_count,
-        cast(event_count as bigint) as event_count,
-        last_occurred_at
-    from new_decayed_long
+        from new_counts_wide as wide
+        cross join ({{ lead_scoring.score_dates_sql() }}) as score_dates
+    ) as long_counts
     where event_count > 0
 ),
 
-{#- Carried rows and newly counted rows meet in a full outer join on the key
-    (new rows are few on a nightly run); a rebuild has new rows only. -#}
+{#- A carried run adds the new counts to the rows they touch; the untouched
+    rows stay in the table as they are. -#}
 combined as (
-    {%- if mode == 'carry' %}
     select
-        coalesce(new_decayed.event_source, previous_decayed.event_source) as event_source,
-        coalesce(new_decayed.subject_id, previous_decayed.subject_id) as subject_id,
-        coalesce(new_decayed.event_type, previous_decayed.event_type) as event_type,
-        coalesce(new_decayed.offset_days, previous_decayed.offset_days) as offset_days,
-        coalesce(new_decayed.decayed_count, 0) + coalesce(previous_decayed.decayed_count, 0)
-            as decayed_count,
-        coalesce(new_decayed.event_count, 0) + coalesce(previous_decayed.event_count, 0)
-            as event_count,
+        new_counts.event_source,
+        new_counts.subject_id,
+        new_counts.event_type,
+        new_counts.offset_days,
+        {%- if mode == 'carry' %}
+        new_counts.landmark_count + coalesce(previous_state.landmark_count, 0) as landmark_count,
+        new_counts.event_count + coalesce(previous_state.event_count, 0) as event_count,
         case
-            when previous_decayed.last_occurred_at is null then new_decayed.last_occurred_at
-            when new_decayed.last_occurred_at is null then previous_decayed.last_occurred_at
-            else greatest(new_decayed.last_occurred_at, previous_decayed.last_occurred_at)
+            when previous_state.last_occurred_at > new_counts.last_occurred_at
+                then previous_state.last_occurred_at
+            else new_counts.last_occurred_at
         end as last_occurred_at
-    from previous_decayed
-    full outer join new_decayed
-        on new_decayed.event_source = previous_decayed.event_source
-        and new_decayed.subject_id = previous_decayed.subject_id
-        and new_decayed.event_type = previous_decayed.event_type
-        and new_decayed.offset_days = previous_decayed.offset_days
-    {%- else %}
-    select * from new_decayed
-    {%- endif %}
+    from new_counts
+    left join {{ this }} as previous_state
+        on previous_state.event_source = new_counts.event_source
+        and previous_state.subject_id = new_counts.subject_id
+        and previous_state.event_type = new_counts.event_type
+        and previous_state.offset_days = new_counts.offset_days
+        {%- else %}
+        new_counts.landmark_count,
+        new_counts.event_count,
+        new_counts.last_occurred_at
+    from new_counts
+        {%- endif %}
+
+    union all
+
+    select
+        '{{ marker }}' as event_source,
+        '{{ marker }}' as subject_id,
+        '{{ marker }}' as event_type,
+        0 as offset_days,
+        cast(null as {{ lead_scoring.type_double() }}) as landmark_count,
+        cast(null as bigint) as event_count,
+        cast(null as {{ dbt.type_timestamp() }}) as last_occurred_at
 ),
 
 state as (
@@ -195,15 +181,16 @@ state as (
         combined.subject_id,
         combined.event_type,
         combined.offset_days,
-        combined.decayed_count,
+        combined.landmark_count,
         cast(combined.event_count as bigint) as event_count,
         combined.last_occurred_at,
+        previous_marker.landmark_date,
         {{ as_of }} as state_as_of_date,
         watermark.load_watermark,
         current_version.model_version,
-        '{{ invocation_id }}' as state_run_id,
         '{{ mode }}' as state_built_by
     from combined
+    cross join previous_marker
     cross join watermark
     cross join current_version
 )
