@@ -4,7 +4,9 @@
     (CRM contact, merged duplicates, product user), then capped at the type's
     max_points in absolute value: the cap applies after the sum. The decayed
     count at the score date comes from the state's forward-decayed count:
-    landmark_count x 0.5 ^ ((score date - landmark date) / half-life). -#}
+    landmark_count x 0.5 ^ ((score date - landmark date) / half-life).
+    Keys and numbers only (15M rows at 1M leads): readers join the labels
+    from event_weights. -#}
 with decayed as (
     select * from {{ ref('int_subject_events_decayed') }}
 ),
@@ -38,11 +40,6 @@ decayed_to_score_date as (
         summed.lead_id,
         summed.offset_days,
         summed.event_type,
-        event_weights.event_source,
-        event_weights.signal_category,
-        event_weights.lifecycle_stage,
-        event_weights.product_milestone,
-        event_weights.reason_label,
         summed.landmark_count * {{ lead_scoring.decay_factor(
             dbt.datediff('summed.landmark_date', 'score_dates.score_date', 'day'),
             'event_weights.half_life_days') }} as decayed_count,
@@ -62,11 +59,6 @@ pointed as (
         lead_id,
         offset_days,
         event_type,
-        event_source,
-        signal_category,
-        lifecycle_stage,
-        product_milestone,
-        reason_label,
         decayed_count,
         event_count,
         last_occurred_at,

@@ -22,15 +22,17 @@ fit_signals as (
 
 pain_signals as (
     select
-        lead_id,
-        event_type as signal,
+        pain_points.lead_id,
+        pain_points.event_type as signal,
         'pain' as signal_type,
-        points,
-        reason_label,
-        last_occurred_at,
-        event_count
-    from {{ ref('int_lead_event_points_capped') }}
-    where offset_days = 0
+        pain_points.points,
+        event_weights.reason_label,
+        pain_points.last_occurred_at,
+        pain_points.event_count
+    from {{ ref('int_lead_event_points_capped') }} as pain_points
+    inner join {{ ref('event_weights') }} as event_weights
+        on event_weights.event_type = pain_points.event_type
+    where pain_points.offset_days = 0
 ),
 
 unioned as (

@@ -34,18 +34,24 @@ fit_totals as (
 
 pain_totals as (
     select
-        lead_id,
-        offset_days,
-        sum(points) as pain_score,
-        max(case when points > 0 then last_occurred_at end) as last_engaged_at,
-        max(case when points <> 0 then last_occurred_at end) as last_scored_event_at,
-        max(case when lifecycle_stage = 'mql' and event_count > 0 then 1 else 0 end)
-            as has_mql_event,
-        max(case when product_milestone = 'activated' and event_count > 0 then 2
-                 when product_milestone = 'trial' and event_count > 0 then 1
+        pain_points.lead_id,
+        pain_points.offset_days,
+        sum(pain_points.points) as pain_score,
+        max(case when pain_points.points > 0 then pain_points.last_occurred_at end)
+            as last_engaged_at,
+        max(case when pain_points.points <> 0 then pain_points.last_occurred_at end)
+            as last_scored_event_at,
+        max(case when event_weights.lifecycle_stage = 'mql' and pain_points.event_count > 0
+                 then 1 else 0 end) as has_mql_event,
+        max(case when event_weights.product_milestone = 'activated' and pain_points.event_count > 0
+                 then 2
+                 when event_weights.product_milestone = 'trial' and pain_points.event_count > 0
+                 then 1
                  else 0 end) as product_milestone_rank
     from pain_points
-    group by lead_id, offset_days
+    inner join {{ ref('event_weights') }} as event_weights
+        on event_weights.event_type = pain_points.event_type
+    group by pain_points.lead_id, pain_points.offset_days
 ),
 
 {#- Fit and pain are rounded to cents first, so lead_score is exactly their sum
