@@ -1,9 +1,13 @@
 {{ config(materialized='table') }}
-{#- Grain: one row per lead and score date (the as-of date and 7 and 30 days
-    before it), for leads created by the end of that day. Progressive
-    profiling: each field is the latest non-empty value recorded up to that
-    day; a merged duplicate's values fill the survivor's gaps. <field>_updated_at
-    says when the value used was recorded. -#}
+{#- Grain: one row per lead as of the as-of date (offset_days 0), plus one
+    per earlier score date (7 and 30 days before) where the lead's profile may
+    differ from today's: it existed by the end of that day and one of its
+    contact versions, or a version of a company it named, was recorded after
+    that day. Every other lead had today's profile on those days too, and
+    readers use the offset-0 row for them (int_lead_scores_combined).
+    Progressive profiling: each field is the latest non-empty value recorded
+    up to that day; a merged duplicate's values fill the survivor's gaps.
+    <field>_updated_at says when the value used was recorded. -#}
 {%- set contact_fields = ['email', 'email_domain', 'job_title', 'country_code', 'account_id',
                           'bant_budget', 'bant_authority', 'bant_need', 'bant_timeline'] -%}
 {%- set company_fields = ['domain', 'industry', 'employee_count', 'country_code',
@@ -16,6 +20,13 @@ mapped as (
     select * from {{ ref('int_contacts_mapped_to_leads') }}
 ),
 
+{#- When each company's profile last changed. -#}
+account_changes as (
+    select account_id, max(updated_at) as changed_at
+    from {{ ref('int_company_versions_captured') }}
+    group by account_id
+),
+
 contact_versions as (
     select
         versions.*,
@@ -24,14 +35,22 @@ contact_versions as (
         mapped.lead_created_at,
         row_number() over (
             partition by versions.contact_id order by versions.updated_at, versions.captured_at
-        ) as version_number
+        ) as version_number,
+        {#- The latest change to anything the lead's profile reads. -#}
+        max(case
+            when account_changes.changed_at > versions.updated_at then account_changes.changed_at
+            else versions.updated_at
+        end) over (partition by mapped.lead_id) as profile_changed_at
     from {{ ref('int_contact_versions_captured') }} as versions
     inner join mapped
         on mapped.contact_id = versions.contact_id
+    left join account_changes
+        on account_changes.account_id = versions.account_id
 ),
 
 {#- A version counts from the day it was recorded; a contact's first captured
-    version also stands for the time between its creation and its capture. -#}
+    version also stands for the time between its creation and its capture.
+    Earlier score dates only for leads whose profile changed since. -#}
 contact_versions_known as (
     select
         contact_versions.*,
@@ -39,6 +58,8 @@ contact_versions_known as (
     from contact_versions
     cross join score_dates
     where contact_versions.lead_created_at < score_dates.score_end_at
+        and (score_dates.offset_days = 0
+             or contact_versions.profile_changed_at >= score_dates.score_end_at)
         and (contact_versions.updated_at < score_dates.score_end_at
              or (contact_versions.version_number = 1
                  and coalesce(contact_versions.created_at, contact_versions.updated_at)

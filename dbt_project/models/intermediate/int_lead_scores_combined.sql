@@ -54,21 +54,46 @@ pain_totals as (
     group by pain_points.lead_id, pain_points.offset_days
 ),
 
+{#- Each lead on each score date it existed by. A profile row for an earlier
+    date exists only where the profile differed then; elsewhere today's fit
+    applies (int_lead_profiles_resolved). -#}
+lead_dates as (
+    select
+        profiles.lead_id,
+        score_dates.offset_days,
+        dated_profiles.lead_id is not null as has_dated_profile
+    from profiles
+    inner join ({{ lead_scoring.score_dates_sql() }}) as score_dates
+        on score_dates.score_end_at > profiles.lead_created_at
+    left join (
+        select lead_id, offset_days from {{ ref('int_lead_profiles_resolved') }}
+        where offset_days > 0
+    ) as dated_profiles
+        on dated_profiles.lead_id = profiles.lead_id
+        and dated_profiles.offset_days = score_dates.offset_days
+    where profiles.offset_days = 0
+),
+
 {#- Fit and pain are rounded to cents first, so lead_score is exactly their sum
     (floored) in every row the CRM receives. -#}
 rounded_by_offset as (
     select
-        profiles.lead_id,
-        profiles.offset_days,
-        {{ lead_scoring.to_points('coalesce(fit_totals.fit_score, 0)') }} as fit_score,
+        lead_dates.lead_id,
+        lead_dates.offset_days,
+        {{ lead_scoring.to_points('coalesce(case when lead_dates.offset_days = 0'
+            ~ ' or lead_dates.has_dated_profile then dated_fit.fit_score'
+            ~ ' else current_fit.fit_score end, 0)') }} as fit_score,
         {{ lead_scoring.to_points('coalesce(pain_totals.pain_score, 0)') }} as pain_score
-    from profiles
-    left join fit_totals
-        on fit_totals.lead_id = profiles.lead_id
-        and fit_totals.offset_days = profiles.offset_days
+    from lead_dates
+    left join fit_totals as dated_fit
+        on dated_fit.lead_id = lead_dates.lead_id
+        and dated_fit.offset_days = lead_dates.offset_days
+    left join fit_totals as current_fit
+        on current_fit.lead_id = lead_dates.lead_id
+        and current_fit.offset_days = 0
     left join pain_totals
-        on pain_totals.lead_id = profiles.lead_id
-        and pain_totals.offset_days = profiles.offset_days
+        on pain_totals.lead_id = lead_dates.lead_id
+        and pain_totals.offset_days = lead_dates.offset_days
 ),
 
 scores_by_offset as (
