@@ -125,4 +125,7 @@ def take_snapshot(scenario: Scenario, label: str) -> None:
     snapshot["profiles"] = scenario.warehouse.table(
         "intermediate", "int_lead_profiles_resolved", "1, 2"
     )
+    snapshot["crossings"] = scenario.warehouse.table(
+        "intermediate", "int_lead_thresholds_first_crossed", "1"
+    )
     scenario.snapshots[label] = snapshot

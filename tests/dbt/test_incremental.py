@@ -23,8 +23,8 @@ def test_incremental_runs_equal_a_full_rebuild(duckdb_scenario, mart):
     pd.testing.assert_frame_equal(_comparable(snapshots["d3_again"][mart]), full)
 
 
-def _marker(state: pd.DataFrame) -> pd.Series:
-    return state.loc[state["event_source"] == "_state"].iloc[0]
+def _marker(state: pd.DataFrame, key: str = "event_source") -> pd.Series:
+    return state.loc[state[key] == "_state"].iloc[0]
 
 
 def _counted(state: pd.DataFrame, as_of) -> pd.DataFrame:
@@ -41,11 +41,16 @@ def _counted(state: pd.DataFrame, as_of) -> pd.DataFrame:
     return rows.set_index(["event_source", "subject_id", "event_type", "offset_days"]).sort_index()
 
 
-def test_each_run_carried_or_rebuilt_its_decay_state_as_due(duckdb_scenario):
+def test_each_run_carried_or_rebuilt_its_states_as_due(duckdb_scenario):
     built_by = {
         label: _marker(snapshot["state"])["state_built_by"]
         for label, snapshot in duckdb_scenario.snapshots.items()
     }
+    crossings_built_by = {
+        label: _marker(snapshot["crossings"], "lead_id")["state_built_by"]
+        for label, snapshot in duckdb_scenario.snapshots.items()
+    }
+    assert crossings_built_by == built_by
     assert built_by == {
         "d1": "rebuild",  # first run
         "d2": "carry",

@@ -1,7 +1,7 @@
 {#- Grain: one row per scored lead as of the as-of date: when it first crossed
-    the SDR-ready threshold (from lead_score_history up to the as-of date,
-    with the current thresholds), whether profile alone got it there, its deal
-    outcome and its lifecycle stage.
+    the SDR-ready threshold (in lead_score_history up to the as-of date, with
+    the current thresholds: int_lead_thresholds_first_crossed), whether
+    profile alone got it there, its deal outcome and its lifecycle stage.
 
     Stage policy: iql (every contact: gave contact details) < mql (an event
     marked mql in event_weights, pain_score ever at or above the MQL pain
@@ -12,7 +12,6 @@
     as-of date shows the stage of that date; deals deleted or reopened in the
     CRM and changed rules re-derive the stage. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
-{%- set sdr_threshold = lead_scoring.number_var('lead_scoring__sdr_ready_threshold') -%}
 with scores as (
     select * from {{ ref('int_lead_scores_combined') }}
 ),
@@ -22,25 +21,8 @@ score_end as (
     where offset_days = 0
 ),
 
-history as (
-    select * from {{ ref('lead_score_history') }}
-    where as_of_date <= {{ as_of }}
-),
-
-first_sdr_ready as (
-    select
-        lead_id,
-        score_changed_at as sdr_ready_at,
-        fit_score >= {{ sdr_threshold }} as is_sdr_ready_on_profile,
-        row_number() over (partition by lead_id order by as_of_date) as crossing_rank
-    from history
-    where lead_score >= {{ sdr_threshold }}
-),
-
-mql_by_pain as (
-    select distinct lead_id
-    from history
-    where pain_score >= {{ lead_scoring.number_var('lead_scoring__mql_pain_threshold') }}
+crossed as (
+    select * from {{ ref('int_lead_thresholds_first_crossed') }}
 ),
 
 deals as (
@@ -77,9 +59,9 @@ deal_facts as (
 reached as (
     select
         scores.lead_id,
-        first_sdr_ready.sdr_ready_at,
-        coalesce(first_sdr_ready.is_sdr_ready_on_profile, false) as is_sdr_ready_on_profile,
-        {{ dbt.datediff('scores.lead_created_at', 'first_sdr_ready.sdr_ready_at', 'day') }}
+        crossed.sdr_ready_at,
+        coalesce(crossed.is_sdr_ready_on_profile, false) as is_sdr_ready_on_profile,
+        {{ dbt.datediff('scores.lead_created_at', 'crossed.sdr_ready_at', 'day') }}
             as days_to_sdr_ready,
         case
             when deal_facts.first_won_at is not null then
@@ -100,16 +82,13 @@ reached as (
             when deal_facts.first_won_at is not null then 'customer'
             when deal_facts.lead_id is not null then 'sql'
             when scores.has_mql_event
-                or mql_by_pain.lead_id is not null
-                or first_sdr_ready.lead_id is not null then 'mql'
+                or crossed.mql_by_pain_date is not null
+                or crossed.sdr_ready_date is not null then 'mql'
             else 'iql'
         end as lifecycle_stage
     from scores
-    left join first_sdr_ready
-        on first_sdr_ready.lead_id = scores.lead_id
-        and first_sdr_ready.crossing_rank = 1
-    left join mql_by_pain
-        on mql_by_pain.lead_id = scores.lead_id
+    left join crossed
+        on crossed.lead_id = scores.lead_id
     left join deal_facts
         on deal_facts.lead_id = scores.lead_id
 )

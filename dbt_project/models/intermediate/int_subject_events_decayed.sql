@@ -3,7 +3,8 @@
     incremental_strategy='delete+insert',
     unique_key=['event_source', 'subject_id', 'event_type', 'offset_days'],
     on_schema_change='sync_all_columns',
-    pre_hook="{{ lead_scoring.clear_event_state_for_rebuild(ref('int_scoring_rules_versioned')) }}"
+    pre_hook="{{ lead_scoring.clear_state_for_rebuild(
+        event_state_mode(ref('int_scoring_rules_versioned'), announce=false)) }}"
 ) }}
 {#- Grain: one row per event subject (source, subject_id), event type and score
     offset (the as-of date and 7 and 30 days before it), plus one bookkeeping
@@ -21,9 +22,9 @@
     touch (delete+insert on the key). The landmark is the as-of date of the
     last rebuild. The state is rebuilt from every event on the first run, on
     --full-refresh, for an earlier as-of date, under other rules, and once its
-    landmark is a year old (macros/event_state.sql). -#}
+    landmark is a year old (macros/carried_state.sql). -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
-{%- set marker = lead_scoring.event_state_marker() -%}
+{%- set marker = lead_scoring.state_marker() -%}
 {%- set mode = event_state_mode(ref('int_scoring_rules_versioned')) -%}
 with event_weights as (
     select event_type, half_life_days from {{ ref('event_weights') }}
