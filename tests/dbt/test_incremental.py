@@ -67,7 +67,7 @@ def test_carried_decay_state_equals_a_recount(duckdb_scenario):
         state = duckdb_scenario.snapshots[label]["state"]
         carried = _counted(state, ds.AS_OF_3)
         assert carried.index.equals(full.index)
-        assert (carried["event_count"] == full["event_count"]).all()
+        pd.testing.assert_series_equal(carried["event_count"], full["event_count"])
         assert carried["decayed_count"].to_numpy() == pytest.approx(
             full["decayed_count"].to_numpy(), rel=1e-9
         )

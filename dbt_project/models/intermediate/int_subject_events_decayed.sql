@@ -12,7 +12,9 @@
     landmark date and rules.
 
     Forward decay: a row keeps landmark_count, the sum over its events of
-    0.5 ^ ((landmark_date - occurred_on) / half_life_days), weight-free. The
+    0.5 ^ ((landmark_date - occurred_on) / half_life_days), weight-free, and
+    for the as-of date (offset 0) also the event count and the last event
+    time (the earlier score dates feed only the 7- and 30-day gains). The
     decayed count at any score date d is landmark_count times
     0.5 ^ ((d - landmark_date) / half_life_days), computed where it is read
     (int_lead_event_points_capped). A row therefore changes only when its
@@ -105,10 +107,9 @@ new_counts_wide as (
         event_type,
         {%- for offset in offsets %}
         sum(case when {{ conditions[offset] }} then landmark_weight end) as landmark_count_{{ offset }},
-        count(case when {{ conditions[offset] }} then 1 end) as event_count_{{ offset }},
-        max(case when {{ conditions[offset] }} then occurred_at end) as last_occurred_at_{{ offset }}
-        {%- if not loop.last %},{% endif %}
         {%- endfor %}
+        count(case when {{ conditions[0] }} then 1 end) as event_count_0,
+        max(case when {{ conditions[0] }} then occurred_at end) as last_occurred_at_0
     from uncounted_events as events
     cross join previous_marker
     group by event_source, subject_id, event_type
@@ -121,18 +122,19 @@ new_counts as (
             wide.subject_id,
             wide.event_type,
             score_dates.offset_days,
-            {%- for column in ['landmark_count', 'event_count', 'last_occurred_at'] %}
             case score_dates.offset_days
                 {%- for offset in offsets %}
-                when {{ offset }} then wide.{{ column }}_{{ offset }}
+                when {{ offset }} then wide.landmark_count_{{ offset }}
                 {%- endfor %}
-            end as {{ column }}
-            {%- if not loop.last %},{% endif %}
-            {%- endfor %}
+            end as landmark_count,
+            case when score_dates.offset_days = 0 then wide.event_count_0 end as event_count,
+            case when score_dates.offset_days = 0 then wide.last_occurred_at_0 end
+                as last_occurred_at
         from new_counts_wide as wide
         cross join ({{ lead_scoring.score_dates_sql() }}) as score_dates
     ) as long_counts
-    where event_count > 0
+    {#- A sum over no events is null: that score date counted none of them. #}
+    where landmark_count is not null
 ),
 
 {#- A carried run adds the new counts to the rows they touch; the untouched
