@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#- Grain: one row per scored lead as of the as-of date: when it first crossed
     the SDR-ready threshold (in lead_score_history up to the as-of date, with
     the current thresholds: int_lead_thresholds_first_crossed), whether
@@ -10,7 +11,8 @@
     reached, so the stage does not go backwards: a lost deal keeps the lead
     sql, decayed points keep it mql. Exceptions (docs/scoring.md): a past
     as-of date shows the stage of that date; deals deleted or reopened in the
-    CRM and changed rules re-derive the stage. -#}
+    CRM and changed rules re-derive the stage. A table: lead_scores reads it
+    directly and through int_lead_nurture_tracks_assigned. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
 with scores as (
     select * from {{ ref('int_lead_scores_combined') }}

@@ -2,8 +2,10 @@
     points (at most lead_scoring__max_score_reasons, under 1,024 characters),
     e.g. "+25 created a document (2d ago); -15 careers page (5d ago)".
     Signals worth 0 points once rounded are left out. -#}
+{#- Read from the contributions mart, which holds the same rows, so the union
+    behind them is computed once per run. -#}
 with contributions as (
-    select * from {{ ref('int_lead_score_contributions_unioned') }}
+    select * from {{ ref('lead_score_contributions') }}
 ),
 
 leads as (

@@ -158,24 +158,16 @@ current_leads as (
 ),
 
 {#- A score gets the band with the highest min_score it reaches; a score below
-    every band gets the lowest band. -#}
-graded as (
+    every band gets the lowest band. Each band covers [min_score, the next
+    band's min_score): a range join with the seed, no sort of the leads. -#}
+grade_ranges as (
     select
-        current_leads.lead_id,
-        grade_bands.score_dimension,
-        grade_bands.grade,
-        row_number() over (
-            partition by current_leads.lead_id, grade_bands.score_dimension
-            order by
-                case when grade_bands.min_score <= case grade_bands.score_dimension
-                    when 'fit' then current_leads.fit_score else current_leads.pain_score end
-                    then 0 else 1 end,
-                case when grade_bands.min_score <= case grade_bands.score_dimension
-                    when 'fit' then current_leads.fit_score else current_leads.pain_score end
-                    then -1 * grade_bands.min_score else grade_bands.min_score end
-        ) as band_rank
-    from current_leads
-    cross join grade_bands
+        score_dimension,
+        grade,
+        min_score,
+        lead(min_score) over (partition by score_dimension order by min_score) as next_min_score,
+        row_number() over (partition by score_dimension order by min_score) as band_order
+    from grade_bands
 ),
 
 classified as (
@@ -199,14 +191,17 @@ classified as (
                         as_of, 'day') }}
             > {{ lead_scoring.number_var('lead_scoring__cold_after_days') }} as is_cold
     from current_leads
-    inner join graded as fit_grades
-        on fit_grades.lead_id = current_leads.lead_id
-        and fit_grades.score_dimension = 'fit'
-        and fit_grades.band_rank = 1
-    inner join graded as activity_grades
-        on activity_grades.lead_id = current_leads.lead_id
-        and activity_grades.score_dimension = 'activity'
-        and activity_grades.band_rank = 1
+    inner join grade_ranges as fit_grades
+        on fit_grades.score_dimension = 'fit'
+        and (current_leads.fit_score >= fit_grades.min_score or fit_grades.band_order = 1)
+        and (fit_grades.next_min_score is null
+             or current_leads.fit_score < fit_grades.next_min_score)
+    inner join grade_ranges as activity_grades
+        on activity_grades.score_dimension = 'activity'
+        and (current_leads.pain_score >= activity_grades.min_score
+             or activity_grades.band_order = 1)
+        and (activity_grades.next_min_score is null
+             or current_leads.pain_score < activity_grades.next_min_score)
 ),
 
 versioned as (
