@@ -5,8 +5,12 @@
     and SDR-ready from the vars and seeds in force. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
 {%- set floor = var('lead_scoring__score_floor') -%}
+{#- Today's profile rows, the columns used here only: this CTE is named twice,
+    so DuckDB materialises it. -#}
 with profiles as (
-    select * from {{ ref('int_lead_profiles_resolved') }}
+    select lead_id, offset_days, email, account_id, lead_created_at
+    from {{ ref('int_lead_profiles_resolved') }}
+    where offset_days = 0
 ),
 
 fit_signals as (
