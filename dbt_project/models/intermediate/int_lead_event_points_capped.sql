@@ -6,7 +6,8 @@
     count at the score date comes from the state's forward-decayed count:
     landmark_count x 0.5 ^ ((score date - landmark date) / half-life).
     Keys and numbers only (15M rows at 1M leads): readers join the labels
-    from event_weights. -#}
+    from event_weights. Grouped by the event type's number, not its name
+    (macros/carried_state.sql says why). -#}
 with decayed as (
     select * from {{ ref('int_subject_events_decayed') }}
 ),
@@ -16,14 +17,14 @@ subjects as (
 ),
 
 event_weights as (
-    select * from {{ ref('event_weights') }}
+    {{ lead_scoring.numbered_event_weights() }}
 ),
 
 summed as (
     select
         subjects.lead_id,
         decayed.offset_days,
-        decayed.event_type,
+        decayed.event_type_number,
         max(decayed.landmark_date) as landmark_date,
         sum(decayed.landmark_count) as landmark_count,
         cast(sum(decayed.event_count) as bigint) as event_count,
@@ -32,14 +33,14 @@ summed as (
     inner join subjects
         on subjects.event_source = decayed.event_source
         and subjects.subject_id = decayed.subject_id
-    group by subjects.lead_id, decayed.offset_days, decayed.event_type
+    group by subjects.lead_id, decayed.offset_days, decayed.event_type_number
 ),
 
 decayed_to_score_date as (
     select
         summed.lead_id,
         summed.offset_days,
-        summed.event_type,
+        event_weights.event_type,
         summed.landmark_count * {{ lead_scoring.decay_factor(
             dbt.datediff('summed.landmark_date', 'score_dates.score_date', 'day'),
             'event_weights.half_life_days') }} as decayed_count,
@@ -51,7 +52,7 @@ decayed_to_score_date as (
     inner join ({{ lead_scoring.score_dates_sql() }}) as score_dates
         on score_dates.offset_days = summed.offset_days
     inner join event_weights
-        on event_weights.event_type = summed.event_type
+        on event_weights.event_type_number = summed.event_type_number
 ),
 
 pointed as (

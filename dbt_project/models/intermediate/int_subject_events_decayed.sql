@@ -29,7 +29,8 @@
 {%- set marker = lead_scoring.state_marker() -%}
 {%- set mode = event_state_mode(ref('int_scoring_rules_versioned')) -%}
 with event_weights as (
-    select event_type, half_life_days from {{ ref('event_weights') }}
+    select event_type, event_type_number, half_life_days
+    from ({{ lead_scoring.numbered_event_weights() }}) as numbered
 ),
 
 current_version as (
@@ -57,7 +58,7 @@ events as (
     select
         events.event_source,
         events.subject_id,
-        events.event_type,
+        event_weights.event_type_number,
         events.occurred_at,
         events.occurred_on,
         events.load_watermark,
@@ -104,7 +105,7 @@ new_counts_wide as (
     select
         event_source,
         subject_id,
-        event_type,
+        event_type_number,
         {%- for offset in offsets %}
         sum(case when {{ conditions[offset] }} then landmark_weight end) as landmark_count_{{ offset }},
         {%- endfor %}
@@ -112,7 +113,7 @@ new_counts_wide as (
         max(case when {{ conditions[0] }} then occurred_at end) as last_occurred_at_0
     from uncounted_events as events
     cross join previous_marker
-    group by event_source, subject_id, event_type
+    group by event_source, subject_id, event_type_number
 ),
 
 new_counts as (
@@ -120,7 +121,8 @@ new_counts as (
         select
             wide.event_source,
             wide.subject_id,
-            wide.event_type,
+            event_weights.event_type,
+            wide.event_type_number,
             score_dates.offset_days,
             case score_dates.offset_days
                 {%- for offset in offsets %}
@@ -131,6 +133,8 @@ new_counts as (
             case when score_dates.offset_days = 0 then wide.last_occurred_at_0 end
                 as last_occurred_at
         from new_counts_wide as wide
+        inner join event_weights
+            on event_weights.event_type_number = wide.event_type_number
         cross join ({{ lead_scoring.score_dates_sql() }}) as score_dates
     ) as long_counts
     {#- A sum over no events is null: that score date counted none of them. #}
@@ -144,6 +148,7 @@ combined as (
         new_counts.event_source,
         new_counts.subject_id,
         new_counts.event_type,
+        new_counts.event_type_number,
         new_counts.offset_days,
         {%- if mode == 'carry' %}
         new_counts.landmark_count + coalesce(previous_state.landmark_count, 0) as landmark_count,
@@ -172,6 +177,7 @@ combined as (
         '{{ marker }}' as event_source,
         '{{ marker }}' as subject_id,
         '{{ marker }}' as event_type,
+        0 as event_type_number,
         0 as offset_days,
         cast(null as {{ lead_scoring.type_double() }}) as landmark_count,
         cast(null as bigint) as event_count,
@@ -183,6 +189,7 @@ state as (
         combined.event_source,
         combined.subject_id,
         combined.event_type,
+        combined.event_type_number,
         combined.offset_days,
         combined.landmark_count,
         cast(combined.event_count as bigint) as event_count,
