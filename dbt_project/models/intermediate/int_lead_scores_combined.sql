@@ -5,160 +5,139 @@
     and SDR-ready from the vars and seeds in force. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
 {%- set floor = var('lead_scoring__score_floor') -%}
-{#- Today's profile rows, the columns used here only: this CTE is named twice,
-    so DuckDB materialises it. -#}
-with profiles as (
-    select lead_id, offset_days, email, account_id, lead_created_at
-    from {{ ref('int_lead_profiles_resolved') }}
-    where offset_days = 0
-),
-
-fit_signals as (
-    select * from {{ ref('int_lead_fit_signals_scored') }}
-),
-
-pain_points as (
-    select * from {{ ref('int_lead_event_points_capped') }}
-),
-
-grade_bands as (
-    select * from {{ ref('score_grade_bands') }}
-),
-
-fit_totals as (
+{#- Every large relation is read once, per lead, with the three score dates side
+    by side (conditional aggregates): a CTE named more than once would be
+    materialised by DuckDB, every row held at once. -#}
+{%- set as_of_day = modules.datetime.date.fromisoformat(lead_scoring.as_of_date()) -%}
+{%- set earlier = [] -%}
+{%- for offset in lead_scoring.score_offsets() if offset > 0 -%}
+    {%- do earlier.append((offset, (as_of_day - modules.datetime.timedelta(days=offset - 1)).isoformat())) -%}
+{%- endfor -%}
+with fit_by_lead as (
     select
         lead_id,
-        offset_days,
-        sum(points) as fit_score,
-        max(observed_at) as profile_changed_at,
-        max(case when dimension = 'persona' then dimension_value end) as persona
-    from fit_signals
-    group by lead_id, offset_days
+        {%- for offset in lead_scoring.score_offsets() %}
+        sum(case when offset_days = {{ offset }} then points end) as fit_score_{{ offset }},
+        {%- endfor %}
+        max(case when offset_days = 0 then observed_at end) as profile_changed_at
+    from {{ ref('int_lead_fit_signals_scored') }}
+    group by lead_id
 ),
 
-pain_totals as (
+personas as (
+    select lead_id, dimension_value as persona
+    from {{ ref('int_lead_fit_signals_scored') }}
+    where offset_days = 0 and dimension = 'persona'
+),
+
+{#- Leads with a profile of their own on an earlier score date (it changed
+    since); the others had today's profile, and today's fit applies. -#}
+dated_profiles as (
+    select
+        lead_id,
+        {%- for offset, _ in earlier %}
+        max(case when offset_days = {{ offset }} then 1 else 0 end) as has_profile_{{ offset }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref('int_lead_profiles_resolved') }}
+    where offset_days > 0
+    group by lead_id
+),
+
+pain_by_lead as (
     select
         pain_points.lead_id,
-        pain_points.offset_days,
-        sum(pain_points.points) as pain_score,
-        max(case when pain_points.points > 0 then pain_points.last_occurred_at end)
-            as last_engaged_at,
-        max(case when pain_points.points <> 0 then pain_points.last_occurred_at end)
-            as last_scored_event_at,
-        max(case when event_weights.lifecycle_stage = 'mql' and pain_points.event_count > 0
+        {%- for offset in lead_scoring.score_offsets() %}
+        sum(case when pain_points.offset_days = {{ offset }} then pain_points.points end)
+            as pain_score_{{ offset }},
+        {%- endfor %}
+        max(case when pain_points.offset_days = 0 and pain_points.points > 0
+                 then pain_points.last_occurred_at end) as last_engaged_at,
+        max(case when pain_points.offset_days = 0 and pain_points.points <> 0
+                 then pain_points.last_occurred_at end) as last_scored_event_at,
+        max(case when pain_points.offset_days = 0 and event_weights.lifecycle_stage = 'mql'
+                      and pain_points.event_count > 0
                  then 1 else 0 end) as has_mql_event,
-        max(case when event_weights.product_milestone = 'activated' and pain_points.event_count > 0
-                 then 2
-                 when event_weights.product_milestone = 'trial' and pain_points.event_count > 0
-                 then 1
+        max(case when pain_points.offset_days <> 0 or pain_points.event_count = 0 then 0
+                 when event_weights.product_milestone = 'activated' then 2
+                 when event_weights.product_milestone = 'trial' then 1
                  else 0 end) as product_milestone_rank
-    from pain_points
+    from {{ ref('int_lead_event_points_capped') }} as pain_points
     inner join {{ ref('event_weights') }} as event_weights
         on event_weights.event_type = pain_points.event_type
-    group by pain_points.lead_id, pain_points.offset_days
-),
-
-{#- Each lead on each score date it existed by. A profile row for an earlier
-    date exists only where the profile differed then; elsewhere today's fit
-    applies (int_lead_profiles_resolved). -#}
-lead_dates as (
-    select
-        profiles.lead_id,
-        score_dates.offset_days,
-        dated_profiles.lead_id is not null as has_dated_profile
-    from profiles
-    inner join ({{ lead_scoring.score_dates_sql() }}) as score_dates
-        on score_dates.score_end_at > profiles.lead_created_at
-    left join (
-        select lead_id, offset_days from {{ ref('int_lead_profiles_resolved') }}
-        where offset_days > 0
-    ) as dated_profiles
-        on dated_profiles.lead_id = profiles.lead_id
-        and dated_profiles.offset_days = score_dates.offset_days
-    where profiles.offset_days = 0
+    group by pain_points.lead_id
 ),
 
 {#- Fit and pain are rounded to cents first, so lead_score is exactly their sum
-    (floored) in every row the CRM receives. -#}
-rounded_by_offset as (
-    select
-        lead_dates.lead_id,
-        lead_dates.offset_days,
-        {{ lead_scoring.to_points('coalesce(case when lead_dates.offset_days = 0'
-            ~ ' or lead_dates.has_dated_profile then dated_fit.fit_score'
-            ~ ' else current_fit.fit_score end, 0)') }} as fit_score,
-        {{ lead_scoring.to_points('coalesce(pain_totals.pain_score, 0)') }} as pain_score
-    from lead_dates
-    left join fit_totals as dated_fit
-        on dated_fit.lead_id = lead_dates.lead_id
-        and dated_fit.offset_days = lead_dates.offset_days
-    left join fit_totals as current_fit
-        on current_fit.lead_id = lead_dates.lead_id
-        and current_fit.offset_days = 0
-    left join pain_totals
-        on pain_totals.lead_id = lead_dates.lead_id
-        and pain_totals.offset_days = lead_dates.offset_days
-),
-
-scores_by_offset as (
-    select
-        lead_id,
-        offset_days,
-        fit_score,
-        pain_score,
-        {%- if floor is none %}
-        fit_score + pain_score as lead_score
-        {%- else %}
-        greatest(fit_score + pain_score, {{ lead_scoring.number_var('lead_scoring__score_floor') }})
-            as lead_score
-        {%- endif %}
-    from rounded_by_offset
-),
-
-current_leads as (
+    (floored) in every row the CRM receives. A lead that did not exist yet on an
+    earlier score date scores 0 there. -#}
+rounded as (
     select
         profiles.lead_id,
         profiles.email,
         profiles.account_id,
         profiles.lead_created_at,
-        now_scores.fit_score,
-        now_scores.pain_score,
-        {{ lead_scoring.to_points('now_scores.lead_score') }} as lead_score,
-        {{ lead_scoring.to_points('now_scores.lead_score - coalesce(week_scores.lead_score, 0)') }}
-            as score_gain_7d,
-        {{ lead_scoring.to_points('now_scores.lead_score - coalesce(month_scores.lead_score, 0)') }}
-            as score_gain_30d,
-        coalesce(fit_totals.persona, 'unknown') as persona,
-        pain_totals.last_engaged_at,
-        coalesce(pain_totals.has_mql_event, 0) = 1 as has_mql_event,
-        case coalesce(pain_totals.product_milestone_rank, 0)
+        {{ lead_scoring.to_points('coalesce(fit_by_lead.fit_score_0, 0)') }} as fit_score_0,
+        {{ lead_scoring.to_points('coalesce(pain_by_lead.pain_score_0, 0)') }} as pain_score_0,
+        {%- for offset, end_day in earlier %}
+        case when profiles.lead_created_at < cast('{{ end_day }} 00:00:00' as {{ dbt.type_timestamp() }}) then
+            {{ lead_scoring.to_points('case when dated_profiles.has_profile_' ~ offset ~ ' = 1'
+                ~ ' then coalesce(fit_by_lead.fit_score_' ~ offset ~ ', 0)'
+                ~ ' else coalesce(fit_by_lead.fit_score_0, 0) end') }}
+            + {{ lead_scoring.to_points('coalesce(pain_by_lead.pain_score_' ~ offset ~ ', 0)') }}
+        end as unfloored_score_{{ offset }},
+        {%- endfor %}
+        coalesce(personas.persona, 'unknown') as persona,
+        fit_by_lead.profile_changed_at,
+        pain_by_lead.last_engaged_at,
+        pain_by_lead.last_scored_event_at,
+        coalesce(pain_by_lead.has_mql_event, 0) = 1 as has_mql_event,
+        coalesce(pain_by_lead.product_milestone_rank, 0) as product_milestone_rank
+    from {{ ref('int_lead_profiles_resolved') }} as profiles
+    left join fit_by_lead
+        on fit_by_lead.lead_id = profiles.lead_id
+    left join personas
+        on personas.lead_id = profiles.lead_id
+    left join dated_profiles
+        on dated_profiles.lead_id = profiles.lead_id
+    left join pain_by_lead
+        on pain_by_lead.lead_id = profiles.lead_id
+    where profiles.offset_days = 0
+),
+
+{#- lead_score is floored at lead_scoring__score_floor (none: not floored). #}
+{%- set floor_sql = none if floor is none else lead_scoring.number_var('lead_scoring__score_floor') | string | trim %}
+{%- set now_score = 'fit_score_0 + pain_score_0' if floor_sql is none
+    else 'greatest(fit_score_0 + pain_score_0, ' ~ floor_sql ~ ')' %}
+
+current_leads as (
+    select
+        lead_id,
+        email,
+        account_id,
+        lead_created_at,
+        fit_score_0 as fit_score,
+        pain_score_0 as pain_score,
+        {{ lead_scoring.to_points(now_score) }} as lead_score,
+        {%- for offset, _ in earlier %}
+        {%- set then_score = 'unfloored_score_' ~ offset if floor_sql is none
+            else 'greatest(unfloored_score_' ~ offset ~ ', ' ~ floor_sql ~ ')' %}
+        {{ lead_scoring.to_points(now_score ~ ' - coalesce(' ~ then_score ~ ', 0)') }}
+            as score_gain_{{ offset }}d,
+        {%- endfor %}
+        persona,
+        last_engaged_at,
+        has_mql_event,
+        case product_milestone_rank
             when 2 then 'activated' when 1 then 'trial' else 'none'
         end as product_milestone,
         {#- When the score last moved: the latest scored event or profile change. -#}
         least(
-            coalesce(greatest(pain_totals.last_scored_event_at, fit_totals.profile_changed_at),
-                     profiles.lead_created_at),
-            score_dates.score_end_at
+            coalesce(greatest(last_scored_event_at, profile_changed_at), lead_created_at),
+            cast('{{ (as_of_day + modules.datetime.timedelta(days=1)).isoformat() }} 00:00:00'
+                 as {{ dbt.type_timestamp() }})
         ) as score_changed_at
-    from profiles
-    inner join ({{ lead_scoring.score_dates_sql() }}) as score_dates
-        on score_dates.offset_days = profiles.offset_days
-    inner join scores_by_offset as now_scores
-        on now_scores.lead_id = profiles.lead_id
-        and now_scores.offset_days = 0
-    left join scores_by_offset as week_scores
-        on week_scores.lead_id = profiles.lead_id
-        and week_scores.offset_days = 7
-    left join scores_by_offset as month_scores
-        on month_scores.lead_id = profiles.lead_id
-        and month_scores.offset_days = 30
-    left join fit_totals
-        on fit_totals.lead_id = profiles.lead_id
-        and fit_totals.offset_days = 0
-    left join pain_totals
-        on pain_totals.lead_id = profiles.lead_id
-        and pain_totals.offset_days = 0
-    where profiles.offset_days = 0
+    from rounded
 ),
 
 {#- A score gets the band with the highest min_score it reaches; a score below
@@ -171,7 +150,7 @@ grade_ranges as (
         min_score,
         lead(min_score) over (partition by score_dimension order by min_score) as next_min_score,
         row_number() over (partition by score_dimension order by min_score) as band_order
-    from grade_bands
+    from {{ ref('score_grade_bands') }}
 ),
 
 classified as (
