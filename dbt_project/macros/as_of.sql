@@ -33,17 +33,24 @@
     {{ return([0, 7, 30]) }}
 {%- endmacro %}
 
+{#- The exclusive end of the score date `offset` days before the as-of date,
+    as a timestamp literal. -#}
+{% macro score_end_at_sql(offset) -%}
+    {%- set as_of = modules.datetime.date.fromisoformat(lead_scoring.as_of_date()) -%}
+    {%- set day_end = as_of - modules.datetime.timedelta(days=offset - 1) -%}
+    cast('{{ day_end.isoformat() }} 00:00:00' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
 {#- One row per offset: offset_days, score_date and score_end_at (the exclusive
     end of that day), all literals computed here so the SQL stays portable. -#}
 {% macro score_dates_sql() -%}
     {%- set as_of = modules.datetime.date.fromisoformat(lead_scoring.as_of_date()) -%}
     {%- for offset in lead_scoring.score_offsets() -%}
-        {%- set day = as_of - modules.datetime.timedelta(days=offset) -%}
-        {%- set day_end = day + modules.datetime.timedelta(days=1) %}
+        {%- set day = as_of - modules.datetime.timedelta(days=offset) %}
     select
         {{ offset }} as offset_days,
         {{ lead_scoring.date_literal(day.isoformat()) }} as score_date,
-        cast('{{ day_end.isoformat() }} 00:00:00' as {{ dbt.type_timestamp() }}) as score_end_at
+        {{ lead_scoring.score_end_at_sql(offset) }} as score_end_at
         {%- if not loop.last %}
     union all
         {%- endif -%}

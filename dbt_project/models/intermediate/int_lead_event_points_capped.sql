@@ -20,12 +20,19 @@ event_weights as (
     {{ lead_scoring.numbered_event_weights() }}
 ),
 
+{#- The landmark is the same in every row: read it once, from the bookkeeping
+    row, not per group. -#}
+landmark as (
+    select landmark_date
+    from {{ ref('int_subject_events_decayed') }}
+    where event_source = '{{ lead_scoring.state_marker() }}'
+),
+
 summed as (
     select
         subjects.lead_id,
         decayed.offset_days,
         decayed.event_type_number,
-        max(decayed.landmark_date) as landmark_date,
         sum(decayed.landmark_count) as landmark_count,
         cast(sum(decayed.event_count) as bigint) as event_count,
         max(decayed.last_occurred_at) as last_occurred_at
@@ -42,13 +49,14 @@ decayed_to_score_date as (
         summed.offset_days,
         event_weights.event_type,
         summed.landmark_count * {{ lead_scoring.decay_factor(
-            dbt.datediff('summed.landmark_date', 'score_dates.score_date', 'day'),
+            dbt.datediff('landmark.landmark_date', 'score_dates.score_date', 'day'),
             'event_weights.half_life_days') }} as decayed_count,
         summed.event_count,
         summed.last_occurred_at,
         event_weights.points as weight,
         event_weights.max_points
     from summed
+    cross join landmark
     inner join ({{ lead_scoring.score_dates_sql() }}) as score_dates
         on score_dates.offset_days = summed.offset_days
     inner join event_weights

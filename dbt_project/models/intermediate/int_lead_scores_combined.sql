@@ -8,11 +8,7 @@
 {#- Every large relation is read once, per lead, with the three score dates side
     by side (conditional aggregates): a CTE named more than once would be
     materialised by DuckDB, every row held at once. -#}
-{%- set as_of_day = modules.datetime.date.fromisoformat(lead_scoring.as_of_date()) -%}
-{%- set earlier = [] -%}
-{%- for offset in lead_scoring.score_offsets() if offset > 0 -%}
-    {%- do earlier.append((offset, (as_of_day - modules.datetime.timedelta(days=offset - 1)).isoformat())) -%}
-{%- endfor -%}
+{%- set earlier = lead_scoring.score_offsets() | reject('equalto', 0) | list -%}
 with fit_by_lead as (
     select
         lead_id,
@@ -35,7 +31,7 @@ personas as (
 dated_profiles as (
     select
         lead_id,
-        {%- for offset, _ in earlier %}
+        {%- for offset in earlier %}
         max(case when offset_days = {{ offset }} then 1 else 0 end) as has_profile_{{ offset }}
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
@@ -79,8 +75,8 @@ rounded as (
         profiles.lead_created_at,
         {{ lead_scoring.to_points('coalesce(fit_by_lead.fit_score_0, 0)') }} as fit_score_0,
         {{ lead_scoring.to_points('coalesce(pain_by_lead.pain_score_0, 0)') }} as pain_score_0,
-        {%- for offset, end_day in earlier %}
-        case when profiles.lead_created_at < cast('{{ end_day }} 00:00:00' as {{ dbt.type_timestamp() }}) then
+        {%- for offset in earlier %}
+        case when profiles.lead_created_at < {{ lead_scoring.score_end_at_sql(offset) }} then
             {{ lead_scoring.to_points('case when dated_profiles.has_profile_' ~ offset ~ ' = 1'
                 ~ ' then coalesce(fit_by_lead.fit_score_' ~ offset ~ ', 0)'
                 ~ ' else coalesce(fit_by_lead.fit_score_0, 0) end') }}
@@ -119,7 +115,7 @@ current_leads as (
         fit_score_0 as fit_score,
         pain_score_0 as pain_score,
         {{ lead_scoring.to_points(now_score) }} as lead_score,
-        {%- for offset, _ in earlier %}
+        {%- for offset in earlier %}
         {%- set then_score = 'unfloored_score_' ~ offset if floor_sql is none
             else 'greatest(unfloored_score_' ~ offset ~ ', ' ~ floor_sql ~ ')' %}
         {{ lead_scoring.to_points(now_score ~ ' - coalesce(' ~ then_score ~ ', 0)') }}
@@ -134,8 +130,7 @@ current_leads as (
         {#- When the score last moved: the latest scored event or profile change. -#}
         least(
             coalesce(greatest(last_scored_event_at, profile_changed_at), lead_created_at),
-            cast('{{ (as_of_day + modules.datetime.timedelta(days=1)).isoformat() }} 00:00:00'
-                 as {{ dbt.type_timestamp() }})
+            {{ lead_scoring.score_end_at_sql(0) }}
         ) as score_changed_at
     from rounded
 ),
