@@ -6,10 +6,11 @@
 {%- endmacro %}
 
 {#- Cap points at +/- max_points (a null cap means uncapped); the sign is kept,
-    so a negative signal is capped in magnitude. -#}
+    so a negative signal is capped in magnitude. Null points stay null (least()
+    skips nulls). -#}
 {% macro capped_points(points, max_points) -%}
     case
-        when {{ max_points }} is null then {{ points }}
+        when {{ points }} is null or {{ max_points }} is null then {{ points }}
         when {{ points }} < 0 then -1 * least(-1 * {{ points }}, {{ max_points }})
         else least({{ points }}, {{ max_points }})
     end

@@ -120,7 +120,7 @@ class Scenario:
 def take_snapshot(scenario: Scenario, label: str) -> None:
     snapshot = scenario.warehouse.marts()
     snapshot["state"] = scenario.warehouse.table(
-        "intermediate", "int_subject_events_decayed", "1, 2, 3, 4"
+        "intermediate", "int_subject_events_decayed", "1, 2, 3"
     )
     snapshot["profiles"] = scenario.warehouse.table(
         "intermediate", "int_lead_profiles_resolved", "1, 2"

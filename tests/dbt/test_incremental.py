@@ -28,17 +28,18 @@ def _marker(state: pd.DataFrame, key: str = "event_source") -> pd.Series:
 
 
 def _counted(state: pd.DataFrame, as_of) -> pd.DataFrame:
-    """The state's rows with each one's decayed count at its score date."""
+    """The state's rows with their decayed counts at each score date (decayed_count_0,
+    _7 and _30: as of ``as_of`` and 7 and 30 days before it)."""
     half_lives = pd.read_csv(DBT_PROJECT / "seeds" / "event_weights.csv").set_index(
         "event_type"
     )["half_life_days"]
     rows = state.loc[state["event_source"] != "_state"].copy()
-    score_dates = pd.Timestamp(as_of) - pd.to_timedelta(rows["offset_days"], unit="D")
-    days = (score_dates - pd.to_datetime(rows["landmark_date"])).dt.days
-    rows["decayed_count"] = rows["landmark_count"] * np.power(
-        0.5, days / rows["event_type"].map(half_lives)
-    )
-    return rows.set_index(["event_source", "subject_id", "event_type", "offset_days"]).sort_index()
+    days = (pd.Timestamp(as_of) - pd.to_datetime(rows["landmark_date"])).dt.days
+    for offset in (0, 7, 30):
+        rows[f"decayed_count_{offset}"] = rows[f"landmark_count_{offset}"] * np.power(
+            0.5, (days - offset) / rows["event_type"].map(half_lives)
+        )
+    return rows.set_index(["event_source", "subject_id", "event_type"]).sort_index()
 
 
 def test_each_run_carried_or_rebuilt_its_states_as_due(duckdb_scenario):
@@ -68,9 +69,9 @@ def test_carried_decay_state_equals_a_recount(duckdb_scenario):
         carried = _counted(state, ds.AS_OF_3)
         assert carried.index.equals(full.index)
         pd.testing.assert_series_equal(carried["event_count"], full["event_count"])
-        assert carried["decayed_count"].to_numpy() == pytest.approx(
-            full["decayed_count"].to_numpy(), rel=1e-9
-        )
+        for offset in (0, 7, 30):
+            column = f"decayed_count_{offset}"
+            np.testing.assert_allclose(carried[column], full[column], rtol=1e-9)
         marker = _marker(state)
         assert pd.Timestamp(marker["state_as_of_date"]) == pd.Timestamp(ds.AS_OF_3)
         assert pd.Timestamp(marker["landmark_date"]) == pd.Timestamp(ds.AS_OF_1)  # from d1

@@ -25,14 +25,13 @@ pain_signals as (
         pain_points.lead_id,
         pain_points.event_type as signal,
         'pain' as signal_type,
-        pain_points.points,
+        pain_points.points_0 as points,
         event_weights.reason_label,
         pain_points.last_occurred_at,
         pain_points.event_count
     from {{ ref('int_lead_event_points_capped') }} as pain_points
     inner join {{ ref('event_weights') }} as event_weights
         on event_weights.event_type = pain_points.event_type
-    where pain_points.offset_days = 0
 ),
 
 unioned as (

@@ -44,17 +44,15 @@ pain_by_lead as (
     select
         pain_points.lead_id,
         {%- for offset in lead_scoring.score_offsets() %}
-        sum(case when pain_points.offset_days = {{ offset }} then pain_points.points end)
-            as pain_score_{{ offset }},
+        sum(pain_points.points_{{ offset }}) as pain_score_{{ offset }},
         {%- endfor %}
-        max(case when pain_points.offset_days = 0 and pain_points.points > 0
+        max(case when pain_points.points_0 > 0
                  then pain_points.last_occurred_at end) as last_engaged_at,
-        max(case when pain_points.offset_days = 0 and pain_points.points <> 0
+        max(case when pain_points.points_0 <> 0
                  then pain_points.last_occurred_at end) as last_scored_event_at,
-        max(case when pain_points.offset_days = 0 and event_weights.lifecycle_stage = 'mql'
-                      and pain_points.event_count > 0
+        max(case when event_weights.lifecycle_stage = 'mql' and pain_points.event_count > 0
                  then 1 else 0 end) as has_mql_event,
-        max(case when pain_points.offset_days <> 0 or pain_points.event_count = 0 then 0
+        max(case when pain_points.event_count = 0 then 0
                  when event_weights.product_milestone = 'activated' then 2
                  when event_weights.product_milestone = 'trial' then 1
                  else 0 end) as product_milestone_rank

@@ -1,22 +1,23 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['event_source', 'subject_id', 'event_type', 'offset_days'],
+    unique_key=['event_source', 'subject_id', 'event_type'],
     on_schema_change='sync_all_columns',
     pre_hook="{{ lead_scoring.clear_state_for_rebuild(
         event_state_mode(ref('int_scoring_rules_versioned'), announce=false)) }}"
 ) }}
-{#- Grain: one row per event subject (source, subject_id), event type and score
-    offset (the as-of date and 7 and 30 days before it), plus one bookkeeping
-    row (event_source '_state'): the state's as-of date, load watermark,
-    landmark date and rules.
+{#- Grain: one row per event subject (source, subject_id) and event type, plus
+    one bookkeeping row (event_source '_state'): the state's as-of date, load
+    watermark, landmark date and rules.
 
-    Forward decay: a row keeps landmark_count, the sum over its events of
-    0.5 ^ ((landmark_date - occurred_on) / half_life_days), weight-free, and
-    for the as-of date (offset 0) also the event count and the last event
-    time (the earlier score dates feed only the 7- and 30-day gains). The
-    decayed count at any score date d is landmark_count times
-    0.5 ^ ((d - landmark_date) / half_life_days), computed where it is read
+    Forward decay: a row keeps, for each score date (the as-of date and 7 and
+    30 days before it: landmark_count_0, _7, _30), the sum over the events up
+    to that date of 0.5 ^ ((landmark_date - occurred_on) / half_life_days),
+    weight-free (null: no event yet), and for the as-of date also the event
+    count and the last event time (the earlier score dates feed only the 7-
+    and 30-day gains). The decayed count at a score date d is its
+    landmark_count times 0.5 ^ ((d - landmark_date) / half_life_days), computed
+    where it is read
     (int_lead_event_points_capped). A row therefore changes only when its
     subject has new events: a nightly run reads only the events it has not
     counted yet (occurred after the previous score date, or loaded after the
@@ -69,7 +70,7 @@ events as (
 ),
 
 {#- Every score date in one pass over the events: a filtered aggregate per
-    offset, unpivoted afterwards (one row per offset where it counted events). -#}
+    offset, side by side in the subject's row. -#}
 {%- set as_of_day = modules.datetime.date.fromisoformat(lead_scoring.as_of_date()) %}
 {%- set offsets = lead_scoring.score_offsets() %}
 {%- set conditions = {} %}
@@ -101,7 +102,7 @@ uncounted_events as (
         {%- endfor %}
 ),
 
-new_counts_wide as (
+new_counts as (
     select
         event_source,
         subject_id,
@@ -116,59 +117,45 @@ new_counts_wide as (
     group by event_source, subject_id, event_type_number
 ),
 
-new_counts as (
-    select * from (
-        select
-            wide.event_source,
-            wide.subject_id,
-            event_weights.event_type,
-            wide.event_type_number,
-            score_dates.offset_days,
-            case score_dates.offset_days
-                {%- for offset in offsets %}
-                when {{ offset }} then wide.landmark_count_{{ offset }}
-                {%- endfor %}
-            end as landmark_count,
-            case when score_dates.offset_days = 0 then wide.event_count_0 end as event_count,
-            case when score_dates.offset_days = 0 then wide.last_occurred_at_0 end
-                as last_occurred_at
-        from new_counts_wide as wide
-        inner join event_weights
-            on event_weights.event_type_number = wide.event_type_number
-        cross join ({{ lead_scoring.score_dates_sql() }}) as score_dates
-    ) as long_counts
-    {#- A sum over no events is null: that score date counted none of them. #}
-    where landmark_count is not null
-),
-
 {#- A carried run adds the new counts to the rows they touch; the untouched
-    rows stay in the table as they are. -#}
+    rows stay in the table as they are. A count is null where its score date
+    counted no event yet: null plus a count is that count. -#}
 combined as (
     select
         new_counts.event_source,
         new_counts.subject_id,
-        new_counts.event_type,
+        event_weights.event_type,
         new_counts.event_type_number,
-        new_counts.offset_days,
+        {%- for offset in offsets %}
         {%- if mode == 'carry' %}
-        new_counts.landmark_count + coalesce(previous_state.landmark_count, 0) as landmark_count,
-        new_counts.event_count + coalesce(previous_state.event_count, 0) as event_count,
+        coalesce(new_counts.landmark_count_{{ offset }} + previous_state.landmark_count_{{ offset }},
+                 new_counts.landmark_count_{{ offset }}, previous_state.landmark_count_{{ offset }})
+            as landmark_count_{{ offset }},
+        {%- else %}
+        new_counts.landmark_count_{{ offset }},
+        {%- endif %}
+        {%- endfor %}
+        {%- if mode == 'carry' %}
+        new_counts.event_count_0 + coalesce(previous_state.event_count, 0) as event_count,
         case
-            when previous_state.last_occurred_at > new_counts.last_occurred_at
+            when new_counts.last_occurred_at_0 is null
+                or previous_state.last_occurred_at > new_counts.last_occurred_at_0
                 then previous_state.last_occurred_at
-            else new_counts.last_occurred_at
+            else new_counts.last_occurred_at_0
         end as last_occurred_at
-    from new_counts
+    from new_counts as new_counts
+    inner join event_weights
+        on event_weights.event_type_number = new_counts.event_type_number
     left join {{ this }} as previous_state
         on previous_state.event_source = new_counts.event_source
         and previous_state.subject_id = new_counts.subject_id
-        and previous_state.event_type = new_counts.event_type
-        and previous_state.offset_days = new_counts.offset_days
+        and previous_state.event_type = event_weights.event_type
         {%- else %}
-        new_counts.landmark_count,
-        new_counts.event_count,
-        new_counts.last_occurred_at
-    from new_counts
+        new_counts.event_count_0 as event_count,
+        new_counts.last_occurred_at_0 as last_occurred_at
+    from new_counts as new_counts
+    inner join event_weights
+        on event_weights.event_type_number = new_counts.event_type_number
         {%- endif %}
 
     union all
@@ -178,8 +165,9 @@ combined as (
         '{{ marker }}' as subject_id,
         '{{ marker }}' as event_type,
         0 as event_type_number,
-        0 as offset_days,
-        cast(null as {{ lead_scoring.type_double() }}) as landmark_count,
+        {%- for offset in offsets %}
+        cast(null as {{ lead_scoring.type_double() }}) as landmark_count_{{ offset }},
+        {%- endfor %}
         cast(null as bigint) as event_count,
         cast(null as {{ dbt.type_timestamp() }}) as last_occurred_at
 ),
@@ -190,8 +178,9 @@ state as (
         combined.subject_id,
         combined.event_type,
         combined.event_type_number,
-        combined.offset_days,
-        combined.landmark_count,
+        {%- for offset in offsets %}
+        combined.landmark_count_{{ offset }},
+        {%- endfor %}
         cast(combined.event_count as bigint) as event_count,
         combined.last_occurred_at,
         previous_marker.landmark_date,
