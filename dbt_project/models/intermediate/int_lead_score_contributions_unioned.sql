@@ -1,13 +1,11 @@
-{#- Grain: one row per scored lead and signal as of the as-of date: each fit
+{#- Grain: one row per lead and signal as of the as-of date: each fit
     dimension (signal e.g. seniority:vp) and each event type the lead has
     events of (signal = the event type), with its points and age in days
     (for fit: of the profile value used; for pain: of the latest event). -#}
+{#- The contributions mart keeps the scored leads (its inner join with the
+    scores), so no lead filter here. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
-with leads as (
-    select lead_id from {{ ref('int_lead_scores_combined') }}
-),
-
-fit_signals as (
+with fit_signals as (
     select
         lead_id,
         signal,
@@ -51,7 +49,6 @@ aged as (
         unioned.last_occurred_at,
         {{ dbt.datediff('unioned.last_occurred_at', as_of, 'day') }} as age_days
     from unioned
-    where unioned.lead_id in (select leads.lead_id from leads)
 )
 
 select * from aged

@@ -12,17 +12,13 @@ leads as (
     select lead_id from {{ ref('int_lead_scores_combined') }}
 ),
 
-worded as (
+ranked as (
     select
         lead_id,
-        case when points > 0 then '+' else '-' end
-            || cast(cast(round(abs(points)) as integer) as {{ dbt.type_string() }})
-            || ' ' || reason_label
-            || case
-                when signal_type = 'pain'
-                    then ' (' || cast(age_days as {{ dbt.type_string() }}) || 'd ago)'
-                else ''
-            end as reason,
+        signal_type,
+        points,
+        reason_label,
+        age_days,
         row_number() over (
             partition by lead_id order by abs(points) desc, signal_type desc, signal asc
         ) as reason_rank
@@ -30,12 +26,29 @@ worded as (
     where round(abs(points)) >= 1
 ),
 
+{#- Only the kept signals are worded: the strings are built for at most
+    max_score_reasons rows per lead. -#}
+worded as (
+    select
+        lead_id,
+        reason_rank,
+        case when points > 0 then '+' else '-' end
+            || cast(cast(round(abs(points)) as integer) as {{ dbt.type_string() }})
+            || ' ' || reason_label
+            || case
+                when signal_type = 'pain'
+                    then ' (' || cast(age_days as {{ dbt.type_string() }}) || 'd ago)'
+                else ''
+            end as reason
+    from ranked
+    where reason_rank <= {{ lead_scoring.number_var('lead_scoring__max_score_reasons') }}
+),
+
 listed as (
     select
         lead_id,
         {{ dbt.listagg('reason', "'; '", 'order by reason_rank') }} as score_reasons
     from worded
-    where reason_rank <= {{ lead_scoring.number_var('lead_scoring__max_score_reasons') }}
     group by lead_id
 ),
 
