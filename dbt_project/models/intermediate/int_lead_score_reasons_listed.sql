@@ -1,9 +1,12 @@
+{{ config(materialized='table') }}
 {#- Grain: one row per scored lead: score_reasons, its top signals by absolute
     points (at most lead_scoring__max_score_reasons, under 1,024 characters),
     e.g. "+25 created a document (2d ago); -15 careers page (5d ago)".
     Signals worth 0 points once rounded are left out. -#}
 {#- Read from the contributions mart, which holds the same rows, so the union
-    behind them is computed once per run. -#}
+    behind them is computed once per run. A table, not a view: ranking every
+    lead's signals is a statement of its own, so lead_scores only joins (at
+    10M leads the two in one statement ran out of DuckDB's memory). -#}
 with contributions as (
     select * from {{ ref('lead_score_contributions') }}
 ),
