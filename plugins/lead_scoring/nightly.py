@@ -28,26 +28,33 @@ def _connection(conn_id: str):
         ) from exc
 
 
+def _source_url(conn) -> str:
+    scheme = conn.schema or "http"
+    port = f":{conn.port}" if conn.port else ""
+    return f"{scheme}://{conn.host}{port}"
+
+
 def crm_source():
     from airflow.sdk.exceptions import AirflowFailException
 
     from lead_scoring.sources.extract import CrmSource
 
     conn = _connection(CRM_SOURCE_CONN)
-    scheme = conn.schema or "http"
-    port = f":{conn.port}" if conn.port else ""
     if not conn.host or not conn.password:
         raise AirflowFailException(
             f"connection {CRM_SOURCE_CONN!r} needs a host and a password (token)"
         )
     rps = float(conn.extra_dejson.get("max_requests_per_second", 5))
-    return CrmSource(f"{scheme}://{conn.host}{port}", conn.password, rps)
+    return CrmSource(_source_url(conn), conn.password, rps)
 
 
 def crm_target():
+    """The sync target; it knows the source CRM, so records read from it are updated by id."""
     from lead_scoring.crm_sync.config import target_from_connection
 
-    return target_from_connection(_connection(CRM_TARGET_CONN))
+    return target_from_connection(
+        _connection(CRM_TARGET_CONN), source_url=_source_url(_connection(CRM_SOURCE_CONN))
+    )
 
 
 def extract_sources(source) -> dict:

@@ -523,7 +523,11 @@ class HubSpotService:
                 errors.append(_input_error("OBJECT_NOT_FOUND", "Object not found", label, index))
                 continue
             new_values, details = check
-            if not details and self.state.faults.rejects(key, *(existing and [existing.id] or [])):
+            # Faults name a record by any of its keys (id, e-mail, unique properties).
+            known = [existing.id, *(existing.properties.get(n) for n in ("email", *unique))] if (
+                existing
+            ) else []
+            if not details and self.state.faults.rejects(key, *known):
                 details.append(_detail("INVALID_VALUE", "rejected by the sandbox", "(fault)"))
             record_id = existing.id if existing else str(next_id)
             conflicts = _conflicts(unique, new_values, record_id, claimed, owners)

@@ -132,6 +132,11 @@ class SalesforceService:
                     except FieldError as exc:
                         errors.append(exc)
             current = existing.get(found.get(normalise_key(external_field, key or ""), ""))
+            if not current and key and external_field == "Id" and not errors:
+                # As Salesforce: an upsert keyed on Id updates that record, never creates one.
+                errors.append(
+                    FieldError("NOT_FOUND", "The requested resource does not exist", ["Id"])
+                )
             if not current and not errors:
                 missing = [n for n in REQUIRED[obj] if values.get(n) in (None, "")]
                 if missing:
@@ -143,11 +148,15 @@ class SalesforceService:
                         )
                     )
             faults = self.state.faults
-            if not errors and faults.rejects(key, current.id if current else None):
+            # Faults name a record by any of its keys (Id or external ids).
+            known = [current.id, *(current.properties.get(n) for n in ext_fields)] if (
+                current
+            ) else []
+            if not errors and faults.rejects(key, *known):
                 errors.append(
                     FieldError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "rejected by the sandbox", [])
                 )
-            if not errors and locked and locked(key or ""):
+            if not errors and locked and any(locked(str(k)) for k in [key or "", *known] if k):
                 errors.append(
                     FieldError(
                         "UNABLE_TO_LOCK_ROW",

@@ -128,13 +128,16 @@ class CrmStore:
             self.con.close()
 
     # -- the simulator's interface -------------------------------------------------------
-    def bulk_load(self, object_type: str, records: Iterable[dict[str, str]]) -> int:
+    def bulk_load(
+        self, object_type: str, records: Iterable[dict[str, str]], keys: Iterable[str] = ()
+    ) -> int:
         """Insert or replace records; each carries its id as ``hs_object_id``.
 
-        ``createdate``/``lastmodifieddate`` are taken from the record when present.
+        ``createdate``/``lastmodifieddate`` are taken from the record when present; ``keys``:
+        more unique keys to index (Salesforce external ids).
         """
         stamp = now_iso()
-        key_names = self.key_names(object_type)
+        key_names = (*self.key_names(object_type), *keys)
         rows, keys = [], []
         for record in records:
             record = dict(record)

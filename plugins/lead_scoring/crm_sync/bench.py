@@ -115,26 +115,34 @@ def _serve_sandbox(store_path: str, rate_per_10s: int, pipe) -> None:
 
 
 def bench_sync(n: int = 100_000, rate_per_10s: int = 190) -> dict:
-    """Sync ``n`` new leads through a sandbox limited to ``rate_per_10s``; then rerun."""
+    """Score ``n`` leads the CRM holds (read from it: updated by id) through a sandbox
+    limited to ``rate_per_10s``; then rerun."""
     import multiprocessing
 
     import requests
 
+    from lead_scoring.crm_sandbox.store import CrmStore
     from lead_scoring.crm_sync import CrmTarget, SyncOptions, preflight, run_sync
 
     home = Path(tempfile.mkdtemp(prefix="crm-sync-bench-"))
     settings = replace(Settings(), home=home, warehouse="duckdb")
     leads = sample_leads(n)
     write_marts(settings, leads, sample_accounts(leads))
+    store_path = home / "crm_sandbox" / "crm.sqlite"
+    store_path.parent.mkdir(parents=True)
+    store = CrmStore(store_path)
+    pairs = zip(leads["lead_id"], leads["email"], strict=True)
+    store.bulk_load("contacts", ({"hs_object_id": i, "email": e} for i, e in pairs))
+    store.close()
     parent, child = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(
-        target=_serve_sandbox, args=(str(home / "crm_sandbox" / "crm.sqlite"), rate_per_10s, child)
+        target=_serve_sandbox, args=(str(store_path), rate_per_10s, child)
     )
     server.start()
     try:
         url, token = parent.recv()
         target = CrmTarget(
-            kind="hubspot", base_url=url, token=token,
+            kind="hubspot", base_url=url, token=token, source_url=url,
             options=SyncOptions(max_requests_per_10s=rate_per_10s, sync_accounts=False,
                                 concurrency=6),
         )  # fmt: skip

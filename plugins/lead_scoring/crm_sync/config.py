@@ -40,6 +40,10 @@ class SyncOptions:
     lifecycle_backwards: Literal["keep", "allow"] = "keep"
     create_properties: bool = True  # HubSpot preflight creates missing group/properties
     sync_accounts: bool = True
+    # Whether the marts' lead_id/account_id are this CRM's own record ids (hs_object_id):
+    # auto = yes when the records were read from this same CRM (source URL = target URL).
+    record_ids: Literal["auto", "crm", "external"] = "auto"
+    create_records: bool = False  # create records the CRM does not hold (else: not_in_crm)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class CrmTarget:
     api_version: str = ""
     name: str = ""  # key of this target in sync.crm_state; default kind:host
     options: SyncOptions = field(default_factory=SyncOptions)
+    source_url: str = ""  # the CRM the leads and accounts were read from, if known
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -76,6 +81,27 @@ class CrmTarget:
     def max_requests_per_10s(self) -> int:
         return self.options.max_requests_per_10s or (100 if self.kind == "hubspot" else 250)
 
+    @property
+    def uses_crm_ids(self) -> bool:
+        """True when a mart record id is the id of the CRM record it came from.
+
+        Then every write is an update of that record by its id and nothing is created.
+        ``auto``: HubSpot targets that are also the source (same URL). The source can only
+        be HubSpot today, so a Salesforce target resolves records by their match key.
+        """
+        if self.options.record_ids != "auto":
+            return self.options.record_ids == "crm"
+        return self.kind == "hubspot" and bool(self.source_url) and (
+            _origin(self.source_url) == _origin(self.base_url)
+        )
+
+
+def _origin(url: str) -> tuple[str, str]:
+    """(scheme, host:port) with the scheme's default port made explicit."""
+    parts = urlsplit(url.strip())
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return parts.scheme.lower(), f"{(parts.hostname or '').lower()}:{port}"
+
 
 def options_from_mapping(values: Mapping[str, Any], base: SyncOptions | None = None) -> SyncOptions:
     """Options from a mapping of option name -> value (strings are converted)."""
@@ -98,11 +124,12 @@ def options_from_mapping(values: Mapping[str, Any], base: SyncOptions | None = N
                 f"CRM option {f.name} must be a {type(default).__name__}, got {raw!r}"
             ) from exc
         changes[f.name] = value
-    if changes.get("lifecycle_backwards", base.lifecycle_backwards) not in ("keep", "allow"):
-        raise CrmPreflightError(
-            f"CRM option lifecycle_backwards must be keep or allow, got "
-            f"{changes['lifecycle_backwards']!r}"
-        )
+    for name, allowed in (("lifecycle_backwards", ("keep", "allow")),
+                          ("record_ids", ("auto", "crm", "external"))):  # fmt: skip
+        if changes.get(name, getattr(base, name)) not in allowed:
+            raise CrmPreflightError(
+                f"CRM option {name} must be one of {', '.join(allowed)}, got {changes[name]!r}"
+            )
     return replace(base, **changes)
 
 
@@ -124,10 +151,11 @@ def target_from_env(environ: Mapping[str, str] | None = None) -> CrmTarget:
         api_version=get("API_VERSION"),
         name=get("NAME"),
         options=options,
+        source_url=(env.get(ENV_PREFIX + "SOURCE_URL") or "").strip(),
     )
 
 
-def target_from_connection(conn: Any) -> CrmTarget:
+def target_from_connection(conn: Any, source_url: str = "") -> CrmTarget:
     """A target from an Airflow connection (conn id ``lead_scoring_crm``, see docs/crm-sync.md).
 
     conn_type ``hubspot`` or ``salesforce`` (or ``http`` with extra ``kind``); host (a URL or
@@ -153,4 +181,5 @@ def target_from_connection(conn: Any) -> CrmTarget:
         api_version=str(extra.get("api_version") or ""),
         name=str(extra.get("name") or ""),
         options=options_from_mapping(extra),
+        source_url=source_url,
     )

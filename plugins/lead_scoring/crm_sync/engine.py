@@ -2,10 +2,13 @@
 
 Per object: read the mart, drop quarantined rows, normalise match keys and collapse
 duplicates, apply the lifecycle policy, hash the synced values, and send only rows that are
-new, changed, or were rejected before (until they become dead letters). Each batch's
-outcome is saved as soon as the CRM answered it, in one transaction, and ``sync.crm_state``
-only ever holds rows the CRM confirmed: a run killed at any point loses and duplicates
-nothing, and the next run sends exactly what is still unconfirmed.
+new, changed, or were rejected before (until they become dead letters). A row is written by
+the id of the CRM record it belongs to: the record id itself when the records came from this
+CRM, else the id confirmed by an earlier run or found by its match key; a row the CRM holds
+no record for is created only when ``create_records`` is on, else counted ``not_in_crm``.
+Each batch's outcome is saved as soon as the CRM answered it, in one transaction, and
+``sync.crm_state`` only ever holds rows the CRM confirmed: a run killed at any point loses
+and duplicates nothing, and the next run sends exactly what is still unconfirmed.
 """
 
 from __future__ import annotations
@@ -15,17 +18,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 
 from lead_scoring.crm_sync.config import CrmTarget
 from lead_scoring.crm_sync.errors import CrmSyncError, DailyLimitReached, DeadlineReached
 from lead_scoring.crm_sync.fields import LEADS, later_stage
 from lead_scoring.crm_sync.marts import (
+    ID_PROPERTIES,
     PreparedObject,
     account_domains,
     check_quality_gate,
     finalise_hash,
     prepare,
     redact,
+    write_by_id,
 )
 from lead_scoring.crm_sync.preflight import check_crm, make_writer, selected_objects
 from lead_scoring.crm_sync.rows import Outcome, SyncRow
@@ -56,6 +62,8 @@ class SyncResult:
     """What one run did. Counts are rows (records), not requests.
 
     planned: rows that needed sending (new, changed, or rejected before and not dead);
+    not_in_crm: planned rows whose record the CRM does not hold, left alone because record
+    creation is off;
     sent: rows sent to the CRM at least once; inserted/updated: rows the CRM confirmed as
     created/updated; skipped: unchanged rows; rejected: rows the CRM (or the match-key check)
     refused in this run; dead_lettered: rows that are dead letters after this run; pending:
@@ -75,6 +83,7 @@ class SyncResult:
     rejected: int = 0
     dead_lettered: int = 0
     pending: int = 0
+    not_in_crm: int = 0
     duplicates: int = 0
     quarantined: int = 0
     requests: int = 0
@@ -100,6 +109,7 @@ class _Plan:
     skipped: int
     dead_letters: list[str]
     rejections: dict[str, Rejection]
+    crm_ids: dict[str, str]  # record id -> CRM id confirmed by an earlier run
     lifecycle_kept: int = 0
 
 
@@ -128,7 +138,8 @@ def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject) -> _Plan:
             send.append(row)
             if previous is None:
                 inserts.add(row.record_id)
-    return _Plan(prepared, send, inserts, skipped, dead, rejections, kept)
+    crm_ids = {rid: entry.crm_id for rid, entry in state.items() if entry.crm_id}
+    return _Plan(prepared, send, inserts, skipped, dead, rejections, crm_ids, kept)
 
 
 def run_sync(
@@ -191,11 +202,19 @@ def _plans(wh: Warehouse, target: CrmTarget) -> list[_Plan]:
 
 
 def _dry_run(wh: Warehouse, target: CrmTarget, result: SyncResult) -> None:
+    """Counts without a CRM request: rows whose CRM id is not known yet count as inserts
+    when creation is on, else as ``not_in_crm`` (a real run first looks them up by key)."""
     for p in _plans(wh, target):
         prepared = p.prepared
+        unknown = [
+            r for r in p.send if not (prepared.by_crm_id or r.record_id in p.crm_ids)
+        ]
         result.planned += len(p.send)
-        result.inserted += len(p.inserts)
-        result.updated += len(p.send) - len(p.inserts)
+        if target.options.create_records:
+            result.inserted += len(unknown)
+        else:
+            result.not_in_crm += len(unknown)
+        result.updated += len(p.send) - len(unknown)
         result.skipped += p.skipped
         result.rejected += len(prepared.invalid)
         result.dead_lettered += len(p.dead_letters)
@@ -204,24 +223,67 @@ def _dry_run(wh: Warehouse, target: CrmTarget, result: SyncResult) -> None:
     result.status = "dry_run"
     result.message = (
         f"dry run: would insert {result.inserted}, update {result.updated}, skip"
-        f" {result.skipped}, reject {result.rejected} (no match key); nothing was written"
+        f" {result.skipped}, reject {result.rejected} (no match key), look up"
+        f" {result.not_in_crm} not yet known to be in the CRM (not created:"
+        " create_records=false); nothing was written"
     )
     log.info("crm sync %s (%s): %s", result.run_id, target.name, result.message)
 
 
-def _units(target: CrmTarget, writer, p: _Plan) -> Iterator[tuple[list[SyncRow], Callable]]:
-    prepared = p.prepared
-    obj, match = prepared.crm_object, prepared.match_property
-    rows = p.send
-    if target.kind == "salesforce" and len(rows) >= target.options.bulk_threshold:
-        from lead_scoring.crm_sync.salesforce_writer import BULK_JOB_ROWS
+def _find_records(target: CrmTarget, writer, p: _Plan) -> list[str]:
+    """Give each row to send the id of its CRM record; return the rows left without one.
 
-        size, send = BULK_JOB_ROWS, writer.bulk_upsert
-    else:
-        size, send = target.batch_size, writer.upsert
-    for start in range(0, len(rows), size):
-        chunk = rows[start : start + size]
-        yield chunk, (lambda chunk=chunk: send(obj, match, chunk))
+    Ids come from the marts (records read from this CRM), from earlier confirmations, or
+    from a search by match key. With ``create_records`` on, rows of unknown id are upserted
+    on their (unique) match key instead, which finds or creates in one request; with it off,
+    the rows the search does not find are taken out of ``p.send``.
+    """
+    prepared = p.prepared
+    if prepared.by_crm_id:
+        return []
+    unknown = []
+    for row in p.send:
+        crm_id = p.crm_ids.get(row.record_id)
+        if crm_id:
+            write_by_id(row, target, prepared.match_property, crm_id)
+        else:
+            unknown.append(row)
+    if target.options.create_records:
+        return []
+    if unknown:
+        found = writer.resolve(
+            prepared.crm_object, prepared.match_property, [r.match_key for r in unknown]
+        )
+        for row in unknown:
+            if row.match_key in found:
+                write_by_id(row, target, prepared.match_property, found[row.match_key])
+    missing = {row.record_id for row in p.send if not row.crm_id}
+    p.send = [row for row in p.send if row.crm_id]
+    return sorted(missing)
+
+
+def _write_groups(target: CrmTarget, p: _Plan, rows: Sequence[SyncRow]):
+    """(id property, rows): updates by CRM id, then creations by match key."""
+    by_id = [row for row in rows if row.crm_id]
+    new = [row for row in rows if not row.crm_id]
+    if by_id:
+        yield ID_PROPERTIES[target.kind], by_id
+    if new:
+        yield p.prepared.match_property, new
+
+
+def _units(target: CrmTarget, writer, p: _Plan) -> Iterator[tuple[list[SyncRow], Callable]]:
+    obj = p.prepared.crm_object
+    for id_property, rows in _write_groups(target, p, p.send):
+        if target.kind == "salesforce" and len(rows) >= target.options.bulk_threshold:
+            from lead_scoring.crm_sync.salesforce_writer import BULK_JOB_ROWS
+
+            size, send = BULK_JOB_ROWS, writer.bulk_upsert
+        else:
+            size, send = target.batch_size, writer.upsert
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            yield chunk, partial(send, obj, id_property, chunk)
 
 
 def _execute(
@@ -229,17 +291,31 @@ def _execute(
 ) -> None:
     prepared = p.prepared
     obj = prepared.crm_object
-    counts = {"planned": len(p.send), "confirmed": 0, "rejected": 0, "pending": 0}
+    counts = {"planned": len(p.send), "confirmed": 0, "rejected": 0, "pending": 0,
+              "not_in_crm": 0}  # fmt: skip
     result.duplicates += len(prepared.duplicates)
     result.quarantined += prepared.quarantined
     result.dead_lettered += len(p.dead_letters)
-    rows = {row.record_id: row for row in p.send}
     buffer = OutcomeBuffer(wh, target.name, obj, result.run_id)
     try:
+        not_in_crm = _find_records(target, writer, p)
+        if not_in_crm:
+            log.warning(
+                "%s: %d rows have no record in the CRM and record creation is off"
+                " (create_records=false): not written",
+                obj,
+                len(not_in_crm),
+            )
+            buffer.add([], [], [LogLine(rid, "skip", "not_in_crm") for rid in not_in_crm])
+        counts["not_in_crm"] = len(not_in_crm)
+        result.not_in_crm += len(not_in_crm)
+        rows = {row.record_id: row for row in p.send}
         _send_all(target, writer, throttle, p, result, rows, buffer, counts)
     finally:
         buffer.flush()
-    counts["pending"] = len(p.send) - counts["confirmed"] - counts["rejected"]
+    counts["pending"] = (
+        counts["planned"] - counts["not_in_crm"] - counts["confirmed"] - counts["rejected"]
+    )
     result.pending += counts["pending"]
     result.by_object[obj] = counts
 
@@ -301,9 +377,10 @@ def _send_all(
         log.info(
             "%s: %d rows retried one request at a time (lock errors/unprocessed)", obj, len(todo)
         )
-        for start in range(0, len(todo), target.batch_size):
-            chunk = todo[start : start + target.batch_size]
-            handle(chunk, writer.upsert(obj, prepared.match_property, chunk))
+        for id_property, group in _write_groups(target, p, todo):
+            for start in range(0, len(group), target.batch_size):
+                chunk = group[start : start + target.batch_size]
+                handle(chunk, writer.upsert(obj, id_property, chunk))
     if retry:
         _save(
             buffer,
@@ -472,7 +549,7 @@ def _finish(wh: Warehouse, result: SyncResult, throttle: Throttle) -> None:
     finish_run(wh, result.run_id, result.target, result.status, result.counts(), result.message)
     line = (
         "run %s %s: status=%s planned=%d sent=%d inserted=%d updated=%d skipped=%d"
-        " rejected=%d dead_lettered=%d pending=%d requests=%d error_responses=%d"
+        " rejected=%d dead_lettered=%d pending=%d not_in_crm=%d requests=%d error_responses=%d"
     )
     args = (
         result.run_id,
@@ -486,6 +563,7 @@ def _finish(wh: Warehouse, result: SyncResult, throttle: Throttle) -> None:
         result.rejected,
         result.dead_lettered,
         result.pending,
+        result.not_in_crm,
         result.requests,
         result.error_responses,
     )

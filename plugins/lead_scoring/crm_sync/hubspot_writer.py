@@ -1,4 +1,8 @@
-"""HubSpot CRM v3 through ``hubspot-api-client``: batch upserts and the property preflight.
+"""HubSpot CRM v3 through ``hubspot-api-client``: batch writes and the property preflight.
+
+A record the sync knows the id of (``hs_object_id``) is written with batch update, which
+never creates anything; only rows the CRM was searched for and does not hold, with record
+creation enabled, go through batch upsert on a unique match property (which sets it).
 
 The client's own urllib3 retries are switched off (``retry=False``): its README's
 ``Retry(status_forcelist=(429,))`` never retries POST, and cannot tell a daily 429 from a
@@ -103,21 +107,35 @@ class HubSpotWriter:
 
         return self.throttle.retrying(send, self._classify, what=what)
 
-    # -- upserts ---------------------------------------------------------------------------
+    # -- writes ----------------------------------------------------------------------------
     def upsert(
         self, object_type: str, match_property: str, rows: Sequence[SyncRow]
     ) -> list[Outcome]:
-        """Upsert up to 100 rows; every row gets an outcome. Whole-batch refusals are split."""
+        """Write up to 100 rows; every row gets an outcome. Whole-batch refusals are split.
+
+        ``hs_object_id``: batch update by id (a missing record is a rejection, never a new
+        one); any other (unique) property: batch upsert, creating what it does not find.
+        """
         import urllib3
 
         if not rows:
             return []
-        body = {
-            "inputs": [
-                {"id": row.match_key, "idProperty": match_property, "properties": row.properties}
-                for row in rows
-            ]
-        }
+        by_id = match_property == "hs_object_id"
+        if by_id:
+            body = {"inputs": [{"id": r.crm_id, "properties": r.properties} for r in rows]}
+            write = self._batch[object_type].update
+        else:
+            body = {
+                "inputs": [
+                    {
+                        "id": row.match_key,
+                        "idProperty": match_property,
+                        "properties": {**row.create_fields, **row.properties},
+                    }
+                    for row in rows
+                ]
+            }
+            write = self._batch[object_type].upsert
 
         def parsed(raw) -> dict[str, Any]:
             """The raw answer as JSON (the client's model deserialization, with dateutil for
@@ -132,10 +150,10 @@ class HubSpotWriter:
 
         try:
             response = self._call(
-                self._batch[object_type].upsert,
+                write,
                 body,
                 check=parsed,
-                what=f"{object_type} batch upsert",
+                what=f"{object_type} batch {'update' if by_id else 'upsert'}",
                 _preload_content=False,
             )
         except (TransientAnswer, DailyLimitReached, DeadlineReached) as exc:
@@ -165,16 +183,19 @@ class HubSpotWriter:
         rows: Sequence[SyncRow],
         response: dict[str, Any],
     ) -> list[Outcome]:
-        by_key = {row.match_key: row for row in rows}
+        by_key = {row.key(match_property): row for row in rows}
         outcomes: dict[str, Outcome] = {}
         for result in response.get("results") or []:
-            value = (result.get("properties") or {}).get(match_property)
+            if match_property == "hs_object_id":
+                value = result.get("id")
+            else:
+                value = (result.get("properties") or {}).get(match_property)
             key = str(value).strip() if value is not None else ""
             row = by_key.get(key) or by_key.get(key.lower())
             if row is not None:
                 outcomes[row.record_id] = Outcome(
                     row.record_id, "confirmed", crm_id=str(result.get("id")),
-                    created=result.get("new"),
+                    created=False if match_property == "hs_object_id" else result.get("new"),
                 )  # fmt: skip
         errors = response.get("errors") or []
         for error in errors:
@@ -206,8 +227,39 @@ class HubSpotWriter:
                         outcomes[outcome.record_id] = outcome
         return [outcomes[row.record_id] for row in rows]
 
+    def resolve(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
+        """Match key -> id of the CRM record holding it (batch read, 100 keys a request);
+        keys no record holds are absent."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 100):
+            chunk = keys[start : start + 100]
+            body = {
+                "idProperty": id_property,
+                "properties": [id_property],
+                "inputs": [{"id": k} for k in chunk],
+            }
+            raw = self._call(
+                self._batch[object_type].read,
+                body,
+                what=f"{object_type} batch read by {id_property}",
+                _preload_content=False,
+            )
+            try:
+                answer = json.loads(raw.data or b"{}")
+            finally:
+                raw.release_conn()
+            wanted = {k.strip().lower(): k for k in chunk}
+            for result in answer.get("results") or []:
+                value = str((result.get("properties") or {}).get(id_property) or "")
+                key = wanted.get(value.strip().lower())
+                if key is not None:
+                    found[key] = str(result.get("id"))
+        return found
+
     # -- preflight -------------------------------------------------------------------------
-    def preflight(self, objects: Sequence[tuple[ObjectSpec, str]], create: bool) -> list[str]:
+    def preflight(
+        self, objects: Sequence[tuple[ObjectSpec, str | None]], create: bool
+    ) -> list[str]:
         """Create (or only verify) the group and properties; return the problems left."""
         problems: list[str] = []
         for spec, match_property in objects:
@@ -216,7 +268,11 @@ class HubSpotWriter:
         return problems
 
     def _check_object(
-        self, object_type: str, specs: Sequence[FieldSpec], match_property: str, create: bool
+        self,
+        object_type: str,
+        specs: Sequence[FieldSpec],
+        match_property: str | None,
+        create: bool,
     ) -> list[str]:
         try:
             groups = {
@@ -242,7 +298,7 @@ class HubSpotWriter:
             ) from exc
         problems: list[str] = []
         wanted = [(f.hubspot, f.kind, f.label, f.options, False) for f in specs]
-        if match_property not in [w[0] for w in wanted]:
+        if match_property and match_property not in [w[0] for w in wanted]:
             wanted.append(
                 (match_property, "text", f"Lead scoring match key ({object_type})", (), True)
             )
@@ -295,7 +351,7 @@ class HubSpotWriter:
                 absent = [o for o in options if o not in allowed]
                 if absent:
                     problems.append(f"{object_type}.{name} lacks the options {', '.join(absent)}")
-        match = existing.get(match_property)
+        match = existing.get(match_property) if match_property else None
         if match is not None and not match.has_unique_value:
             problems.append(
                 f"{object_type}.{match_property} is the upsert match key but is not unique"

@@ -25,10 +25,11 @@ from lead_scoring.crm_sync.fields import (
     payload_hash,
     salesforce_values,
 )
-from lead_scoring.crm_sync.rows import SyncRow
+from lead_scoring.crm_sync.rows import CRM_ID_PROPERTIES, SyncRow
 from lead_scoring.warehouse import Warehouse
 
 QUARANTINE_RECORD_TYPES = {"leads": "contact", "accounts": "company"}
+ID_PROPERTIES = {"hubspot": "hs_object_id", "salesforce": "Id"}
 EXTRA_COLUMNS = {"leads": ("email", "account_id"), "accounts": ("domain",)}
 _UNHASHED = {
     spec.name: {n for f in spec.fields if not f.hashed for n in (f.hubspot, f.salesforce)}
@@ -42,6 +43,7 @@ class PreparedObject:
     spec: ObjectSpec
     crm_object: str  # contacts/companies or Lead/Account
     match_property: str  # HubSpot idProperty or Salesforce external id field
+    by_crm_id: bool  # record ids are the CRM's own ids: every row is an update by that id
     rows: list[SyncRow]
     invalid: list[tuple[str, str]]  # (record id, reason): no usable match key
     duplicates: list[tuple[str, str]]  # (record id, record id kept): same match key
@@ -125,13 +127,17 @@ def quarantined_ids(wh: Warehouse, spec: ObjectSpec) -> set[str]:
     return {str(v) for v in df["record_id"]}
 
 
-def _match(spec: ObjectSpec, target: CrmTarget) -> tuple[str, str]:
-    """(CRM object, match property) for this target."""
+def match_property(spec: ObjectSpec, target: CrmTarget) -> str:
+    """The unique property a record is found (and, with creation on, created) by."""
     if target.kind == "salesforce":
-        return spec.salesforce_object, spec.salesforce_external_id
+        return spec.salesforce_external_id
     if spec is LEADS:
-        return spec.hubspot_object, target.options.contact_match_property
-    return spec.hubspot_object, spec.hubspot_match_property
+        return target.options.contact_match_property
+    return spec.hubspot_match_property
+
+
+def crm_object(spec: ObjectSpec, target: CrmTarget) -> str:
+    return spec.hubspot_object if target.kind == "hubspot" else spec.salesforce_object
 
 
 def prepare(
@@ -141,7 +147,9 @@ def prepare(
 
     Rows sharing a match key (e-mails differing in case or spaces) collapse into the one with
     the freshest score (then the lowest record id); the others are reported as duplicates.
-    Wire values are converted a column at a time.
+    When the record ids are the CRM's own (``target.uses_crm_ids``), each row is the update
+    of that record by its id and carries no match property. Wire values are converted a
+    column at a time.
     """
     df = read_mart(wh, spec)
     ids = df[spec.key_column].map(record_id)
@@ -149,8 +157,9 @@ def prepare(
     df, ids = df[latest], ids[latest]
     held = ids.isin(quarantined_ids(wh, spec))
     df, ids = df[~held], ids[~held]
-    crm_object, match_property = _match(spec, target)
-    by_email = target.kind == "hubspot" and match_property == "email"
+    by_id = target.uses_crm_ids
+    match = ID_PROPERTIES[target.kind] if by_id else match_property(spec, target)
+    by_email = target.kind == "hubspot" and match == "email"
     keys = df["email"].map(normalise_email) if by_email else ids
     no_key = keys.isna()
     invalid = [(rid, "no e-mail address to match the CRM contact on") for rid in ids[no_key]]
@@ -159,11 +168,15 @@ def prepare(
     kept = dict(zip(keys[~repeated], ids[~repeated], strict=True))
     duplicates = [(rid, kept[key]) for rid, key in zip(ids[repeated], keys[repeated], strict=True)]
     df, ids, keys = df[~repeated], ids[~repeated], keys[~repeated]
-    rows = _rows(spec, target, df, ids.tolist(), keys.tolist(), match_property, domains or {})
+    rows = _rows(spec, target, df, ids.tolist(), keys.tolist(), match, domains or {})
+    if by_id:
+        for row in rows:
+            write_by_id(row, target, match, row.record_id)
     return PreparedObject(
         spec,
-        crm_object,
-        match_property,
+        crm_object(spec, target),
+        match,
+        by_id,
         sorted(rows, key=lambda r: r.record_id),
         invalid,
         duplicates,
@@ -193,7 +206,8 @@ def _rows(
     rows = []
     for i, values in enumerate(zip(*columns, strict=True)):
         properties = dict(zip(names, values, strict=True))
-        properties[match_property] = keys[i]
+        if match_property not in CRM_ID_PROPERTIES:
+            properties[match_property] = keys[i]
         rows.append(SyncRow(ids[i], keys[i], properties, "", stages[i], creates[i]))
     return rows
 
@@ -201,9 +215,15 @@ def _rows(
 def _create_fields(
     spec: ObjectSpec, target: CrmTarget, df: pd.DataFrame, domains: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """Fields Salesforce requires when it creates the record (HubSpot needs none)."""
+    """Fields a record gets only when the sync creates it (Salesforce requires them; a
+    HubSpot company gets its domain as name and domain, never a nameless shell)."""
     if target.kind == "hubspot":
-        return [{} for _ in range(len(df))]
+        if spec is LEADS:
+            return [{} for _ in range(len(df))]
+        return [
+            {} if is_missing(domain) else {"name": str(domain), "domain": str(domain)}
+            for domain in df["domain"]
+        ]
     if spec is LEADS:
         return [
             {
@@ -216,6 +236,14 @@ def _create_fields(
     return [
         {"Name": NOT_PROVIDED if is_missing(domain) else str(domain)} for domain in df["domain"]
     ]
+
+
+def write_by_id(row: SyncRow, target: CrmTarget, match_property: str, crm_id: str) -> None:
+    """Make ``row`` the update of CRM record ``crm_id``: no match key, no creation fields."""
+    row.crm_id, row.create_fields = crm_id, {}
+    row.properties.pop(match_property, None)
+    if target.kind == "salesforce":
+        row.properties = {"Id": crm_id, **row.properties}
 
 
 def hashed_view(row: SyncRow, spec: ObjectSpec) -> dict[str, Any]:

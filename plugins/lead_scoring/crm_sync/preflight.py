@@ -14,7 +14,7 @@ import logging
 from lead_scoring.crm_sync.config import ENV_PREFIX, CrmTarget
 from lead_scoring.crm_sync.errors import CrmPreflightError, DailyLimitReached
 from lead_scoring.crm_sync.fields import LEADS, OBJECTS, ObjectSpec
-from lead_scoring.crm_sync.marts import read_mart_columns
+from lead_scoring.crm_sync.marts import match_property, read_mart_columns
 from lead_scoring.crm_sync.throttle import Throttle
 from lead_scoring.settings import Settings
 from lead_scoring.warehouse import open_warehouse
@@ -54,13 +54,9 @@ def check_crm(target: CrmTarget, writer, create: bool = False) -> None:
     objects = selected_objects(target)
     try:
         if target.kind == "hubspot":
+            # Updates by record id need no match property; finding and creating records do.
             pairs = [
-                (
-                    spec,
-                    target.options.contact_match_property
-                    if spec is LEADS
-                    else spec.hubspot_match_property,
-                )
+                (spec, None if target.uses_crm_ids else match_property(spec, target))
                 for spec in objects
             ]
             problems = writer.preflight(pairs, create=create)

@@ -15,7 +15,15 @@ class SyncRow:
     properties: dict[str, Any]
     hash: str = ""
     lifecycle_stage: str | None = None
-    create_fields: dict[str, Any] = field(default_factory=dict)  # Salesforce, new records only
+    create_fields: dict[str, Any] = field(default_factory=dict)  # new records only
+    crm_id: str | None = None  # the CRM record's own id, when known: written by that id
+
+    def key(self, id_property: str) -> str:
+        """The value the row is written by: its CRM id, or its match key (creation)."""
+        return self.crm_id if id_property in CRM_ID_PROPERTIES and self.crm_id else self.match_key
+
+
+CRM_ID_PROPERTIES = ("hs_object_id", "Id")  # HubSpot / Salesforce record ids
 
 
 @dataclass(frozen=True)

@@ -270,7 +270,7 @@ class SalesforceWriter:
             unprocessed = _read_csv(bulk.get_unprocessed_records(job_id))
         except (SalesforceError, requests.RequestException) as exc:
             return [Outcome(r.record_id, "failed", error=_error_text(exc)) for r in rows]
-        by_key = {row.match_key: row for row in rows}
+        by_key = {row.key(external_id): row for row in rows}
         outcomes: dict[str, Outcome] = {}
         for line in successful:
             row = by_key.get((line.get(external_id) or "").strip())
@@ -297,6 +297,21 @@ class SalesforceWriter:
         return [
             outcomes.get(r.record_id) or Outcome(r.record_id, "failed", error=missing) for r in rows
         ]
+
+    def resolve(self, sobject: str, field: str, keys: Sequence[str]) -> dict[str, str]:
+        """Match key -> Id of the record holding it (SOQL ``IN``, 200 keys a query)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 200):
+            chunk = keys[start : start + 200]
+            quoted = ", ".join(_soql_literal(k) for k in chunk)
+            soql = f"SELECT Id, {field} FROM {sobject} WHERE {field} IN ({quoted})"
+            answer = self.sf.query_all(soql)
+            wanted = {k.strip().lower(): k for k in chunk}
+            for record in answer.get("records") or []:
+                key = wanted.get(str(record.get(field) or "").strip().lower())
+                if key is not None:
+                    found[key] = str(record["Id"])
+        return found
 
     # -- preflight -------------------------------------------------------------------------
     def preflight(self, objects: Sequence[ObjectSpec]) -> list[str]:
@@ -360,6 +375,10 @@ def _check_field(obj: str, spec: FieldSpec, described: dict[str, Any] | None) ->
     if not described.get("updateable", True):
         problems.append(f"{obj}.{spec.salesforce} is not updateable for this user")
     return problems
+
+
+def _soql_literal(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _collection_outcome(row: SyncRow, result: dict[str, Any]) -> Outcome:

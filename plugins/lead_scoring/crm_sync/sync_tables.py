@@ -41,6 +41,7 @@ DDL = (
         requests bigint, error_responses bigint,
         message text,
         primary key (run_id, target))""",
+    "alter table sync.runs add column if not exists not_in_crm bigint",
     """create table if not exists sync.row_log (
         run_id text not null,
         target text not null,
@@ -73,6 +74,7 @@ STATE_COLUMNS = ("target", "object_type", "record_id", "match_key", "crm_id", "p
 class StateEntry:
     payload_hash: str
     lifecycle_stage: str | None
+    crm_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,14 +123,18 @@ def load_state(wh: Warehouse, target: str, object_type: str) -> dict[str, StateE
     if not wh.table_exists("sync", "crm_state"):
         return {}
     df = wh.query_df(
-        "select record_id, payload_hash, lifecycle_stage from sync.crm_state"
+        "select record_id, payload_hash, lifecycle_stage, crm_id from sync.crm_state"
         " where target = ? and object_type = ?",
         [target, object_type],
     )
     return {
-        rid: StateEntry(h, None if stage is None or stage != stage else stage)
-        for rid, h, stage in df.itertuples(index=False)
+        rid: StateEntry(h, _text(stage), _text(crm_id))
+        for rid, h, stage, crm_id in df.itertuples(index=False)
     }
+
+
+def _text(value: Any) -> str | None:
+    return None if pd.isna(value) else str(value)
 
 
 def load_rejections(wh: Warehouse, target: str, object_type: str) -> dict[str, Rejection]:
@@ -318,6 +324,7 @@ def finish_run(
         "rejected",
         "dead_lettered",
         "pending",
+        "not_in_crm",
         "requests",
         "error_responses",
     )

@@ -24,7 +24,9 @@ STORE_TYPES = {"hubspot": ("contacts", "companies"), "salesforce": ("sf:Lead", "
 
 
 def make_target(handle: SandboxHandle, kind: str, **options) -> CrmTarget:
-    opts = SyncOptions(**{**FAST, **options})
+    """A target for an empty sandbox: the sample marts' ids are not CRM ids, and the sync
+    creates the records (unless the test says otherwise)."""
+    opts = SyncOptions(**{**FAST, "record_ids": "external", "create_records": True, **options})
     if kind == "hubspot":
         return CrmTarget("hubspot", handle.hubspot_url, handle.token, options=opts)
     return CrmTarget(

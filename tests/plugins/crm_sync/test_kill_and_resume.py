@@ -41,6 +41,8 @@ def test_killed_mid_batch_then_rerun_converges_without_duplicates(settings, crm,
         "LEAD_SCORING_CRM_CONCURRENCY": "3",
         "LEAD_SCORING_CRM_SYNC_ACCOUNTS": "false",
         "LEAD_SCORING_CRM_MAX_REQUESTS_PER_10S": "10000",
+        "LEAD_SCORING_CRM_RECORD_IDS": "external",
+        "LEAD_SCORING_CRM_CREATE_RECORDS": "true",
     }
     child = subprocess.Popen([sys.executable, "-c", RUN], env=env, stderr=subprocess.PIPE)
     store_type = STORE_TYPES[kind][0]

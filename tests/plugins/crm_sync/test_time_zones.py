@@ -31,7 +31,8 @@ from lead_scoring.settings import get_settings
 time.tzset()
 t = json.loads(sys.argv[1])
 target = CrmTarget(t["kind"], t["url"], t["token"], ca_bundle=t["ca"],
-                   options=SyncOptions(sync_accounts=False, max_requests_per_10s=10000))
+                   options=SyncOptions(sync_accounts=False, max_requests_per_10s=10000,
+                                       record_ids="external", create_records=True))
 print(run_sync(get_settings(), target, "tz-run").status)
 """
 
