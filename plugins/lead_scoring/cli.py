@@ -3,7 +3,7 @@
 import typer
 
 from lead_scoring.bench import bench
-from lead_scoring.byod.cli import import_data
+from lead_scoring.byod.cli import bad_inputs, import_data
 from lead_scoring.calibration.cli import calibrate, calibration_apply
 from lead_scoring.crm_sandbox.cli import crm_sandbox
 from lead_scoring.crm_sync.cli import crm_preflight, crm_sync
@@ -18,6 +18,7 @@ app.command("simulate")(simulate)
 app.command("crm-sandbox")(crm_sandbox)
 app.command("extract")(extract)
 app.command("import")(import_data)
+app.command("bad-inputs")(bad_inputs)
 app.command("quality-check")(quality_check)
 app.command("quality-eval")(quality_eval)
 app.command("crm-preflight")(crm_preflight)

@@ -27,7 +27,6 @@ def demo(
     """Generate demo data, run `lead_scoring_nightly` end to end and print a summary."""
     from lead_scoring import airflow_runner
     from lead_scoring.crm_sandbox import start_sandbox
-    from lead_scoring.report import format_summary, load_latest
     from lead_scoring.simulator import simulate
 
     settings = get_settings()
@@ -53,8 +52,12 @@ def demo(
                 sandbox.hubspot_url, sandbox.token, kind="hubspot"
             ),
         )
-        log_file = settings.home / "logs" / f"demo_{today.isoformat()}.log"
-        airflow_runner.prepare_airflow(env, log_file)
+        log_file = airflow_runner.new_log_file(settings.home / "logs", "demo")
+        try:
+            airflow_runner.prepare_airflow(env, log_file)
+        except airflow_runner.AirflowCommandFailed as exc:
+            typer.secho(f"preparing Airflow failed: {exc}", fg="red", err=True)
+            raise typer.Exit(1) from exc
         typer.echo(f"[3/3] airflow dags test lead_scoring_nightly {today} (full log: {log_file})")
         code = airflow_runner.dags_test(
             env,
@@ -64,8 +67,15 @@ def demo(
             on_line=_show_progress,
         )
     if code != 0:
-        typer.secho(f"the nightly DAG failed (exit {code}); see {log_file}", fg="red", err=True)
+        summary = airflow_runner.failure_summary(log_file)
+        typer.secho(
+            f"the nightly DAG failed (exit {code})\n{summary}\nfull log of this run: {log_file}",
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(code)
+    from lead_scoring.report import format_summary, load_latest
+
     typer.echo("")
     typer.echo(format_summary(load_latest(settings)))
     typer.echo(f"demo finished in {time.monotonic() - started:.0f} s")

@@ -1,4 +1,10 @@
-"""The run report: what one nightly run did, as HTML for people and JSON for tools."""
+"""The run report: what one nightly run did, as HTML for people and JSON for tools.
+
+The HTML lists the top SDR-ready leads a rep can act on (name, e-mail, company, score,
+reasons; customers left out) and the CRM sync outcome as a table. It is rendered with the
+product's autoescaping environment (``lead_scoring.rendering``). The JSON holds counts
+only, no personal data.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,81 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from jinja2 import PackageLoader
 
 from lead_scoring.calibration import calibration_summary_html
+from lead_scoring.rendering import html_environment
 from lead_scoring.settings import Settings
-from lead_scoring.warehouse import open_warehouse
+from lead_scoring.warehouse import Warehouse, open_warehouse
 
 TOP_LEADS = 25
+# SDR-ready leads a rep can call: names from the CRM contact, company from the account
+# (the contact's own company field when the account has no name), customers left out.
+TOP_LEADS_SQL = """
+select
+    scores.lead_id, scores.email, contacts.firstname as first_name,
+    contacts.lastname as last_name, {account_name} as account_name,
+    contacts.company as contact_company, scores.lead_score, scores.fit_score,
+    scores.pain_score, scores.grade, scores.lifecycle_stage, scores.score_reasons
+from marts.lead_scores as scores
+left join raw.crm_contacts as contacts
+    on cast(contacts.hs_object_id as varchar) = scores.lead_id
+{companies_join}
+where scores.is_sdr_ready and coalesce(scores.lifecycle_stage, '') <> 'customer'
+order by scores.lead_score desc, scores.lead_id
+limit {limit}
+"""
+COMPANIES_JOIN = """left join staging.stg_crm__companies as companies
+    on companies.account_id = scores.account_id"""
+# The CRM sync table: (result key, column label). Counts are rows, not requests.
+SYNC_COLUMNS = (
+    ("sent", "Sent"),
+    ("inserted", "Created"),
+    ("updated", "Updated"),
+    ("rejected", "Rejected"),
+    ("pending", "Retried next run"),
+    ("dead_lettered", "Dead letters"),
+)
+
+
+def _text(value) -> str:
+    """A warehouse value as trimmed text ("" for null/NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value).strip()
+
+
+def _top_leads(wh: Warehouse) -> list[dict]:
+    has_companies = wh.table_exists("staging", "stg_crm__companies")
+    top = wh.query_df(
+        TOP_LEADS_SQL.format(
+            account_name="companies.company_name" if has_companies else "null",
+            companies_join=COMPANIES_JOIN if has_companies else "",
+            limit=TOP_LEADS,
+        )
+    )
+    leads = []
+    for row in top.to_dict(orient="records"):
+        name = " ".join(p for p in (_text(row["first_name"]), _text(row["last_name"])) if p)
+        reasons = [r.strip() for r in _text(row["score_reasons"]).split(";") if r.strip()]
+        leads.append({
+            "lead_id": _text(row["lead_id"]),
+            "name": name,
+            "email": _text(row["email"]),
+            "company": _text(row["account_name"]) or _text(row["contact_company"]),
+            "lead_score": row["lead_score"],
+            "fit_score": row["fit_score"],
+            "pain_score": row["pain_score"],
+            "grade": _text(row["grade"]),
+            "lifecycle_stage": _text(row["lifecycle_stage"]),
+            "reasons": reasons,
+        })  # fmt: skip
+    return leads
+
+
+def sync_table(synced: dict) -> list[tuple[str, int]]:
+    """(label, rows) for each column of the CRM sync table."""
+    return [(label, int(synced.get(key) or 0)) for key, label in SYNC_COLUMNS]
 
 
 def _scores_summary(settings: Settings) -> tuple[dict, list[dict]]:
@@ -25,11 +98,7 @@ def _scores_summary(settings: Settings) -> tuple[dict, list[dict]]:
             " from marts.lead_scores"
         ).iloc[0]
         accounts = wh.scalar("select count(*) from marts.account_scores")
-        top = wh.query_df(
-            "select lead_id, lead_score, fit_score, pain_score, grade, lifecycle_stage,"
-            " score_reasons from marts.lead_scores where is_sdr_ready"
-            f" order by lead_score desc limit {TOP_LEADS}"
-        )
+        top = _top_leads(wh)
     summary = {
         "leads_scored": int(totals["leads_scored"]),
         "sdr_ready_leads": int(totals["sdr_ready_leads"] or 0),
@@ -37,7 +106,7 @@ def _scores_summary(settings: Settings) -> tuple[dict, list[dict]]:
         "accounts_scored": int(accounts or 0),
         "model_version": totals["model_version"],
     }
-    return summary, top.to_dict(orient="records")
+    return summary, top
 
 
 def write_run_report(
@@ -69,12 +138,16 @@ def write_run_report(
         if settings.warehouse == "duckdb"
         else settings.warehouse,
     }
-    env = Environment(loader=PackageLoader("lead_scoring"), autoescape=select_autoescape())
-    html = env.get_template("run_report.html.j2").render(
-        s=summary,
-        extracted=extracted,
-        top_leads=top_leads,
-        calibration=Markup(calibration_summary_html(settings)),
+    html = (
+        html_environment(PackageLoader("lead_scoring"))
+        .get_template("run_report.html.j2")
+        .render(
+            s=summary,
+            extracted=extracted,
+            top_leads=top_leads,
+            sync=sync_table(synced),
+            calibration=calibration_summary_html(settings),
+        )
     )
     html_path.write_text(html, encoding="utf-8")
     payload = json.dumps(summary, indent=2, default=str)

@@ -1,8 +1,9 @@
 """The real nightly DAG, run by Airflow (`airflow dags test`) on small generated data."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from lead_scoring import airflow_runner
@@ -11,7 +12,7 @@ from lead_scoring.warehouse import open_warehouse
 pytestmark = pytest.mark.xdist_group("airflow")
 
 
-def _run_nightly(settings, sandbox, tmp_path) -> tuple[int, str]:
+def _run_nightly(settings, sandbox, tmp_path, day: date | None = None) -> tuple[int, str]:
     env = airflow_runner.airflow_env(
         settings,
         crm_source=airflow_runner.http_connection(
@@ -22,45 +23,90 @@ def _run_nightly(settings, sandbox, tmp_path) -> tuple[int, str]:
         ),
         airflow_home=tmp_path / "airflow",
     )
-    log_file = tmp_path / "airflow.log"
+    log_file = tmp_path / f"airflow_{len(list(tmp_path.glob('airflow_*.log')))}.log"
     airflow_runner.prepare_airflow(env, log_file)
-    today = datetime.now(UTC).date().isoformat()
-    code = airflow_runner.dags_test(env, "lead_scoring_nightly", today, log_file)
+    day = day or datetime.now(UTC).date()
+    code = airflow_runner.dags_test(env, "lead_scoring_nightly", day.isoformat(), log_file)
     return code, log_file.read_text()
 
 
-def _crm_contacts(sandbox) -> list[dict]:
+def _crm_records(sandbox, object_type: str) -> dict[str, dict]:
     from lead_scoring.crm_sandbox.store import CrmStore
 
     store = CrmStore(sandbox.store_path)
     rows = store.con.execute(
-        "select properties from objects where object_type = 'contacts'"
+        "select id, properties from objects where object_type = ?", [object_type]
     ).fetchall()
     store.close()
-    return [json.loads(raw) for (raw,) in rows]
+    return {record_id: json.loads(raw) for record_id, raw in rows}
+
+
+def _crm_contacts(sandbox) -> list[dict]:
+    return list(_crm_records(sandbox, "contacts").values())
 
 
 def _email(value) -> str:
     return str(value).strip().lower()
 
 
-def test_nightly_dag_scores_leads_and_syncs_them_to_the_crm(sandbox, simulated, tmp_path):
-    contacts_before = len(_crm_contacts(sandbox))
-    code, log = _run_nightly(simulated, sandbox, tmp_path)
-    assert code == 0, log[-5000:]
-    with open_warehouse(simulated) as wh:
-        scores = wh.query_df("select email, lead_score from marts.lead_scores")
+# Marts rows of one as-of date; scored_at is the wall-clock start of the dbt run.
+MARTS = {
+    "lead_scores": "lead_id", "account_scores": "account_id",
+    "lead_score_contributions": "lead_id", "lead_score_history": "lead_id",
+}  # fmt: skip
+
+
+def _marts_of(settings, day: date) -> dict[str, pd.DataFrame]:
+    frames = {}
+    with open_warehouse(settings, read_only=True) as wh:
+        for table, key in MARTS.items():
+            df = wh.query_df(
+                f"select * from marts.{table} where cast(as_of_date as date) = ?", [day]
+            )
+            df = df.drop(columns=[c for c in ("scored_at",) if c in df])
+            frames[table] = df.sort_values(list(df.columns)).reset_index(drop=True)
+            assert key in df and len(df), f"marts.{table} has no rows for {day}"
+    return frames
+
+
+def _gate_status(settings) -> str:
+    with open_warehouse(settings, read_only=True) as wh:
+        return wh.scalar("select status from quality.runs order by started_at desc limit 1")
+
+
+def test_nightly_dag_reruns_converge_and_never_duplicate_crm_records(sandbox, simulated, tmp_path):
+    """Day D, D again, D+1, then D again: the CRM holds the same records (updated, never
+    re-created), every rerun of D gives the same marts, and the gate passes each time."""
+    day = datetime.now(UTC).date()
+    before = {kind: _crm_records(sandbox, kind) for kind in ("contacts", "companies", "deals")}
+    assert all(before.values())
+    marts_of_d = None
+    for step, run_day in enumerate((day, day, day + timedelta(days=1), day)):
+        code, log = _run_nightly(simulated, sandbox, tmp_path, run_day)
+        assert code == 0, f"run {step} ({run_day}): " + log[-5000:]
+        assert _gate_status(simulated) == "passed", f"run {step}: the gate did not pass"
+        after = {kind: _crm_records(sandbox, kind) for kind in before}
+        for kind, records in after.items():
+            assert records.keys() == before[kind].keys(), f"run {step}: {kind} created/removed"
+        assert all(c.get("name") for c in after["companies"].values()), "nameless company"
+        assert sum("ls_account_score" in c for c in after["companies"].values()) > 0
+        if run_day == day:
+            marts = _marts_of(simulated, day)
+            if marts_of_d is None:
+                marts_of_d = marts
+            for table, frame in marts.items():
+                pd.testing.assert_frame_equal(frame, marts_of_d[table], obj=f"marts.{table}")
+
+    with open_warehouse(simulated, read_only=True) as wh:
+        scores = wh.query_df("select lead_id, email, lead_score from marts.lead_scores")
+        accounts = wh.query_df("select account_id, account_score from marts.account_scores")
     assert len(scores) > 300
-    contacts = _crm_contacts(sandbox)
-    assert len(contacts) == contacts_before, "the sync updates contacts, it creates none"
-    in_crm = {
-        _email(c["email"]): float(c["ls_lead_score"]) for c in contacts if "ls_lead_score" in c
-    }
-    expected = {
-        _email(e): float(score)
-        for e, score in zip(scores["email"], scores["lead_score"], strict=True)
-    }
-    assert in_crm == pytest.approx(expected)
+    contacts = _crm_records(sandbox, "contacts")
+    for lead_id, score in zip(scores["lead_id"], scores["lead_score"], strict=True):
+        assert float(contacts[lead_id]["ls_lead_score"]) == pytest.approx(score)
+    companies = _crm_records(sandbox, "companies")
+    for account_id, score in zip(accounts["account_id"], accounts["account_score"], strict=True):
+        assert float(companies[account_id]["ls_account_score"]) == pytest.approx(score)
     report = json.loads((simulated.reports_dir / "latest.json").read_text())
     assert report["leads_scored"] == len(scores)
     assert report["crm_sync"]["status"] == "success"

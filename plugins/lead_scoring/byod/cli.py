@@ -1,4 +1,4 @@
-"""`lead-scoring import --mapping mapping.yml`."""
+"""`lead-scoring import --mapping mapping.yml` and `lead-scoring bad-inputs`."""
 
 from __future__ import annotations
 
@@ -30,3 +30,13 @@ def import_data(
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg="yellow")
     typer.echo(f"done in {result.seconds:.1f} s; next: quality gate and dbt build as usual")
+
+
+def bad_inputs() -> None:
+    """Try the bad-input corpus (broken export files) on a scratch home and print
+    bad_inputs_tried, bad_inputs_named and bad_inputs_half_loaded as name=value lines."""
+    from lead_scoring.byod.bad_inputs import run_bad_input_corpus
+
+    result = run_bad_input_corpus(report=lambda line: typer.echo(line, err=True))
+    if result["bad_inputs_named"] < result["bad_inputs_tried"] or result["bad_inputs_half_loaded"]:
+        raise typer.Exit(1)

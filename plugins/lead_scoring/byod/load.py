@@ -9,7 +9,9 @@ mapping does not feed are created empty, so the quality gate and dbt run unchang
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import logging
 import time
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ TYPED = {
                        "occurred_at": "timestamp"},
 }  # fmt: skip
 SQL_TYPES = {"text": "text", "bigint": "bigint", "timestamp": "timestamp with time zone"}
+REQUIRED_KINDS = ("leads",)  # scoring needs leads; any other table may be empty
 FALLBACK_DATES = {"lastmodifieddate": ("closedate", "createdate"), "updated_at": ("signed_up_at",)}
 
 
@@ -46,38 +49,138 @@ class ImportResult:
     seconds: float = 0.0
 
 
-def read_export(mapping: TableMapping) -> pd.DataFrame:
-    """The export as text cells ('' for empty), CSV or Parquet by file extension."""
+def read_export(mapping: TableMapping, warnings: list[str]) -> pd.DataFrame:
+    """The export as text cells ('' for empty), CSV or Parquet by file extension, indexed by
+    where each row is in the file (see ``values.position``)."""
     path = mapping.file
     if not path.exists():
         raise ImportMappingError(f"export file {path} does not exist")
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if path.suffix.lower() in clean.PARQUET:
+        return _read_parquet(path)
+    text = _decode(path, mapping.csv.get("encoding"), warnings)
+    return _read_csv(path, text, mapping.csv.get("delimiter", ","))
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+
+    from lead_scoring.sources.marketing import parquet_problem
+
+    try:
         frame = pd.read_parquet(path)
-        return frame.astype("string").fillna("").astype(object)
-    options = {"sep": mapping.csv.get("delimiter", ","), "dtype": str, "keep_default_na": False}
-    encodings = [mapping.csv["encoding"]] if "encoding" in mapping.csv else ["utf-8-sig", "cp1252"]
-    for encoding in encodings:
+    except (pa.ArrowException, OSError) as exc:
+        raise ImportMappingError(
+            f"{path}: not a readable Parquet file, truncated or corrupt ({parquet_problem(exc)})"
+        ) from exc
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # row numbers
+    return frame.astype("string").fillna("").astype(object)
+
+
+def _line(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _decode(path: Path, encoding: str | None, warnings: list[str]) -> str:
+    """The file's text: in the mapping's encoding, else UTF-8, else cp1252 (with a warning)."""
+    data = path.read_bytes()
+    if encoding:
         try:
-            return pd.read_csv(path, encoding=encoding, **options)
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise ImportMappingError(f"{path}: not a readable CSV file: {exc}") from exc
-    raise ImportMappingError(f"{path}: cannot decode the file as {' or '.join(encodings)}")
+            return data.decode(encoding)
+        except LookupError as exc:
+            raise ImportMappingError(
+                f"{path}: unknown encoding {encoding!r} (csv: encoding)"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise ImportMappingError(
+                f"{path}: line {_line(data, exc.start)}: byte 0x{data[exc.start]:02x} cannot be"
+                f" read as {encoding} (the encoding set under csv: in the mapping)"
+            ) from exc
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        utf8_line, utf8_byte = _line(data, exc.start), data[exc.start]
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        line = _line(data, exc.start)
+        also = f" (and line {utf8_line} is not UTF-8)" if line != utf8_line else ""
+        raise ImportMappingError(
+            f"{path}: line {line}: byte 0x{data[exc.start]:02x} is neither UTF-8 nor cp1252{also};"
+            " save the file as UTF-8 or name its encoding under csv: encoding"
+        ) from exc
+    warnings.append(f"read {path} as cp1252 (not valid UTF-8); the first byte that is not"
+                    f" UTF-8 (0x{utf8_byte:02x}) is on line {utf8_line}")  # fmt: skip
+    return text
+
+
+def _read_csv(path: Path, text: str, delimiter: str) -> pd.DataFrame:
+    """The CSV's rows indexed by the line each starts on (the header is line 1); blank lines
+    are skipped, a row with more or fewer fields than the header stops the import."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    rows, lines, start = [], [], 1
+    try:
+        for record in reader:
+            if record and (len(record) > 1 or record[0].strip()):
+                if header is None:
+                    header = record
+                elif len(record) != len(header):
+                    last = _at_end(reader)
+                    raise ImportMappingError(_ragged(path, start, record, header, delimiter, last))
+                else:
+                    rows.append(record)
+                    lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise ImportMappingError(
+                f"{path}: line {start}: a quoted value starting on this line is never closed;"
+                " the file looks truncated"
+            ) from exc
+        raise ImportMappingError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from exc
+    if header is None:
+        raise ImportMappingError(f"{path}: the file is empty (not even a header)")
+    return pd.DataFrame(rows, columns=_unique(header), index=lines, dtype=object)
+
+
+def _at_end(reader) -> bool:
+    try:
+        return next(reader, None) is None
+    except csv.Error:
+        return False
+
+
+def _ragged(path: Path, line: int, record: list[str], header: list[str], delimiter: str,
+            last: bool) -> str:  # fmt: skip
+    message = f"{path}: line {line}: {len(record)} fields where the header has {len(header)}"
+    if len(record) > len(header):
+        return f"{message}; a value holding {delimiter!r} needs quotes"
+    if last:
+        return f"{message}; the file ends inside this row: it looks truncated"
+    return f"{message}; a line break inside a value needs quotes"
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Repeated column names as pandas names them: Email, Email.1, ..."""
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        names.append(f"{name}.{seen[name]}" if name in seen else name)
+        seen[name] = seen.get(name, 0) + 1
+    return names
 
 
 def _required(frame: pd.DataFrame, source: pd.DataFrame, mapping: TableMapping) -> None:
     for column in mapping.spec.required:
         missing = frame[column].isna()
         if missing.any():
-            first = missing[missing].index[0]
             export_column = mapping.columns.get(column, column)
-            sample = source[export_column].iloc[first] if export_column in source else ""
-            raise ImportMappingError(
-                f"{mapping.file}: column {export_column!r} (raw {column}): {int(missing.sum())}"
-                f" row(s) without a usable value, first at line {first + 2}"
-                f" (sample value: {sample!r})"
-            )
+            if export_column in source:
+                bad = source.loc[missing, export_column]
+            else:
+                bad = pd.Series("", index=missing[missing].index)
+            message = f"no usable value for raw {column}, which is required"
+            raise ImportMappingError(clean.cell_message(mapping.file, export_column, bad, message))
 
 
 def shape(source: pd.DataFrame, mapping: TableMapping, warnings: list[str]) -> pd.DataFrame:
@@ -91,7 +194,7 @@ def shape(source: pd.DataFrame, mapping: TableMapping, warnings: list[str]) -> p
     mapped_cells = (
         source[list(mapping.columns.values())].astype("string").apply(lambda c: c.str.strip())
     )
-    source = source[(mapped_cells.fillna("") != "").any(axis=1)].reset_index(drop=True)
+    source = source[(mapped_cells.fillna("") != "").any(axis=1)]
     frame = pd.DataFrame(index=source.index)
     for column in spec.columns:
         if column in mapping.columns:
@@ -114,9 +217,8 @@ def shape(source: pd.DataFrame, mapping: TableMapping, warnings: list[str]) -> p
         parsed = clean.parse_numbers(frame[column])
         lost = frame[column].notna() & parsed.isna()
         if lost.any():
-            warnings.append(f"{file}: column {where(column)!r}: {int(lost.sum())} value(s) are no"
-                            f" single number and were left empty (sample value:"
-                            f" {frame[column][lost].iloc[0]!r})")  # fmt: skip
+            warnings.append(clean.cell_message(file, where(column), frame[column][lost],
+                                               "no single number, left empty"))  # fmt: skip
         frame[column] = parsed
     for column in spec.booleans:
         frame[column] = clean.parse_booleans(frame[column], file, where(column))
@@ -128,9 +230,9 @@ def shape(source: pd.DataFrame, mapping: TableMapping, warnings: list[str]) -> p
     if "dealstage" in frame:
         frame["dealstage"], unknown = clean.normalise_stages(frame["dealstage"])
         if len(unknown):
-            warnings.append(f"{file}: column {where('dealstage')!r}: {len(unknown)} deal(s) in"
-                            f" stages read as open (sample value: {unknown.iloc[0]!r}); map"
-                            " won/lost stages under values: dealstage")  # fmt: skip
+            warnings.append(clean.cell_message(file, where("dealstage"), unknown,
+                                               "a stage read as open; map won/lost stages under"
+                                               " values: dealstage"))  # fmt: skip
     if mapping.kind == "events" and "event_id" not in mapping.columns:
         frame["event_id"] = _derived_event_ids(frame)
     _required(frame, source, mapping)
@@ -200,12 +302,23 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
     result = ImportResult()
     mappings = load_mapping(mapping_path)
     frames: dict[str, list[pd.DataFrame]] = {}
+    empty: dict[str, str] = {}  # kind -> the first of its files without data rows
     for mapping in mappings:
-        frame = shape(read_export(mapping), mapping, result.warnings)
+        source = read_export(mapping, result.warnings)
+        frame = shape(source, mapping, result.warnings)
         log.info(
             "import: %s -> raw.%s (%s rows)", mapping.file.name, mapping.spec.table, len(frame)
         )
+        if frame.empty:
+            why = "only a header" if source.empty else "every row is empty"
+            empty.setdefault(mapping.kind, f"{mapping.file}: no data rows ({why})")
+            result.warnings.append(f"{empty[mapping.kind]}; raw.{mapping.spec.table} gets no"
+                                   " rows from it")  # fmt: skip
         frames.setdefault(mapping.kind, []).append(frame)
+    for kind in REQUIRED_KINDS:
+        if kind in frames and not sum(len(frame) for frame in frames[kind]):
+            raise ImportMappingError(f"{empty[kind]}; the {kind} export is required, so nothing"
+                                     " was imported")  # fmt: skip
     pipe = pipeline(settings, PIPELINE_NAME)
     resources = []
     for kind, parts in frames.items():

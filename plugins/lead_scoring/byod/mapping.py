@@ -16,8 +16,8 @@ from lead_scoring.sources.crm import PROPERTIES
 
 
 class ImportMappingError(ValueError):
-    """A mapping or an export file that cannot be imported; the message names the file,
-    the column and a sample value."""
+    """A mapping or an export file that cannot be imported; the message names the file and,
+    where there is one, the line (CSV) or row (Parquet), the column and the value."""
 
 
 @dataclass(frozen=True)

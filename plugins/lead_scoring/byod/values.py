@@ -1,7 +1,8 @@
 """Cleaning messy export values: placeholders, mixed date formats, numbers stored as text.
 
 Every function takes a pandas Series of text and returns it cleaned; what cannot be read
-raises ``ImportMappingError`` naming the file, the column and a sample value.
+raises ``ImportMappingError`` naming the file, the line (CSV) or row (Parquet), the column and
+the value. The Series are indexed by where each row is in its file (``position``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,24 @@ _NUMBER_JUNK = re.compile(r"[^\d.,\-]")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
-def _error(file: Path, column: str, sample, message: str) -> ImportMappingError:
-    return ImportMappingError(f"{file}: column {column!r}: {message} (sample value: {sample!r})")
+PARQUET = (".parquet", ".pq")
+
+
+def position(file: Path, label) -> str:
+    """Where a row of an export is: the line it starts on in a CSV file (the header is line 1)
+    or its number in a Parquet file, as ``load.read_export`` indexes the rows."""
+    return f"row {label}" if file.suffix.lower() in PARQUET else f"line {label}"
+
+
+def cell_message(file: Path, column: str, bad: pd.Series, message: str) -> str:
+    """One line about the cells of ``bad``: where the first is, its value and how many more."""
+    more = f"; {len(bad) - 1} more like it" if len(bad) > 1 else ""
+    return (f"{file}: {position(file, bad.index[0])}, column {column!r}: {message}"
+            f" (sample value: {bad.iloc[0]!r}{more})")  # fmt: skip
+
+
+def _error(file: Path, column: str, bad: pd.Series, message: str) -> ImportMappingError:
+    return ImportMappingError(cell_message(file, column, bad, message))
 
 
 def blank_placeholders(values: pd.Series, placeholders: frozenset[str]) -> pd.Series:
@@ -70,10 +87,8 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...], timezone: str, file
         result[found[found].index] = parsed[found].astype("datetime64[us, UTC]")
         todo &= result.isna()
     if todo.any():
-        sample = values[todo].iloc[0]
-        raise _error(file, column, sample,
-                     f"{int(todo.sum())} value(s) match none of the date formats"
-                     f" {list(formats)}; add the format to date_formats")  # fmt: skip
+        raise _error(file, column, values[todo], f"not a date in any of the formats"
+                     f" {list(formats)}; add its format to date_formats")  # fmt: skip
     return result
 
 
@@ -111,7 +126,7 @@ def parse_integers(values: pd.Series, file: Path, column: str) -> pd.Series:
     numbers = parse_numbers(values)
     bad = values.notna() & (numbers.isna() | numbers.str.contains(r"\.", regex=True))
     if bad.any():
-        raise _error(file, column, values[bad].iloc[0], "not a whole number")
+        raise _error(file, column, values[bad], "not a whole number")
     return numbers.astype("Int64")
 
 
@@ -119,8 +134,7 @@ def parse_booleans(values: pd.Series, file: Path, column: str) -> pd.Series:
     lower = values.str.lower()
     bad = values.notna() & ~lower.isin(TRUE | FALSE)
     if bad.any():
-        raise _error(file, column, values[bad].iloc[0],
-                     "not a yes/no value (map it under values:)")  # fmt: skip
+        raise _error(file, column, values[bad], "not a yes/no value (map it under values:)")
     return lower.map(lambda v: "true" if v in TRUE else "false" if v in FALSE else pd.NA).astype(
         "string"
     )

@@ -7,19 +7,29 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 
+from lead_scoring.rendering import html_environment
 from lead_scoring.settings import Settings
 
 TEMPLATES = Path(__file__).parent
+# The run report's calibration section (rendered with autoescaping like every page).
+SUMMARY_TEMPLATE = """<section class="calibration"><h2>Calibration</h2>
+{%- if s is none %}<p>No calibration proposal yet (run <code>lead-scoring calibrate</code>).</p>
+{%- else %}{% set url = report_url | safe_url %}
+<p>Latest proposal {% if url %}<a href="{{ url }}">{{ s.proposal }}</a>
+{%- else %}{{ s.proposal }}{% endif %} (outcomes as of {{ s.as_of_date }},
+ {{ "{:,}".format(s.decided_leads) }} decided leads, {{ "{:,}".format(s.won_leads) }} won),
+ {% if applied %}applied {{ applied }}{% else %}not applied: <code>{{ s.apply_command }}</code>
+{%- endif %}.</p>
+<table><tr><th></th><th>current</th><th>proposed</th><th>challenger</th></tr>
+{%- for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}
+</table>{% endif %}</section>"""
 
 
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]))
-    env.filters["pct"] = lambda v: "-" if v is None or v != v else f"{100 * float(v):.1f}%"
-    env.filters["num"] = lambda v, d=1: "-" if v is None or v != v else f"{float(v):,.{d}f}"
-    return env
+    return html_environment(FileSystemLoader(TEMPLATES))
 
 
 def write_report(path: Path, summary: dict, decisions: pd.DataFrame, unruled: pd.DataFrame,
@@ -65,45 +75,34 @@ def write_report(path: Path, summary: dict, decisions: pd.DataFrame, unruled: pd
     return report
 
 
-def calibration_summary_html(settings: Settings) -> str:
+def calibration_summary_html(settings: Settings) -> Markup:
     """A short HTML section on the latest calibration proposal, for the run report."""
     from lead_scoring.calibration.proposals import APPLIED, latest_proposal, read_summary
 
+    template = _environment().from_string(SUMMARY_TEMPLATE)
     path = latest_proposal(settings)
     if path is None:
-        return Markup(
-            "<section class='calibration'><h2>Calibration</h2><p>No calibration proposal yet"
-            " (run <code>lead-scoring calibrate</code>).</p></section>"
-        )
+        return Markup(template.render(s=None))
     s = read_summary(path)
     applied = (
         json.loads((path / APPLIED).read_text(encoding="utf-8"))["applied_at"]
         if (path / APPLIED).exists()
         else None
     )
-    at = s["proposed_at_threshold"]
-    state = (
-        f"applied {applied}"
-        if applied
-        else f"not applied: <code>{escape(s['apply_command'])}</code>"
-    )
 
     def auc(value) -> str:
         return "-" if value is None or value != value else f"{value:.3f}"
 
+    rows = [
+        ("backtest AUC", auc(s["auc_current"]), auc(s["auc_proposed"]),
+         auc(s["auc_challenger"])),
+        ("SDR-ready threshold", f"{s['current_threshold']:g}",
+         f"{s['proposed_threshold']:g} ({s['threshold_status']})", ""),
+        ("close rate of SDR-ready leads", _pct(s["current_at_threshold"]["close_rate"]),
+         _pct(s["proposed_at_threshold"]["close_rate"]), ""),
+    ]  # fmt: skip
     return Markup(
-        "<section class='calibration'><h2>Calibration</h2>"
-        f"<p>Latest proposal <a href='{escape((path / 'report.html').as_uri())}'>"
-        f"{escape(s['proposal'])}</a> (outcomes as of {escape(s['as_of_date'])},"
-        f" {s['decided_leads']:,} decided leads, {s['won_leads']:,} won), {state}.</p>"
-        "<table><tr><th></th><th>current</th><th>proposed</th><th>challenger</th></tr>"
-        f"<tr><td>backtest AUC</td><td>{auc(s['auc_current'])}</td>"
-        f"<td>{auc(s['auc_proposed'])}</td><td>{auc(s['auc_challenger'])}</td></tr>"
-        f"<tr><td>SDR-ready threshold</td><td>{s['current_threshold']:g}</td>"
-        f"<td>{s['proposed_threshold']:g} ({escape(s['threshold_status'])})</td><td></td></tr>"
-        f"<tr><td>close rate of SDR-ready leads</td>"
-        f"<td>{_pct(s['current_at_threshold']['close_rate'])}</td>"
-        f"<td>{_pct(at['close_rate'])}</td><td></td></tr></table></section>"
+        template.render(s=s, applied=applied, rows=rows, report_url=(path / "report.html").as_uri())
     )
 
 

@@ -132,6 +132,10 @@ def run_quality_gate(settings: Settings, run_id: str, as_of: datetime) -> GateRe
         quarantined = outcome.quarantine.drop_duplicates(["record_type", "record_id"])
         bad = quarantined["record_type"].value_counts().to_dict()
         current = volumes(frames, as_of).assign(run_id=run_id)
+        seen = pd.to_datetime(current["table_name"].map(store.newest_seen(wh, run_id, as_of)))
+        current["newest_at"] = pd.concat(
+            [pd.to_datetime(current["newest_at"]), seen], axis=1
+        ).max(axis=1)
         failures = (
             batch_gates.quarantine_rate(checked, bad, config)
             + batch_gates.volume_drop(current, store.previous_volumes(wh, run_id), config)

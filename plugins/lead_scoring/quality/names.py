@@ -14,7 +14,9 @@ A name is flagged with one reason code:
 * ``celebrity``: a cartoon character, a celebrity or a stock placeholder person
   (``Mickey Mouse``, ``John Doe``);
 * ``email_local_part``: a name field equal to the e-mail's local part when that local part
-  is no plain word (``jsmith84``, ``john.smith``).
+  is not spelled like a name (``jsmith84``, ``john.smith``); letters of any script, with
+  their accents, joined by apostrophes or hyphens are spelled like a name, so
+  ``o'brien@...`` for O'Brien and ``saint-clair@...`` for Saint-Clair pass.
 
 Multi-word values are split with nameparser (titles such as "Dr." are dropped) and each
 part is checked. Empty names are not flagged: a missing name is not a fake one.
@@ -69,6 +71,8 @@ _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "qwertzuiop", "yxcvbnm", "azertyu
 # Backwards runs only on QWERTY: reversed AZERTY/QWERTZ rows spell names ("Reza").
 _KEYBOARD = _ROWS + tuple(row[::-1] for row in _ROWS[:3])
 _VOWELS = frozenset("aeiouy")
+# Apostrophes (straight, typographic, modifier letter) and hyphens join the parts of a name.
+_NAME_JOINERS = re.compile(r"['\u2019\u02bc\-\u2010]")
 
 
 def fold(text: str) -> str:
@@ -141,6 +145,17 @@ def value_issue(value: str) -> str | None:
     return issues[0] if all(issues) else None
 
 
+def is_spelled_like_a_name(text: str) -> bool:
+    """Letters of any script (with their accents and vowel signs), in parts joined by
+    apostrophes or hyphens: ``o'brien``, ``o’neil``, ``saint-clair``, ``zoë``, ``王伟``."""
+    text = unicodedata.normalize("NFC", text)
+    parts = _NAME_JOINERS.split(text)
+    return all(
+        part and part[0].isalpha() and all(unicodedata.category(ch)[0] in "LM" for ch in part)
+        for part in parts
+    )
+
+
 def _per_value(values: pd.Series, function) -> pd.Series:
     """``function`` applied once per distinct value (names repeat a lot)."""
     return values.map({v: function(v) for v in values.unique()})
@@ -165,7 +180,9 @@ def name_issues(first: pd.Series, last: pd.Series, email_local: pd.Series) -> pd
     issue = issue.mask(issue.isna() & weak, "placeholder")
     full = (first + last).str.lower().str.replace(r"[^a-z]", "", regex=True).isin(CELEBRITIES)
     issue = issue.mask(issue.isna() & full, "celebrity")
-    local = email_local.astype("str").fillna("").str.strip().str.lower()
-    wordy = local.str.fullmatch(r"[^\W\d_]+")
-    typed = (local != "") & ~wordy & ((first.str.lower() == local) | (last.str.lower() == local))
+    local = email_local.astype("str").fillna("").str.strip().str.lower().str.normalize("NFC")
+    named = _per_value(local, is_spelled_like_a_name)
+    first_key = first.str.lower().str.normalize("NFC")
+    last_key = last.str.lower().str.normalize("NFC")
+    typed = (local != "") & ~named & ((first_key == local) | (last_key == local))
     return issue.mask(issue.isna() & typed, "email_local_part")

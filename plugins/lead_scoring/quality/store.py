@@ -94,3 +94,22 @@ def previous_volumes(wh: Warehouse, run_id: str) -> dict[str, int]:
         [last.iat[0, 0]],
     )
     return dict(zip(rows["table_name"], rows["row_count"].astype(int), strict=True))
+
+
+def newest_seen(wh: Warehouse, run_id: str, as_of: datetime) -> dict[str, datetime]:
+    """Per raw table, the newest change earlier runs saw at or before ``as_of``.
+
+    A change seen once stays evidence of freshness: a record the CRM sync wrote back since
+    carries a later modification time, so re-reading raw alone would miss it on a re-run of
+    a past date.
+    """
+    rows = wh.query_df(
+        f"select table_name, max(newest_at) as newest_at from {SCHEMA}.source_volumes"
+        " where run_id <> ? and newest_at <= ? group by table_name",
+        [run_id, as_of],
+    )
+    return {
+        table: newest
+        for table, newest in zip(rows["table_name"], pd.to_datetime(rows["newest_at"]), strict=True)
+        if not pd.isna(newest)
+    }

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
 
 from lead_scoring.settings import Settings
 from lead_scoring.sources.errors import SourceUnavailable
@@ -105,12 +108,14 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
             log.info("extracting %s", resource.name)
             pipe.extract(resource, loader_file_format=file_format)
         pipe.normalize()
+    except BaseException as exc:
+        # Nothing half-loaded: what this run extracted is dropped before it reaches raw.
+        discard_pending(pipe)
+        _reraise(exc)
+    try:
         pipe.load()
     except PipelineStepFailed as exc:
-        cause = _source_error(exc)
-        if cause is None:
-            raise
-        raise cause from exc
+        _reraise(exc)
     counts = {
         table: count
         for table, count in pipe.last_trace.last_normalize_info.row_counts.items()
@@ -120,6 +125,37 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
         log.info("loaded %s new or changed rows into %s.%s", count, RAW_DATASET, table)
     _check_not_empty(settings)
     return ExtractResult(counts, time.monotonic() - started)
+
+
+def pending_packages(pipe) -> list[str]:
+    """Load packages extracted or normalized and not loaded yet."""
+    return sorted([*pipe.list_extracted_load_packages(), *pipe.list_normalized_load_packages()])
+
+
+def discard_pending(pipe) -> None:
+    """Drop the load packages not loaded yet (dlt's abort also rewinds the pipeline state, so
+    the next run reads the same rows again) and the folders a failed extract leaves behind."""
+    if pending_packages(pipe):
+        pipe.abort_packages()
+    for folder in abandoned_extracts(pipe):
+        shutil.rmtree(folder)
+
+
+def abandoned_extracts(pipe) -> list[Path]:
+    """The folders a failed extract leaves in dlt's normalize storage (committed packages
+    are moved to ``extracted``)."""
+    folder = Path(pipe.working_dir) / "normalize"
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.iterdir() if p.is_dir() and p.name != "extracted"]
+
+
+def _reraise(exc: BaseException) -> NoReturn:
+    """The SourceUnavailable that dlt wrapped, if that is what failed, else ``exc``."""
+    cause = _source_error(exc)
+    if cause is None:
+        raise exc
+    raise cause from exc
 
 
 def _source_error(exc: BaseException | None) -> SourceUnavailable | None:

@@ -133,7 +133,8 @@ def test_unmappable_files_name_file_column_and_sample(settings, tmp_path):
                                                  "the sixth,2026-03-06 08:00:00"))  # fmt: skip
 
     with pytest.raises(
-        ImportMappingError, match=r"crm_leads.csv: column 'Created'.*sample value: 'the sixth'"
+        ImportMappingError,
+        match=r"crm_leads.csv: line 6, column 'Created': not a date.*sample value: 'the sixth'",
     ):
         run_import(settings, _broken(tmp_path / "b", bad_date))
 
@@ -142,7 +143,9 @@ def test_unmappable_files_name_file_column_and_sample(settings, tmp_path):
         path.write_text(path.read_text().replace("9002,1002", "N/A,1002"))
 
     with pytest.raises(
-        ImportMappingError, match=r"opportunities.csv: column 'Opportunity ID'.*line 3.*'N/A'"
+        ImportMappingError,
+        match=r"opportunities.csv: line 3, column 'Opportunity ID': no usable value for raw"
+        r" hs_object_id.*'N/A'",
     ):
         run_import(settings, _broken(tmp_path / "c", no_id))
 
