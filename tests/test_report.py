@@ -15,7 +15,7 @@ from lead_scoring.warehouse import open_warehouse
 SYNCED = {
     "run_id": "manual__1", "target": "hubspot", "status": "partial", "dry_run": False,
     "planned": 40, "sent": 37, "inserted": 12, "updated": 21, "skipped": 900, "rejected": 4,
-    "dead_lettered": 2, "pending": 3, "duplicates": 0, "quarantined": 0, "requests": 9,
+    "dead_lettered": 2, "pending": 3, "not_in_crm": 5, "duplicates": 0, "quarantined": 0, "requests": 9,
     "error_responses": 5, "message": "4 rows rejected (sync.rejections), 3 pending",
     "by_object": {},
 }  # fmt: skip
@@ -105,7 +105,8 @@ def test_each_heading_once_and_the_sync_as_a_table(settings):
     sync = html.split("<h2>CRM sync</h2>", 1)[1].split("</table>", 1)[0]
     cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", sync)
     assert cells == ["Sent", "Created", "Updated", "Rejected", "Retried next run",
-                     "Dead letters", "37", "12", "21", "4", "3", "2"]  # fmt: skip
+                     "Dead letters", "Not in the CRM", "37", "12", "21", "4", "3", "2",
+                     "5"]  # fmt: skip
     assert "planned=" not in html and "dead_lettered " not in html
     assert "9 requests, 5 error responses" in html
     assert 'href="file:///tmp/data_docs/index.html"' in html

@@ -48,8 +48,10 @@ def demo(
             crm_source=airflow_runner.http_connection(
                 sandbox.hubspot_url, sandbox.token, max_requests_per_second=15
             ),
+            # The sandbox gets a new port each run: a stable name keeps the sync state,
+            # so a second demo sends only what changed.
             crm_target=airflow_runner.http_connection(
-                sandbox.hubspot_url, sandbox.token, kind="hubspot"
+                sandbox.hubspot_url, sandbox.token, kind="hubspot", name="hubspot:crm-sandbox"
             ),
         )
         log_file = airflow_runner.new_log_file(settings.home / "logs", "demo")

@@ -46,6 +46,7 @@ SYNC_COLUMNS = (
     ("rejected", "Rejected"),
     ("pending", "Retried next run"),
     ("dead_lettered", "Dead letters"),
+    ("not_in_crm", "Not in the CRM"),
 )
 
 
