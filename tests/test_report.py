@@ -15,8 +15,8 @@ from lead_scoring.warehouse import open_warehouse
 SYNCED = {
     "run_id": "manual__1", "target": "hubspot", "status": "partial", "dry_run": False,
     "planned": 40, "sent": 37, "inserted": 12, "updated": 21, "skipped": 900, "rejected": 4,
-    "dead_lettered": 2, "pending": 3, "not_in_crm": 5, "duplicates": 0, "quarantined": 0, "requests": 9,
-    "error_responses": 5, "message": "4 rows rejected (sync.rejections), 3 pending",
+    "dead_lettered": 2, "pending": 3, "not_in_crm": 5, "duplicates": 0, "quarantined": 0,
+    "requests": 9, "error_responses": 5, "message": "4 rows rejected (sync.rejections), 3 pending",
     "by_object": {},
 }  # fmt: skip
 GATE = {"records_quarantined": 3, "quarantine_rate": 0.01,

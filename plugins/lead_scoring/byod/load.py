@@ -205,6 +205,14 @@ def shape(source: pd.DataFrame, mapping: TableMapping, warnings: list[str]) -> p
             text = pd.Series(pd.NA, index=source.index, dtype="string")
         frame[column] = clean.map_values(text, mapping.values.get(column, {}))
     where = lambda c: mapping.columns.get(c, c)  # noqa: E731
+    for column in mapping.skip_rows_missing:
+        missing = frame[column].isna()
+        if missing.any():
+            first = clean.position(file, missing[missing].index[0])
+            warnings.append(f"{file}: column {where(column)!r}: {missing.sum()} row(s) without"
+                            f" a value for raw {column} skipped (skip_rows_missing), the first"
+                            f" on {first}")  # fmt: skip
+            frame, source = frame[~missing], source[~missing]
     for column in spec.dates:
         frame[column] = clean.parse_dates(frame[column], mapping.date_formats, mapping.timezone,
                                           file, where(column))  # fmt: skip
@@ -310,7 +318,8 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
             "import: %s -> raw.%s (%s rows)", mapping.file.name, mapping.spec.table, len(frame)
         )
         if frame.empty:
-            why = "only a header" if source.empty else "every row is empty"
+            skipped = " or skipped" if mapping.skip_rows_missing else ""
+            why = "only a header" if source.empty else f"every row is empty{skipped}"
             empty.setdefault(mapping.kind, f"{mapping.file}: no data rows ({why})")
             result.warnings.append(f"{empty[mapping.kind]}; raw.{mapping.spec.table} gets no"
                                    " rows from it")  # fmt: skip

@@ -80,6 +80,7 @@ class TableMapping:
     placeholders: frozenset[str] = frozenset(DEFAULT_PLACEHOLDERS)
     timezone: str = "UTC"
     csv: dict = field(default_factory=dict)
+    skip_rows_missing: tuple[str, ...] = ()  # required raw columns: rows without one skipped
 
     @property
     def spec(self) -> TableKind:
@@ -98,6 +99,18 @@ def _strings(value, mapping_file: Path, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _timezone(value, mapping_file: Path, where: str) -> str:
+    from lead_scoring.byod.values import zone
+
+    name = str(value)
+    try:
+        zone(name)
+    except Exception:  # pandas / zoneinfo / pytz each raise their own kind
+        _fail(mapping_file, where, f"unknown time zone {name!r} (an IANA name such as"
+                                   " 'America/New_York', or 'UTC')")  # fmt: skip
+    return name
+
+
 def load_mapping(path: Path) -> list[TableMapping]:
     """Read and check a mapping file; export paths are relative to the mapping file."""
     path = Path(path)
@@ -114,7 +127,7 @@ def load_mapping(path: Path) -> list[TableMapping]:
                        "defaults.date_formats")  # fmt: skip
     extra = _strings(defaults.get("placeholders", []), path, "defaults.placeholders")
     placeholders = frozenset(DEFAULT_PLACEHOLDERS) | {p.strip().lower() for p in extra}
-    timezone = str(defaults.get("timezone", "UTC"))
+    timezone = _timezone(defaults.get("timezone", "UTC"), path, "defaults.timezone")
     tables = []
     for i, entry in enumerate(doc["tables"]):
         where = f"tables[{i}]"
@@ -143,6 +156,12 @@ def load_mapping(path: Path) -> list[TableMapping]:
             if name not in spec.columns or not isinstance(table, dict):
                 _fail(path, f"{where}.values.{name}", "expected a raw column with a value map")
             values[name] = {str(k).strip().lower(): str(v) for k, v in table.items()}
+        skip = _strings(entry.get("skip_rows_missing", []), path, f"{where}.skip_rows_missing")
+        for name in skip:
+            if name not in spec.required:
+                _fail(path, f"{where}.skip_rows_missing",
+                      f"{name!r} is not a required column of {kind} (required:"
+                      f" {', '.join(spec.required)})")  # fmt: skip
         tables.append(TableMapping(
             file=(path.parent / str(entry["file"])).resolve(),
             kind=kind,
@@ -153,7 +172,8 @@ def load_mapping(path: Path) -> list[TableMapping]:
             constants=constants,
             placeholders=placeholders | {p.strip().lower() for p in _strings(
                 entry.get("placeholders", []), path, f"{where}.placeholders")},
-            timezone=str(entry.get("timezone", timezone)),
+            timezone=_timezone(entry.get("timezone", timezone), path, f"{where}.timezone"),
             csv=dict(entry.get("csv") or {}),
+            skip_rows_missing=skip,
         ))  # fmt: skip
     return tables

@@ -8,6 +8,8 @@ the value. The Series are indexed by where each row is in its file (``position``
 from __future__ import annotations
 
 import re
+from datetime import UTC, tzinfo
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -92,11 +94,24 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...], timezone: str, file
     return result
 
 
+@cache
+def zone(name: str) -> tzinfo:
+    """The time zone ``name`` as pandas reads it (IANA names, 'UTC', fixed offsets such as
+    '+01:00'); raises for a name it does not know."""
+    return pd.Timestamp(0, tz=name).tzinfo
+
+
 def _local(text: str, kwargs: dict, timezone: str):
+    """A time without an offset read in ``timezone`` (PEP 495, fold=0): a time in a
+    daylight-saving gap takes the offset before the gap (02:30 in a gap from 02:00 to 03:00
+    is 03:30 after it), a repeated time its first occurrence (the daylight-time one)."""
     stamp = pd.to_datetime(text, errors="coerce", **kwargs)
     if pd.isna(stamp):
         return pd.NaT
-    return (stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp).tz_convert("UTC")
+    if stamp.tzinfo is None:
+        local = stamp.to_pydatetime(warn=False).replace(tzinfo=zone(timezone))
+        return pd.Timestamp(local.astimezone(UTC))
+    return stamp.tz_convert("UTC")
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:
