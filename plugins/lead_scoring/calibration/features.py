@@ -19,7 +19,10 @@ def event_features(
     lead_id), one column per event type of ``half_lives`` (indexed by event_type)."""
     dates = score_dates.rename("score_date").astype("datetime64[s]")
     known = events[events["event_type"].isin(half_lives.index)]
-    known = known.merge(dates, left_on="lead_id", right_index=True, how="inner")
+    # a merge on columns (not on dates' index): with no events at all, a merge on the
+    # index would leave a lead_id index beside the lead_id column, which pivot_table rejects
+    by_lead = dates.rename_axis("lead_id").reset_index()
+    known = known.merge(by_lead, on="lead_id", how="inner")
     known = known[known["occurred_on"] <= known["score_date"]]
     age_days = (known["score_date"] - known["occurred_on"]).dt.days.to_numpy(dtype=float)
     half_life = half_lives.reindex(known["event_type"]).to_numpy(dtype=float)

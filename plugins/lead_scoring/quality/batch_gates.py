@@ -8,26 +8,52 @@ import pandas as pd
 
 from lead_scoring.quality.config import QualityConfig
 
+TOP_VALUES = 5  # the most frequent unknown event types a message names
+
+
+def unknown_event_types(rows: pd.DataFrame, top: int = TOP_VALUES) -> str:
+    """The unknown event types among quality-table ``rows`` (rule, value), most frequent
+    first: "unknown event types: 'webinar_v2' (120), 'foo' (3)"; "" when there are none."""
+    values = rows.loc[rows["rule"] == "unknown_event_type", "value"].astype("str")
+    if values.empty:
+        return ""
+    counts = sorted(values.value_counts().items(), key=lambda item: (-item[1], item[0]))
+    named = ", ".join(f"{value!r} ({n})" for value, n in counts[:top])
+    rest = counts[top:]
+    if rest:
+        named += f" and {len(rest)} more ({sum(n for _, n in rest)} events)"
+    return f"unknown event types: {named}"
+
 
 def quarantine_rate(
-    checked: dict[str, int], quarantined: dict[str, int], config: QualityConfig
+    checked: dict[str, int],
+    quarantined: dict[str, int],
+    config: QualityConfig,
+    quarantine: pd.DataFrame,
 ) -> list[str]:
-    """Overall, and per record type with at least ``rate_min_records`` rows."""
+    """Overall, and per record type with at least ``rate_min_records`` rows; a message
+    names the unknown event types among the ``quarantine`` rows it counts."""
     limit = config.max_quarantine_rate
     messages = []
     total, bad = sum(checked.values()), sum(quarantined.values())
     if total and bad / total > limit:
-        messages.append(
-            f"quarantine rate {bad / total:.1%} ({bad} of {total} records) is above {limit:.1%}"
-        )
+        messages.append(_with(
+            f"quarantine rate {bad / total:.1%} ({bad} of {total} records) is above {limit:.1%}",
+            unknown_event_types(quarantine),
+        ))  # fmt: skip
     for record_type, count in sorted(checked.items()):
         share = quarantined.get(record_type, 0) / count if count else 0.0
         if count >= config.rate_min_records and share > limit:
-            messages.append(
+            messages.append(_with(
                 f"{share:.1%} of {record_type} records quarantined"
-                f" ({quarantined[record_type]} of {count}), above {limit:.1%}"
-            )
+                f" ({quarantined[record_type]} of {count}), above {limit:.1%}",
+                unknown_event_types(quarantine[quarantine["record_type"] == record_type]),
+            ))  # fmt: skip
     return messages
+
+
+def _with(message: str, detail: str) -> str:
+    return f"{message}: {detail}" if detail else message
 
 
 def volume_drop(

@@ -4,7 +4,12 @@ A value resolves, in this order, through: the alpha-2/alpha-3/numeric code or En
 name (``pycountry.countries.lookup``), a short list of colloquial names ("USA", "UK",
 "Holland", "Russia"), and the country's name in the languages of the main markets, taken
 from pycountry's own ISO-3166 translations ("Deutschland", "Allemagne", "España").
-Accents, dots, case and a leading "the" do not matter. Anything else is no country.
+Accents, dots, case and a leading "the" do not matter.
+
+A value that names no country but a region ("Europe", "EMEA", "APAC", "LATAM") or one of
+the geo-IP placeholders that IP-to-country lookups write into exports ("Asia/Pacific
+Region", "Anonymous Proxy", "Satellite Provider") is a *region*: a real answer, only too
+coarse for a country. Anything else is no country.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-EMPTY, OK, NORMALISABLE, UNKNOWN = "empty", "ok", "normalisable", "unknown"
+EMPTY, OK, NORMALISABLE, REGION, UNKNOWN = "empty", "ok", "normalisable", "region", "unknown"
 
 # Languages whose country names are accepted (pycountry's gettext catalogues).
 LANGUAGES = ("de", "fr", "es", "it", "nl", "pt", "sv", "da", "nb_NO", "fi", "pl", "cs")
@@ -27,6 +32,19 @@ COLLOQUIAL = {
     "palestine": "PS", "vatican": "VA", "uae": "AE", "emirates": "AE", "burma": "MM",
     "swaziland": "SZ", "cape verde": "CV", "czech republic": "CZ", "persia": "IR",
 }  # fmt: skip
+# Regions, sales territories and geo-IP placeholders, as ``key`` writes them. A value that
+# is also a country (an ISO code or name: "NA" is Namibia, "Antarctica" AQ) stays a country.
+REGIONS = frozenset({
+    "africa", "north africa", "sub saharan africa", "asia", "east asia", "south asia",
+    "southeast asia", "south east asia", "central asia", "asia pacific", "asia pacific region",
+    "asiapac", "apac", "apj", "anz", "australasia", "oceania", "europe", "eastern europe",
+    "western europe", "northern europe", "southern europe", "central europe", "european union",
+    "eu", "emea", "dach", "benelux", "nordics", "nordic countries", "scandinavia", "balkans",
+    "middle east", "mena", "gcc", "americas", "amer", "north america", "south america",
+    "central america", "latin america", "latam", "caribbean",
+    # geo-IP placeholders (MaxMind's legacy pseudo-countries AP, EU, A1, A2)
+    "ap", "anonymous proxy", "a1", "satellite provider", "a2",
+})  # fmt: skip
 
 
 def key(value: str) -> str:
@@ -74,12 +92,19 @@ def resolve(value: str) -> str | None:
     return _translated_names().get(k)
 
 
+def is_region(value: str) -> bool:
+    """Whether ``value`` names a region or geo-IP placeholder (and no country)."""
+    return key(value) in REGIONS and resolve(value) is None
+
+
 def country_status(values: pd.Series) -> pd.DataFrame:
-    """``country_status`` (empty/ok/normalisable/unknown) and ``country_iso2``."""
+    """``country_status`` (empty/ok/normalisable/region/unknown) and ``country_iso2``."""
     text = values.astype("str").fillna("")
-    codes = {v: resolve(v) for v in text.unique() if v.strip()}
+    distinct = [v for v in text.unique() if v.strip()]
+    codes = {v: resolve(v) for v in distinct}
     iso2 = text.map(codes)
     status = pd.Series(UNKNOWN, index=text.index, dtype="str")
+    status[text.isin([v for v in distinct if is_region(v)])] = REGION
     status[iso2.notna()] = NORMALISABLE
     status[iso2.notna() & (iso2 == text)] = OK
     status[text.str.strip() == ""] = EMPTY

@@ -137,11 +137,14 @@ def run_quality_gate(settings: Settings, run_id: str, as_of: datetime) -> GateRe
             [pd.to_datetime(current["newest_at"]), seen], axis=1
         ).max(axis=1)
         failures = (
-            batch_gates.quarantine_rate(checked, bad, config)
+            batch_gates.quarantine_rate(checked, bad, config, outcome.quarantine)
             + batch_gates.volume_drop(current, store.previous_volumes(wh, run_id), config)
             + batch_gates.freshness(current, as_of, config)
         )
         total, n_bad = sum(checked.values()), len(quarantined)
+        unknown_types = batch_gates.unknown_event_types(
+            pd.concat([outcome.quarantine, outcome.flags], ignore_index=True)
+        )
         result = GateResult(
             run_id=run_id,
             status=FAILED if failures else PASSED,
@@ -151,7 +154,8 @@ def run_quality_gate(settings: Settings, run_id: str, as_of: datetime) -> GateRe
             counts_by_rule=outcome.counts_by_rule,
             data_docs_path=str(docs) if docs else None,
             message="; ".join(failures)
-            or f"passed: {total} records checked, {n_bad} quarantined ({n_bad / total:.2%})",
+            or f"passed: {total} records checked, {n_bad} quarantined ({n_bad / total:.2%})"
+            + (f"; {unknown_types}" if unknown_types else ""),
         )
         store.record_run(wh, _run_row(result, started), current)
     log.info("quality gate %s in %.1f s: %s", result.status, time.monotonic() - clock,

@@ -46,7 +46,10 @@ RULES = _rules(
     Rule("phone_format", NORMALISE, (NORMALISE, FLAG, OFF),
          "valid phone number not written in E.164: normalised to E.164"),
     Rule("bad_country", REJECT, (REJECT, FLAG, OFF),
-         "country value that is no ISO-3166 country under any known spelling"),
+         "country value that is no ISO-3166 country under any known spelling, nor a region"),
+    Rule("country_is_region", FLAG, (FLAG, REJECT, OFF),
+         "country value naming a region (Europe, EMEA, APAC) or a geo-IP placeholder"
+         " (Asia/Pacific Region, Anonymous Proxy): kept and scored, without a country"),
     Rule("country_spelling", NORMALISE, (NORMALISE, FLAG, OFF),
          "country written other than as its ISO-3166 alpha-2 code: normalised to it"),
     Rule("impossible_company_size", REJECT, (REJECT, FLAG, OFF),

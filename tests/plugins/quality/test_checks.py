@@ -95,7 +95,12 @@ def test_fake_names_are_caught_with_a_reason(first, last, email, reason):
      ("Allemagne", "normalisable", "DE"), ("the Netherlands", "normalisable", "NL"),
      ("España", "normalisable", "ES"), ("Espana", "normalisable", "ES"),
      ("deu", "normalisable", "DE"), ("", "empty", None), ("N/A", "unknown", None),
-     ("Europe", "unknown", None), ("Narnia", "unknown", None), ("123", "unknown", None)],
+     ("Narnia", "unknown", None), ("123", "unknown", None), ("Worldwide", "unknown", None),
+     ("Asia/Pacific Region", "region", None), ("EMEA", "region", None),
+     ("APAC", "region", None), ("Europe", "region", None), ("North America", "region", None),
+     ("LATAM", "region", None), ("latin america", "region", None),
+     ("Anonymous Proxy", "region", None), ("Satellite Provider", "region", None),
+     ("NA", "ok", "NA"), ("Antarctica", "normalisable", "AQ")],
 )  # fmt: skip
 def test_country_spellings(value, status, code):
     result = country_status(pd.Series([value])).iloc[0]

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from quality_rows import AS_OF, contact, product_event, quality, raw_frame
+from quality_rows import AS_OF, contact, product_event, product_user, quality, raw_frame
 
 from lead_scoring.quality.gate import QualityGateFailed, run_quality_gate
 
@@ -160,3 +160,33 @@ def test_timezone_of_the_as_of_time_does_not_matter(settings, write_raw):
     assert run_quality_gate(settings, "tz-1", in_berlin).records_quarantined == 0
     failed = run_quality_gate(settings, "tz-2", AS_OF - timedelta(hours=1))
     assert failed.counts_by_rule == {"future_created_at": 1}
+
+
+def test_unknown_event_types_are_named_most_frequent_first(settings, write_raw, monkeypatch):
+    monkeypatch.setenv("LEAD_SCORING_DQ_MAX_QUARANTINE_RATE", "0.10")
+    monkeypatch.setenv("LEAD_SCORING_DQ_RATE_MIN_RECORDS", "5")
+    events = [product_event(i, 1) for i in range(1, 11)]
+    events += [product_event(100 + i, 1, event_type="webinar_v2") for i in range(4)]
+    events += [product_event(200, 1, event_type="foo")]
+    write_raw(crm_contacts=[contact(i) for i in range(1, 11)], product_users=[product_user(1)],
+              product_events=events)  # fmt: skip
+    message = str(_failure(settings, "types-1"))
+    assert (
+        "33.3% of product_event records quarantined (5 of 15), above 10.0%:"
+        " unknown event types: 'webinar_v2' (4), 'foo' (1)"
+    ) in message
+    monkeypatch.setenv("LEAD_SCORING_DQ_MAX_QUARANTINE_RATE", "1.0")
+    passed = run_quality_gate(settings, "types-2", AS_OF)
+    assert passed.message.endswith("; unknown event types: 'webinar_v2' (4), 'foo' (1)")
+
+
+def test_many_unknown_event_types_name_the_most_frequent_few():
+    from lead_scoring.quality.batch_gates import unknown_event_types
+
+    values = ["a"] * 3 + ["b"] * 5 + ["c", "d", "e", "f", "g"] + ["login"]
+    rules = ["unknown_event_type"] * 13 + ["future_event"]
+    rows = pd.DataFrame({"rule": rules, "value": values})
+    assert unknown_event_types(rows) == (
+        "unknown event types: 'b' (5), 'a' (3), 'c' (1), 'd' (1), 'e' (1) and 2 more (2 events)"
+    )
+    assert unknown_event_types(rows[rows["rule"] == "future_event"]) == ""

@@ -224,3 +224,24 @@ def test_policy_from_environment_moves_a_rule(settings, write_raw, monkeypatch):
     assert quality(settings, "record_flags").empty
     assert quality(settings, "normalised_values").empty
     assert "country_spelling" not in result.counts_by_rule
+
+
+REGIONS = ["Asia/Pacific Region", "EMEA", "APAC", "Europe", "North America", "LATAM",
+           "Anonymous Proxy", "Satellite Provider"]  # fmt: skip
+
+
+def test_a_region_for_a_country_is_flagged_and_the_lead_kept(settings, write_raw):
+    contacts = [contact(100 + i, country=region) for i, region in enumerate(REGIONS)]
+    write_raw(crm_contacts=[*contacts, contact(200, country="Narnia")],
+              crm_companies=[company(900, country="EMEA")])  # fmt: skip
+    result = run_quality_gate(settings, "run-regions", AS_OF)
+    flags = _rows(quality(settings, "record_flags"), "country_is_region")
+    assert flags == {("contact", str(100 + i)): ("country", region)
+                     for i, region in enumerate(REGIONS)} | {
+        ("company", "900"): ("country", "EMEA")
+    }  # fmt: skip
+    quarantine = quality(settings, "quarantine")
+    assert set(zip(quarantine["record_id"], quarantine["rule"], strict=True)) == {
+        ("200", "bad_country")
+    }  # fmt: skip
+    assert result.counts_by_rule == {"country_is_region": 9, "bad_country": 1}
