@@ -8,8 +8,9 @@ local CRM sandbox.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,6 +18,21 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with its password shown as ``***``, for reprs and logs."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        has_password = parts.password is not None
+    except ValueError:
+        return "<unparsable URL>"
+    if not has_password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,13 @@ class Settings:
     # The product database: a PostgreSQL URL, or a local SQLite file when unset.
     product_db_url: str | None = field(default_factory=lambda: _env("LEAD_SCORING_PRODUCT_DB_URL"))
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
+
+    def __repr__(self) -> str:
+        """The fields, with the database URLs' passwords masked."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("warehouse_url", "product_db_url"):
+            shown[name] = redact_url(shown[name])
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @property
     def warehouse_path(self) -> Path:

@@ -1,20 +1,31 @@
-"""``/_sandbox/...``: faults, stats and reset, on both servers, without auth or limits."""
+"""``/_sandbox/...``: faults, stats and reset, on both servers; the sandbox token, no limits."""
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from lead_scoring.crm_sandbox.faults import UnknownFaultError
+from lead_scoring.crm_sandbox.state import bearer_token
 
 if TYPE_CHECKING:
     from lead_scoring.crm_sandbox.state import SandboxState
 
 
 def admin_router(state: SandboxState) -> APIRouter:
-    router = APIRouter(prefix="/_sandbox")
+    def require_token(request: Request) -> None:
+        token = bearer_token(request) or ""
+        if not hmac.compare_digest(token.encode(), state.token.encode()):
+            raise HTTPException(
+                401,
+                "The sandbox admin endpoints need the sandbox token (Authorization: Bearer ...)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    router = APIRouter(prefix="/_sandbox", dependencies=[Depends(require_token)])
 
     @router.get("/health")
     async def health():

@@ -44,6 +44,23 @@ class HubSpotError(Exception):
         return JSONResponse(body, status_code=self.status)
 
 
+def _checked_name(name: Any) -> str:
+    """``name`` if it follows HubSpot's property-name rule, else HubSpot's 400."""
+    if not hs.is_valid_property_name(name):
+        raise HubSpotError(
+            400,
+            "VALIDATION_ERROR",
+            f"Invalid property name {name!r}: use {hs.PROPERTY_NAME_RULE}",
+            context={"propertyName": [str(name)]},
+        )
+    return name
+
+
+def _column(name: str) -> str:
+    """The SQL expression of a property; only a name that passed ``_checked_name`` gets here."""
+    return _COLUMN.get(name) or f"json_extract(properties, '$.\"{_checked_name(name)}\"')"
+
+
 def _object_type(name: str) -> str:
     object_type = hs.OBJECT_TYPE_IDS.get(name, name)
     if object_type not in hs.OBJECT_TYPES:
@@ -402,8 +419,9 @@ class HubSpotService:
         return (" and ".join(clauses) or "1 = 1"), params
 
     def _filter(self, spec: dict[str, Any], props: dict[str, dict], params: list[Any]) -> str:
-        name, op = spec.get("propertyName"), str(spec.get("operator", "EQ")).upper()
-        definition = props.get(name or "")
+        name = _checked_name(spec.get("propertyName"))
+        op = str(spec.get("operator", "EQ")).upper()
+        definition = props.get(name)
         if definition is None:
             raise HubSpotError(
                 400,
@@ -412,7 +430,7 @@ class HubSpotService:
                 context={"propertyName": [str(name)]},
             )
         type_ = definition["type"]
-        raw = _COLUMN.get(name) or f"json_extract(properties, '$.\"{name}\"')"
+        raw = _column(name)
         if op in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
             test = f"coalesce({raw}, '') != ''"
             return test if op == "HAS_PROPERTY" else f"not ({test})"
@@ -465,9 +483,9 @@ class HubSpotService:
             else:
                 name = sort.get("propertyName", "")
                 desc = str(sort.get("direction", "ASCENDING")).upper() == "DESCENDING"
-            if name not in props:
+            if _checked_name(name) not in props:
                 raise HubSpotError(400, "VALIDATION_ERROR", f"Cannot sort on unknown {name!r}")
-            column = _COLUMN.get(name) or f"json_extract(properties, '$.\"{name}\"')"
+            column = _column(name)
             if props[name]["type"] == "number" and name != "hs_object_id":
                 column = f"cast({column} as real)"
             parts.append(f"{column} {'desc' if desc else 'asc'}")
@@ -686,7 +704,7 @@ class HubSpotService:
                 f"Property definition is missing {', '.join(missing)}",
                 context={"missing": missing},
             )
-        name, type_, field_type = body["name"], body["type"], body["fieldType"]
+        name, type_, field_type = _checked_name(body["name"]), body["type"], body["fieldType"]
         if name in self.state.hubspot_properties(object_type):
             raise HubSpotError(
                 409,

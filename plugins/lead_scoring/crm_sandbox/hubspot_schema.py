@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from lead_scoring.crm_sandbox.emails import is_valid_email
 from lead_scoring.crm_sandbox.store import canonical_datetime, iso_date, now_iso
+
+# HubSpot's rule for a property's internal name; names reach the search SQL only if they pass.
+PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+PROPERTY_NAME_RULE = "lowercase letters, digits and underscores, starting with a letter"
+
+
+def is_valid_property_name(name: object) -> bool:
+    return isinstance(name, str) and PROPERTY_NAME.fullmatch(name) is not None
+
 
 OBJECT_TYPES = {"contacts": "0-1", "companies": "0-2", "deals": "0-3"}
 OBJECT_TYPE_IDS = {v: k for k, v in OBJECT_TYPES.items()}

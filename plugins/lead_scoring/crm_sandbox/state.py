@@ -21,7 +21,7 @@ TOKEN_ENV = "LEAD_SCORING_CRM_TOKEN"
 @dataclass
 class SandboxState:
     store: CrmStore
-    token: str
+    token: str = field(repr=False)
     limiter: RateLimiter
     salesforce: SalesforceSchema
     faults: Faults = field(default_factory=Faults)

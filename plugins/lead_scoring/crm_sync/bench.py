@@ -152,7 +152,9 @@ def bench_sync(n: int = 100_000, rate_per_10s: int = 190) -> dict:
         first = run_sync(settings, target, "bench-1")
         seconds = time.monotonic() - started
         second = run_sync(settings, target, "bench-2")
-        stats = requests.get(f"{url}/_sandbox/stats", timeout=30).json()
+        stats = requests.get(
+            f"{url}/_sandbox/stats", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ).json()
     finally:
         parent.send("stop")
         server.join(timeout=30)

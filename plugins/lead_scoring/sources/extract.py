@@ -6,7 +6,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -39,7 +39,7 @@ class CrmSource:
     """
 
     base_url: str
-    token: str
+    token: str = field(repr=False)
     max_requests_per_second: float = 5.0
 
 

@@ -48,9 +48,10 @@ def test_ten_secondly_then_daily_limit(tmp_path):
 
 def test_rate_limit_faults_from_admin_endpoint(sandbox):
     admin = f"{sandbox.hubspot_url}/_sandbox/faults"
-    requests.post(admin, json={"ten_secondly_429_seconds": 30}).raise_for_status()
+    auth = {"Authorization": f"Bearer {sandbox.token}"}
+    requests.post(admin, json={"ten_secondly_429_seconds": 30}, headers=auth).raise_for_status()
     assert_rate_limited(upsert(sandbox, ["x@example.com"]), "TEN_SECONDLY_ROLLING")
-    requests.delete(admin).raise_for_status()
+    requests.delete(admin, headers=auth).raise_for_status()
     assert upsert(sandbox, ["x@example.com"]).status_code == 200
     sandbox.faults.set(daily_limit_exhausted=True)
     assert_rate_limited(upsert(sandbox, ["y@example.com"]), "DAILY")
@@ -104,19 +105,50 @@ def test_empty_results_and_no_errors(sandbox, http):
     assert upsert(sandbox, ["e@example.com"]).json()["results"]
 
 
-def test_unknown_fault_is_refused_and_stats_and_reset(sandbox):
-    bad = requests.post(f"{sandbox.hubspot_url}/_sandbox/faults", json={"explode": True})
+def test_unknown_fault_is_refused_and_stats_and_reset(sandbox, http):
+    bad = http.post(f"{sandbox.hubspot_url}/_sandbox/faults", json={"explode": True})
     assert bad.status_code == 400 and "explode" in bad.json()["error"]
     upsert(sandbox, ["st@example.com"])
     requests.get(f"{sandbox.hubspot_url}/crm/v3/objects/contacts")
-    stats = requests.get(f"{sandbox.hubspot_url}/_sandbox/stats").json()
+    stats = http.get(f"{sandbox.hubspot_url}/_sandbox/stats").json()
     assert stats["requests"]["hubspot POST /crm/v3/objects/{object_type}/batch/{action}"] == {
         "200": 1
     }
     assert stats["requests"]["hubspot GET /crm/v3/objects/{object_type}"] == {"401": 1}
     assert stats["records"] == {"contacts": 1}
-    requests.post(f"{sandbox.salesforce_url}/_sandbox/reset", verify=str(sandbox.ca_path))
+    http.post(f"{sandbox.salesforce_url}/_sandbox/reset").raise_for_status()
     assert sandbox.stats()["records"] == {} and sandbox.stats()["total"] == 0
+
+
+@pytest.mark.parametrize("server", ["hubspot_url", "salesforce_url"])
+def test_admin_endpoints_need_the_sandbox_token(sandbox, server):
+    base = f"{getattr(sandbox, server)}/_sandbox"
+    verify = str(sandbox.ca_path)
+    upsert(sandbox, ["kept@example.com"])
+    calls = [
+        ("post", "reset", {}),
+        ("post", "faults", {"json": {"server_error_next": 5}}),
+        ("delete", "faults", {}),
+        ("get", "faults", {}),
+        ("get", "stats", {}),
+        ("get", "health", {}),
+    ]
+    for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic x"}):
+        for method, path, kwargs in calls:
+            response = requests.request(
+                method, f"{base}/{path}", headers=headers, verify=verify, **kwargs
+            )
+            assert response.status_code == 401, (method, path, headers)
+            assert "records" not in response.text
+    assert sandbox.store.count("contacts") == 1
+    assert sandbox.faults.snapshot() == sandbox.faults.__class__().snapshot()
+
+    auth = {"Authorization": f"Bearer {sandbox.token}"}
+    assert requests.get(f"{base}/stats", headers=auth, verify=verify).json()["records"] == {
+        "contacts": 1
+    }
+    requests.post(f"{base}/reset", headers=auth, verify=verify).raise_for_status()
+    assert sandbox.store.count("contacts") == 0
 
 
 def test_records_and_properties_survive_a_restart(tmp_path):

@@ -228,6 +228,49 @@ def test_search_pages_by_lastmodifieddate_with_total(hs, sandbox):
     assert sorted(int(r.id) for r in us_in.results) == [1, 3, 5]
 
 
+CRAFTED = "email') OR 1=1 --"
+
+
+@pytest.mark.parametrize("name", ["Email", "1score", "ls-score", "ls score", CRAFTED, "é"])
+def test_property_names_outside_hubspots_rule_are_refused(sandbox, name):
+    response = requests.post(
+        f"{sandbox.hubspot_url}/crm/v3/properties/contacts",
+        json={"name": name, "label": "X", "type": "string", "fieldType": "text",
+              "groupName": "contactinformation"},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert name not in sandbox.state.hubspot_properties("contacts")
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        {"filterGroups": [{"filters": [
+            {"propertyName": CRAFTED, "operator": "EQ", "value": "nobody@example.com"}]}]},
+        {"filterGroups": [{"filters": [{"propertyName": CRAFTED, "operator": "HAS_PROPERTY"}]}]},
+        {"sorts": [{"propertyName": CRAFTED, "direction": "ASCENDING"}]},
+        {"sorts": [CRAFTED]},
+    ],
+)  # fmt: skip
+def test_search_with_a_crafted_property_name_is_refused(sandbox, search):
+    sandbox.store.bulk_load("contacts", [{"hs_object_id": "1", "email": "a@example.com"}])
+    # Even a definition stored under that name (not creatable through the API) is refused.
+    sandbox.store.save_property_def(
+        "contacts", {**sandbox.state.hubspot_properties("contacts")["email"], "name": CRAFTED}
+    )
+    response = requests.post(
+        f"{sandbox.hubspot_url}/crm/v3/objects/contacts/search",
+        json={**search, "limit": 10},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["category"] == "VALIDATION_ERROR" and "results" not in body
+    assert body["context"] == {"propertyName": [CRAFTED]}
+
+
 def test_search_limit_over_200_is_refused(hs):
     with pytest.raises(ApiException) as caught:
         hs.crm.contacts.search_api.do_search(PublicObjectSearchRequest(limit=201))
