@@ -9,7 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: env tools demo test bench lint clean
+.PHONY: env tools demo test bench faults lint clean
 
 env: $(STAMP)
 
@@ -29,6 +29,10 @@ test: env tools  ## the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 
 bench: env  ## long benchmarks: prints name=value lines (sizes overridable, see README)
 	$(BIN)/lead-scoring bench
+
+faults: env  ## kill the nightly run inside each stage, rerun, compare; then broken input files
+	$(BIN)/lead-scoring faults $(FAULTS_ARGS)
+	$(BIN)/lead-scoring bad-inputs
 
 lint: env
 	$(BIN)/ruff check plugins dags tests

@@ -8,6 +8,7 @@ from lead_scoring.calibration.cli import calibrate, calibration_apply
 from lead_scoring.crm_sandbox.cli import crm_sandbox
 from lead_scoring.crm_sync.cli import crm_preflight, crm_sync
 from lead_scoring.demo import demo
+from lead_scoring.faults.cli import faults
 from lead_scoring.quality.cli import quality_check, quality_eval
 from lead_scoring.simulator.cli import simulate
 from lead_scoring.sources.cli import extract
@@ -26,3 +27,4 @@ app.command("crm-sync")(crm_sync)
 app.command("calibrate")(calibrate)
 app.command("calibration-apply")(calibration_apply)
 app.command("bench")(bench)
+app.command("faults")(faults)
