@@ -1,5 +1,5 @@
-"""The fault campaign: a nightly run killed inside dbt and mid-sync reruns to the clean run's
-marts and CRM, and the comparison notices what differs."""
+"""The fault campaign: a nightly run killed inside dlt's normalize step, inside dbt and
+mid-sync reruns to the clean run's marts and CRM, and the comparison notices what differs."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from lead_scoring.faults.points import UnknownKillPoint, select
 
 
 @pytest.mark.xdist_group("airflow")  # many child processes: not beside the other heavy tests
-def test_runs_killed_in_dbt_and_mid_sync_rerun_to_the_clean_run(tmp_path):
-    labels = ["dbt/after_event_staging", "sync/mid_contacts"]
+def test_runs_killed_in_extract_dbt_and_mid_sync_rerun_to_the_clean_run(tmp_path):
+    labels = ["extract/mid_normalize", "dbt/after_event_staging", "sync/mid_contacts"]
     points = select(labels)
 
     campaign = run_campaign(tmp_path / "faults", points, leads=300, accounts=60, jobs=2)
@@ -22,10 +22,10 @@ def test_runs_killed_in_dbt_and_mid_sync_rerun_to_the_clean_run(tmp_path):
     lines = [p.line() for p in campaign.points]
     assert [p.point.label for p in campaign.points] == labels
     assert all(p.killed for p in campaign.points), lines
-    assert "stg_product__events" in campaign.points[0].kill_seen
+    assert "stg_product__events" in campaign.points[1].kill_seen
     assert campaign.figures() == {
-        "faults_kill_points": 2,
-        "faults_reruns_equal": 2,
+        "faults_kill_points": 3,
+        "faults_reruns_equal": 3,
         "faults_crm_duplicates": 0,
     }, lines
 

@@ -6,9 +6,11 @@ new, changed, or were rejected before (until they become dead letters). A row is
 the id of the CRM record it belongs to: the record id itself when the records came from this
 CRM, else the id confirmed by an earlier run or found by its match key; a row the CRM holds
 no record for is created only when ``create_records`` is on, else counted ``not_in_crm``.
-Each batch's outcome is saved as soon as the CRM answered it, in one transaction, and
+Outcomes are saved about once a second (``OutcomeBuffer``), each save one transaction, and
 ``sync.crm_state`` only ever holds rows the CRM confirmed: a run killed at any point loses
-and duplicates nothing, and the next run sends exactly what is still unconfirmed.
+and duplicates nothing, and the next run sends what is still unconfirmed (at most the last
+second's confirmed rows again: updates by id or upserts by a unique key, never a second
+record).
 """
 
 from __future__ import annotations

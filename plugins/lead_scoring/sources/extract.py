@@ -101,6 +101,7 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
         marketing_resource(settings.marketing_exports_dir),
     ]
     pipe = pipeline(settings)
+    drop_normalized_leftovers(pipe)
     # DuckDB loads Parquet files far faster than INSERT statements (dlt's default).
     file_format = "parquet" if settings.warehouse == "duckdb" else None
     try:
@@ -125,6 +126,18 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
         log.info("loaded %s new or changed rows into %s.%s", count, RAW_DATASET, table)
     _check_not_empty(settings)
     return ExtractResult(counts, time.monotonic() - started)
+
+
+def drop_normalized_leftovers(pipe) -> None:
+    """A run killed inside dlt's normalize step, after it committed a package as normalized
+    and before it deleted the extracted copy, leaves both; normalizing that copy again
+    fails. The normalized package is complete and is loaded next; the copy is dropped."""
+    done = {*pipe.list_normalized_load_packages(), *pipe.list_completed_load_packages()}
+    folder = Path(pipe.working_dir) / "normalize" / "extracted"
+    for package in sorted(done):
+        if (folder / package).is_dir():
+            log.warning("dropping load package %s: extracted copy of a normalized one", package)
+            shutil.rmtree(folder / package)
 
 
 def pending_packages(pipe) -> list[str]:
