@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -13,8 +14,10 @@ from lead_scoring.calibration.inputs import ScoringInputs
 from lead_scoring.calibration.outcomes import decided_leads
 from lead_scoring.calibration.rules import Rules
 
+log = logging.getLogger(__name__)
+
 MIN_WON = 10
-INTAKE_WEEKS = 12  # leads per week: the average over the last 12 weeks
+INTAKE_WEEKS = 12  # leads per week: the average over the 12 weeks up to the data's end
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,18 @@ class CalibrationData:
         return self.subset(self.decided.index[:cut]), self.subset(self.decided.index[cut:])
 
 
+def data_as_of(inputs: ScoringInputs, as_of: date) -> date:
+    """The last day the data records anything (a lead created, an event, a deal created or
+    closed) up to ``as_of``: an imported history read as of today ends on its own date."""
+    end = pd.Timestamp(as_of + timedelta(days=1))
+    moments = [inputs.leads["created_at"], inputs.events["occurred_on"],
+               inputs.deals["created_at"], inputs.deals["closed_at"]]  # fmt: skip
+    newest = pd.Series([m[m < end].max() for m in moments], dtype="datetime64[us]").max()
+    return as_of if pd.isna(newest) else min(as_of, newest.date())
+
+
 def leads_per_week(leads: pd.DataFrame, as_of: date) -> float:
+    """New leads per week over the ``INTAKE_WEEKS`` weeks up to ``as_of`` (inclusive)."""
     end = pd.Timestamp(as_of + timedelta(days=1))
     start = end - pd.Timedelta(weeks=INTAKE_WEEKS)
     recent = leads[(leads["created_at"] >= start) & (leads["created_at"] < end)]
@@ -73,7 +87,10 @@ def prepare(inputs: ScoringInputs, rules: Rules, config: CalibrationConfig) -> C
     decayed, counts = event_features(inputs.events, decided["score_date"], half_lives)
     fit = signal_matrix(inputs.fit_signals, decided.index)
     signals = pd.concat([(counts > 0).astype(int), fit], axis=1)
+    intake_end = data_as_of(inputs, as_of)
+    if intake_end < as_of:
+        log.info("the data ends on %s: intake is measured up to then", intake_end)
     return CalibrationData(
         decided, decayed, counts, inputs.fit_signals, signals,
-        leads_per_week(inputs.leads, as_of), as_of,
+        leads_per_week(inputs.leads, intake_end), as_of,
     )  # fmt: skip

@@ -70,6 +70,27 @@ def load_raw(wh: Warehouse) -> dict[str, pd.DataFrame]:
     return frames
 
 
+def imported_tables(wh: Warehouse, tables: list[str]) -> list[str]:
+    """The raw tables whose newest rows ``lead-scoring import`` loaded: a backfill of past
+    data, not a feed whose age says anything. dlt records each load in ``raw._dlt_loads``
+    under the schema of its pipeline (``lead_scoring_import`` or the extract's)."""
+    from lead_scoring.byod.load import PIPELINE_NAME as IMPORT
+
+    if not wh.table_exists(RAW, "_dlt_loads"):
+        return []
+    imported = []
+    for table in tables:
+        if "_dlt_load_id" not in wh.columns(RAW, table):
+            continue
+        schema = wh.scalar(
+            f"select schema_name from {RAW}._dlt_loads"
+            f" where load_id = (select max(_dlt_load_id) from {RAW}.{table})"
+        )
+        if schema == IMPORT:
+            imported.append(table)
+    return imported
+
+
 def volumes(frames: dict[str, pd.DataFrame], as_of: datetime) -> pd.DataFrame:
     """Row count and newest change (not after ``as_of``) per raw table."""
     rows = []

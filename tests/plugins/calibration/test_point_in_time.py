@@ -1,12 +1,13 @@
 """Point in time: a lead is judged on what happened before its decision, never after."""
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from lead_scoring.calibration.config import CalibrationConfig
-from lead_scoring.calibration.dataset import prepare
+from lead_scoring.calibration.dataset import INTAKE_WEEKS, prepare
 from lead_scoring.calibration.inputs import ScoringInputs, load_inputs
 from lead_scoring.calibration.lift import rule_lifts
 from lead_scoring.calibration.outcomes import decided_leads
@@ -92,3 +93,30 @@ def test_a_future_event_cannot_change_a_past_decision(prepared):
     before = score_leads(rules, data.fit_signals, data.decayed).loc[lead_id, "pain_score"]
     now = score_leads(rules, changed.fit_signals, changed.decayed).loc[lead_id, "pain_score"]
     assert now > before
+
+
+def test_intake_of_a_history_is_measured_up_to_the_data_not_today():
+    """Leads of 2024 calibrated as of today: the weekly intake is that of the 12 weeks
+    before the data ends (the day of the last lead), not of the empty weeks before today."""
+    created = pd.Series(pd.date_range("2024-01-01", periods=400, freq="12h")).astype(
+        "datetime64[us]"
+    )
+    leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(400)], "created_at": created})
+    deals = _deals(*(
+        (f"L{i}", f"D{i}", "closedwon" if i % 10 == 0 else "closedlost",
+         created[i] + pd.Timedelta(days=10), created[i] + pd.Timedelta(days=20))
+        for i in range(0, 300, 5)
+    ))  # fmt: skip
+    fit = pd.DataFrame({"lead_id": leads["lead_id"][::2], "signal": "industry:software"})
+    events = pd.DataFrame({"lead_id": pd.Series(dtype=str), "event_type": pd.Series(dtype=str),
+                           "occurred_on": pd.Series(dtype="datetime64[s]")})  # fmt: skip
+    inputs = ScoringInputs(leads, fit, events, deals, date.today())
+    rules = load_rules(Path(__file__).resolve().parents[3] / "dbt_project")
+
+    data = prepare(inputs, rules, CalibrationConfig())
+
+    end = created.max().normalize() + pd.Timedelta(days=1)  # the day of the last lead, in full
+    weeks = created[(created >= end - pd.Timedelta(weeks=INTAKE_WEEKS)) & (created < end)]
+    assert data.as_of_date == date.today()  # outcomes are still read as of today
+    assert data.leads_per_week > 0
+    assert data.leads_per_week == len(weeks) / INTAKE_WEEKS == 14

@@ -1,13 +1,16 @@
 """Batch-level gates stop the run after recording it; schema problems are named clearly;
 first_seen_at survives across runs; Data Docs are written per run."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from quality_rows import AS_OF, contact, product_event, product_user, quality, raw_frame
 
 from lead_scoring.quality.gate import QualityGateFailed, run_quality_gate
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples" / "import"
 
 
 def _failure(settings, run_id: str, as_of=AS_OF) -> QualityGateFailed:
@@ -69,6 +72,31 @@ def test_stale_source_fails(settings, clean_raw):
 def test_freshness_limit_is_configurable(settings, clean_raw, monkeypatch):
     monkeypatch.setenv("LEAD_SCORING_DQ_MAX_SOURCE_AGE_HOURS", "200")
     assert run_quality_gate(settings, "fresh-2", AS_OF + timedelta(days=5)).status == "passed"
+
+
+def _gate_message(settings, run_id: str, as_of) -> str:
+    try:
+        return run_quality_gate(settings, run_id, as_of).message
+    except QualityGateFailed as failed:
+        return str(failed)
+
+
+def test_imported_history_is_not_judged_stale_but_a_later_extract_is(settings):
+    """Past data loaded by `lead-scoring import` is a backfill; once the extract loads the
+    CRM tables again, their age counts."""
+    from lead_scoring.byod import run_import
+    from lead_scoring.warehouse import open_warehouse
+
+    run_import(settings, EXAMPLES / "mapping.yml")  # leads and events of March 2026
+    today = datetime.now(UTC)
+    assert "stale" not in _gate_message(settings, "import-1", today)
+    with open_warehouse(settings) as wh:
+        wh.execute("insert into raw._dlt_loads (load_id, schema_name, status, inserted_at)"
+                   " values ('9999999999.0', 'lead_scoring_raw', 0, ?)", [today])  # fmt: skip
+        for table in ("crm_contacts", "crm_companies", "crm_deals"):
+            wh.execute(f"update raw.{table} set _dlt_load_id = '9999999999.0'")
+    message = _gate_message(settings, "import-2", today)
+    assert "CRM is stale" in message and "marketing exports is stale" not in message
 
 
 def test_empty_leads_table_is_an_error(settings, clean_raw):
