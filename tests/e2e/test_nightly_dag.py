@@ -1,6 +1,7 @@
 """The real nightly DAG, run by Airflow (`airflow dags test`) on small generated data."""
 
 import json
+import secrets
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -74,9 +75,48 @@ def _gate_status(settings) -> str:
         return wh.scalar("select status from quality.runs order by started_at desc limit 1")
 
 
-def test_nightly_dag_reruns_converge_and_never_duplicate_crm_records(sandbox, simulated, tmp_path):
+@pytest.fixture
+def secret_sandbox(simulated):
+    """The CRM sandbox with a token of its own, to look for in logs and tables."""
+    from lead_scoring.crm_sandbox import start_sandbox
+
+    with start_sandbox(
+        simulated.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10_000,
+        token="tok-" + secrets.token_hex(16),
+    ) as handle:  # fmt: skip
+        yield handle
+
+
+def _places_holding(secret: str, settings, folder) -> list[str]:
+    """Log files under ``folder`` and warehouse tables whose text contains ``secret``."""
+    places = [
+        str(path)
+        for path in folder.rglob("*")
+        if path.is_file() and path.suffix in (".log", ".txt", ".json", ".html")
+        and secret in path.read_text(errors="ignore")
+    ]
+    with open_warehouse(settings, read_only=True) as wh:
+        tables = wh.query_df(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_type = 'BASE TABLE'"
+        )
+        for schema, table in tables.itertuples(index=False):
+            hits = wh.scalar(
+                f'select count(*) from "{schema}"."{table}" as t'
+                " where contains(cast(t as varchar), ?)",
+                [secret],
+            )
+            places += [f"{schema}.{table}"] * bool(hits)
+    return places
+
+
+def test_nightly_dag_reruns_converge_and_never_duplicate_crm_records(
+    secret_sandbox, simulated, tmp_path
+):
     """Day D, D again, D+1, then D again: the CRM holds the same records (updated, never
-    re-created), every rerun of D gives the same marts, and the gate passes each time."""
+    re-created), every rerun of D gives the same marts, and the gate passes each time; the
+    CRM token is in no log, report or warehouse table."""
+    sandbox = secret_sandbox
     day = datetime.now(UTC).date()
     before = {kind: _crm_records(sandbox, kind) for kind in ("contacts", "companies", "deals")}
     assert all(before.values())
@@ -111,6 +151,7 @@ def test_nightly_dag_reruns_converge_and_never_duplicate_crm_records(sandbox, si
     assert report["leads_scored"] == len(scores)
     assert report["crm_sync"]["status"] == "success"
     assert (simulated.reports_dir / f"run_{report['as_of_date']}.html").exists()
+    assert _places_holding(sandbox.token, simulated, tmp_path) == []
 
 
 @pytest.fixture
