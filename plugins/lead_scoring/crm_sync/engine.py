@@ -26,7 +26,6 @@ from lead_scoring.crm_sync.config import CrmTarget
 from lead_scoring.crm_sync.errors import CrmSyncError, DailyLimitReached, DeadlineReached
 from lead_scoring.crm_sync.fields import LEADS, later_stage
 from lead_scoring.crm_sync.marts import (
-    ID_PROPERTIES,
     PreparedObject,
     account_domains,
     check_quality_gate,
@@ -36,7 +35,7 @@ from lead_scoring.crm_sync.marts import (
     write_by_id,
 )
 from lead_scoring.crm_sync.preflight import check_crm, make_writer, selected_objects
-from lead_scoring.crm_sync.rows import Outcome, SyncRow
+from lead_scoring.crm_sync.rows import ID_PROPERTIES, Outcome, SyncRow
 from lead_scoring.crm_sync.sync_tables import (
     Confirmed,
     LogLine,

@@ -54,6 +54,15 @@ def api_exceptions() -> tuple[type[Exception], ...]:
     return ContactsError, CompaniesError, PropertiesError
 
 
+def _json(raw) -> dict[str, Any]:
+    """A raw answer as JSON (the client's model deserialization, with dateutil for every
+    timestamp, costs more CPU than the rest of a batch together)."""
+    try:
+        return json.loads(raw.data or b"{}")
+    finally:
+        raw.release_conn()
+
+
 def _error_text(exc: Exception) -> str:
     body = getattr(exc, "body", None)
     status = getattr(exc, "status", None)
@@ -138,12 +147,7 @@ class HubSpotWriter:
             write = self._batch[object_type].upsert
 
         def parsed(raw) -> dict[str, Any]:
-            """The raw answer as JSON (the client's model deserialization, with dateutil for
-            every timestamp, costs more CPU than the rest of a batch together)."""
-            try:
-                answer = json.loads(raw.data or b"{}")
-            finally:
-                raw.release_conn()
+            answer = _json(raw)
             if not (answer.get("results") or answer.get("errors")):
                 raise TransientAnswer("2xx answer with empty results and empty errors")
             return answer
@@ -238,16 +242,13 @@ class HubSpotWriter:
                 "properties": [id_property],
                 "inputs": [{"id": k} for k in chunk],
             }
-            raw = self._call(
+            answer = self._call(
                 self._batch[object_type].read,
                 body,
+                check=_json,
                 what=f"{object_type} batch read by {id_property}",
                 _preload_content=False,
             )
-            try:
-                answer = json.loads(raw.data or b"{}")
-            finally:
-                raw.release_conn()
             wanted = {k.strip().lower(): k for k in chunk}
             for result in answer.get("results") or []:
                 value = str((result.get("properties") or {}).get(id_property) or "")

@@ -25,11 +25,10 @@ from lead_scoring.crm_sync.fields import (
     payload_hash,
     salesforce_values,
 )
-from lead_scoring.crm_sync.rows import CRM_ID_PROPERTIES, SyncRow
+from lead_scoring.crm_sync.rows import ID_PROPERTIES, SyncRow
 from lead_scoring.warehouse import Warehouse
 
 QUARANTINE_RECORD_TYPES = {"leads": "contact", "accounts": "company"}
-ID_PROPERTIES = {"hubspot": "hs_object_id", "salesforce": "Id"}
 EXTRA_COLUMNS = {"leads": ("email", "account_id"), "accounts": ("domain",)}
 _UNHASHED = {
     spec.name: {n for f in spec.fields if not f.hashed for n in (f.hubspot, f.salesforce)}
@@ -206,8 +205,7 @@ def _rows(
     rows = []
     for i, values in enumerate(zip(*columns, strict=True)):
         properties = dict(zip(names, values, strict=True))
-        if match_property not in CRM_ID_PROPERTIES:
-            properties[match_property] = keys[i]
+        properties[match_property] = keys[i]
         rows.append(SyncRow(ids[i], keys[i], properties, "", stages[i], creates[i]))
     return rows
 

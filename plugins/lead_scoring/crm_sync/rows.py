@@ -20,10 +20,11 @@ class SyncRow:
 
     def key(self, id_property: str) -> str:
         """The value the row is written by: its CRM id, or its match key (creation)."""
-        return self.crm_id if id_property in CRM_ID_PROPERTIES and self.crm_id else self.match_key
+        is_id = id_property in ID_PROPERTIES.values()
+        return self.crm_id if is_id and self.crm_id else self.match_key
 
 
-CRM_ID_PROPERTIES = ("hs_object_id", "Id")  # HubSpot / Salesforce record ids
+ID_PROPERTIES = {"hubspot": "hs_object_id", "salesforce": "Id"}  # each CRM's record id
 
 
 @dataclass(frozen=True)
