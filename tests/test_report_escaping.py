@@ -121,7 +121,8 @@ def _calibration_summary(payload: str) -> dict:
         "created_at": f"{payload}~created", "decided_leads": 500, "won_leads": 60,
         "leads_per_week": 100, "threshold_status": f"{payload}~status",
         "seed_rule_violations": [f"{payload}~violation"], "proposed_threshold": 90,
-        "current_threshold": 100, "factors_kept": 4, "signals_changed": 3,
+        "current_threshold": 100, "factors_kept": 4, "signals_changed": 3, "candidates": 40,
+        "no_signal": False, "current_score_floor": 0, "proposed_score_floor": None,
         "apply_command": f"lead-scoring calibration-apply '{payload}~apply'",
         "current_at_threshold": at, "proposed_at_threshold": at,
         "config": {"target_close_rate_low": 0.1, "target_close_rate_high": 0.15,
@@ -130,6 +131,7 @@ def _calibration_summary(payload: str) -> dict:
         "suggested_vars": {f"{payload}~var": f"{payload}~var_value"},
         "backtest": {"train_period": [f"{payload}~train", "b"], "test_period": ["c", "d"]},
         "auc_current": 0.8, "auc_proposed": 0.85, "auc_challenger": 0.9,
+        "auc_proposed_interval": [0.8, 0.9],
     }  # fmt: skip
 
 
@@ -177,17 +179,16 @@ def test_calibration_report_escapes_every_field(tmp_path, monkeypatch, payload):
     decisions = pd.DataFrame({
         "signal": [f"{payload}~signal"], "category": [f"{payload}~category"], "n_with": [40],
         "close_rate_with": [0.2], "close_rate_without": [0.1], "lift_pp": [10.0],
-        "ci_low_pp": [5.0], "ci_high_pp": [15.0], "current_points": [5], "proposed_points": [10],
-        "status": [f"{payload}~signal_status"],
+        "ci_low_pp": [5.0], "ci_high_pp": [15.0], "weight": [0.4], "current_points": [5],
+        "proposed_points": [10], "status": [f"{payload}~signal_status"],
     })  # fmt: skip
-    unruled = pd.DataFrame({"signal": [f"{payload}~unruled"], "n_with": [40],
-                            "close_rate_with": [0.2], "lift_pp": [8.0], "ci_low_pp": [1.0],
-                            "ci_high_pp": [12.0]})  # fmt: skip
     backtest = Backtest(
         metrics=pd.DataFrame(
             {
                 "model": [model],
                 "auc": [0.8],
+                "auc_low": [0.75],
+                "auc_high": [0.85],
                 "threshold": [100],
                 "close_rate": [0.12],
                 "volume_per_week": [80.0],
@@ -197,21 +198,22 @@ def test_calibration_report_escapes_every_field(tmp_path, monkeypatch, payload):
         ),
         deciles=pd.DataFrame({"model": [model] * 2, "decile": [10, 9], "lift": [3.0, 2.0]}),
         test_scores=pd.DataFrame(),
+        split=pd.DataFrame(),
         train_period=("a", "b"),
         test_period=("c", "d"),
     )
     scores = pd.DataFrame({"lead_score": [100.0]})
     summary = _calibration_summary(payload)
-    report = write_report(tmp_path, summary, decisions, unruled, pd.DataFrame(), backtest,
-                          scores, pd.Series([True]), scores)  # fmt: skip
+    report = write_report(tmp_path, summary, decisions, pd.DataFrame(), backtest, scores,
+                          pd.Series([True]), scores)  # fmt: skip
     html = report.read_text(encoding="utf-8")
     assert_inert(html, {key: summary[key] for key in
                         ("proposal", "as_of_date", "created_at", "threshold_status")}
                  | {"violation": f"{payload}~violation", "var": f"{payload}~var",
                     "var_value": f"{payload}~var_value", "train": f"{payload}~train",
                     "model": model, "signal": f"{payload}~signal",
-                    "category": f"{payload}~category", "signal_status": f"{payload}~signal_status",
-                    "unruled": f"{payload}~unruled"})  # fmt: skip
+                    "category": f"{payload}~category",
+                    "signal_status": f"{payload}~signal_status"})  # fmt: skip
 
 
 @pytest.mark.parametrize(

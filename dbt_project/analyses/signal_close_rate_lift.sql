@@ -2,12 +2,27 @@
     For every signal: how many closed leads had it, and the lift in close rate
     (won / closed) among leads that had it over all closed leads. A lift of
     +25% suggests about 25 points; signals under ~5% lift can go.
+    Signals are the scored ones (signal_rules signals with points, event
+    types) and, as candidates for new signal_rules rows, every other
+    non-numeric attribute value a lead has (signal_type attribute, e.g.
+    lead_source:PAID_SEARCH; docs/signals.md).
     Compile with `dbt compile -s signal_close_rate_lift` and run the SQL in
     target/compiled/ against the warehouse. -#}
 with contributions as (
     select distinct lead_id, signal, signal_type
     from {{ ref('lead_score_contributions') }}
-    where points <> 0 or signal_type = 'pain'
+    where points <> 0 or event_count is not null
+    union
+    select distinct
+        lead_id,
+        attribute || ':' || attribute_value as signal,
+        'attribute' as signal_type
+    from {{ ref('int_lead_attributes_resolved') }}
+    where offset_days = 0
+        and value_number is null
+        and attribute || ':' || attribute_value not in (
+            select signal_rules.signal from {{ ref('signal_rules') }} as signal_rules
+        )
 ),
 
 outcomes as (

@@ -4,7 +4,7 @@
     new version, so every value synced to the CRM traces back to its rules. -#}
 
 {% macro rule_seeds() -%}
-    {{ return(['event_weights', 'fit_rules', 'job_title_rules', 'country_tiers',
+    {{ return(['event_weights', 'signal_rules', 'job_title_rules', 'country_tiers',
                'company_size_bands', 'target_accounts', 'negative_domains',
                'score_grade_bands', 'nurture_track_rules']) }}
 {%- endmacro %}

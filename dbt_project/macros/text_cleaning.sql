@@ -28,6 +28,36 @@
     regexp_matches({{ expression }}, '^[0-9]+(\.0+)?$')
 {%- endmacro %}
 
+{#- Decimal or scientific-notation text to a double; anything else (e.g. 'n/a',
+    '50-100') is null. The pattern guards the cast: dbt.safe_cast is a plain cast
+    on DuckDB and PostgreSQL, which fails on such text. -#}
+{% macro text_to_number(expression) -%}
+    case
+        when {{ lead_scoring.matches_number(expression) }}
+            then {{ dbt.safe_cast(expression, lead_scoring.type_double()) }}
+    end
+{%- endmacro %}
+
+{% macro number_pattern() -%}
+    {{ return("'^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$'") }}
+{%- endmacro %}
+
+{% macro matches_number(expression) -%}
+    {{ return(adapter.dispatch('matches_number', 'lead_scoring')(expression)) }}
+{%- endmacro %}
+
+{% macro default__matches_number(expression) -%}
+    {{ expression }} ~ {{ lead_scoring.number_pattern() }}
+{%- endmacro %}
+
+{% macro duckdb__matches_number(expression) -%}
+    regexp_matches({{ expression }}, {{ lead_scoring.number_pattern() }})
+{%- endmacro %}
+
+{% macro spark__matches_number(expression) -%}
+    {{ expression }} rlike {{ lead_scoring.number_pattern() }}
+{%- endmacro %}
+
 {#- A job title padded and stripped of punctuation, for ' keyword ' matching. -#}
 {% macro padded_words(expression) -%}
     ' ' || translate(lower({{ expression }}), ',.;:-/&()|+', '           ') || ' '

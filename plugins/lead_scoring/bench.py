@@ -1,7 +1,7 @@
 """``lead-scoring bench`` (``make bench``): the long benchmarks, as ``name=value`` lines.
 
-Sections (docs/benchmarks.md): simulate, quality, scoring, sync, calibration. Sizes and the
-sections to run come from environment variables (``LEAD_SCORING_BENCH_*``); every section
+Sections (docs/benchmarks.md): simulate, quality, scoring, sync, calibration, realdata. Sizes
+and the sections to run come from environment variables (``LEAD_SCORING_BENCH_*``); every section
 works in a temporary home under ``LEAD_SCORING_BENCH_DIR``, removed afterwards unless
 ``LEAD_SCORING_BENCH_KEEP=1``. Progress goes to stderr as log lines, figures to stdout.
 """
@@ -26,7 +26,7 @@ from lead_scoring.settings import Settings
 
 log = logging.getLogger("lead_scoring.bench")
 
-SECTIONS = ("simulate", "quality", "scoring", "sync", "calibration")
+SECTIONS = ("simulate", "quality", "scoring", "sync", "calibration", "realdata")
 SIZES = {
     "LEAD_SCORING_BENCH_LEADS": 1_000_000,
     "LEAD_SCORING_BENCH_ACCOUNTS": 200_000,
@@ -110,10 +110,14 @@ def bench() -> None:
                 from lead_scoring.crm_sync.bench import bench_sync
 
                 bench_sync(n=sync_rows, rate_per_10s=190)
-            else:
+            elif section == "calibration":
                 from lead_scoring.calibration.bench import bench_calibration
 
                 bench_calibration(leads=calibration_leads, home=root / "calibration")
+            else:
+                from lead_scoring.byod.bench import bench_realdata
+
+                bench_realdata(root / "realdata")
             log.info(
                 "bench: section %s done in %.0f s", section, time.monotonic() - section_started
             )

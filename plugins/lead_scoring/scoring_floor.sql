@@ -7,7 +7,9 @@
 -- Parameter: $as_of (YYYY-MM-DD). Vars at their dbt_project.yml defaults: score floor 0,
 -- rollup top_n_mean with N = 3, both event sources on. As of a first run, every contact and
 -- company has one captured version (no progressive-profiling history), and only the as-of
--- date is scored (no 7/30-day gains, reasons, stages or tracks): that is the floor.
+-- date is scored (no 7/30-day gains, reasons, stages or tracks): that is the floor. Of the
+-- signal catalogue (signal_rules) it applies what the default seed holds: equals rules of
+-- kind fit on the built-in attributes (no custom attributes; the bench data has none).
 -- Output: one row per lead (row_kind 'lead') and one per clean company (row_kind 'account').
 with params as (
     select
@@ -230,10 +232,11 @@ fit as (
             from facts
         ) on email_type, seniority, persona, target_account, country_tier, company_size,
              industry, bant_budget, bant_authority, bant_need, bant_timeline, negative_domain
-        into name dimension value dimension_value
+        into name attribute value attribute_value
     ) as s
-    left join scoring_rules.fit_rules as r
-        on r.dimension = s.dimension and r.dimension_value = s.dimension_value
+    left join scoring_rules.signal_rules as r
+        on r.transform = 'equals' and r.kind = 'fit'
+        and r.attribute = s.attribute and r.value = s.attribute_value
     group by s.lead_id
 ),
 

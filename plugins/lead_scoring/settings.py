@@ -13,11 +13,27 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The variables listing the extra CRM properties the extract keeps as attributes, per object.
+ATTRIBUTE_ENV = {
+    "contacts": "LEAD_SCORING_CONTACT_ATTRIBUTES",
+    "companies": "LEAD_SCORING_COMPANY_ATTRIBUTES",
+}
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _attributes(object_type: str) -> dict[str, str]:
+    """The CRM properties listed as attributes: ``lifecyclestage,num_visits:pain`` ->
+    ``{"lifecyclestage": "fit", "num_visits": "pain"}`` (the extract checks the names)."""
+    listed = {}
+    for item in (_env(ATTRIBUTE_ENV[object_type]) or "").split(","):
+        prop, _, kind = item.partition(":")
+        if prop.strip():
+            listed[prop.strip()] = kind.strip().lower() or "fit"
+    return listed
 
 
 def redact_url(url: str | None) -> str | None:
@@ -44,6 +60,11 @@ class Settings:
     # The product database: a PostgreSQL URL, or a local SQLite file when unset.
     product_db_url: str | None = field(default_factory=lambda: _env("LEAD_SCORING_PRODUCT_DB_URL"))
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
+    # Extra CRM properties the extract keeps as attributes: object type -> property -> kind
+    # (fit, or pain for activity aggregates).
+    crm_attributes: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {kind: _attributes(kind) for kind in ATTRIBUTE_ENV}
+    )
 
     def __repr__(self) -> str:
         """The fields, with the database URLs' passwords masked."""

@@ -10,10 +10,11 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import scoring_dataset as ds
-from scoring_harness import Scenario, WarehouseUnderTest, take_snapshot
+from scoring_harness import Scenario, WarehouseUnderTest, scoring_project, take_snapshot
 
 from lead_scoring.settings import Settings
 
@@ -30,7 +31,13 @@ class PostgresBuild:
 
 
 @pytest.fixture(scope="session")
-def postgres_build(tmp_path_factory) -> Iterator[PostgresBuild]:
+def project_dir(tmp_path_factory) -> Path:
+    """The dbt project both engines build: the real one plus the test signal rules."""
+    return scoring_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="session")
+def postgres_build(tmp_path_factory, project_dir) -> Iterator[PostgresBuild]:
     """A uniquely named database with fixture load 1 and its dbt build under way.
 
     Dropped at the end of the session. A database that cannot be created is reported by
@@ -54,7 +61,11 @@ def postgres_build(tmp_path_factory) -> Iterator[PostgresBuild]:
         warehouse_url=f"postgresql://postgres@127.0.0.1:5432/{name}",
     )
     warehouse = WarehouseUnderTest(
-        settings, work, target="postgres", env={"LEAD_SCORING_PG_DATABASE": name}
+        settings,
+        work,
+        target="postgres",
+        env={"LEAD_SCORING_PG_DATABASE": name},
+        project_dir=project_dir,
     )
     process = None
     try:
@@ -71,7 +82,7 @@ def postgres_build(tmp_path_factory) -> Iterator[PostgresBuild]:
 
 
 @pytest.fixture(scope="session")
-def duckdb_scenario(tmp_path_factory, postgres_build) -> Scenario:
+def duckdb_scenario(tmp_path_factory, postgres_build, project_dir) -> Scenario:
     """Three nightly loads scored incrementally, then a full rebuild and past-date re-runs.
 
     Snapshots: d1 (dbt build, load 1), d2, d3 (incremental runs after loads 2 and 3),
@@ -80,7 +91,9 @@ def duckdb_scenario(tmp_path_factory, postgres_build) -> Scenario:
     Asks for postgres_build only to start it first, so both engines build at once.
     """
     work = tmp_path_factory.mktemp("dbt_duckdb")
-    warehouse = WarehouseUnderTest(Settings(home=work / "home", warehouse="duckdb"), work)
+    warehouse = WarehouseUnderTest(
+        Settings(home=work / "home", warehouse="duckdb"), work, project_dir=project_dir
+    )
     scenario = Scenario(warehouse)
     warehouse.write(1)
     warehouse.dbt("build", ds.AS_OF_1)

@@ -45,10 +45,11 @@ def contact(contact_id: str, email: str, created: datetime, **props: str) -> dic
         email=email,
         firstname="Test",
         lastname=contact_id,
+        hs_analytics_source="ORGANIC_SEARCH",
         createdate=wire(created),
         lastmodifieddate=wire(created),
-        **props,
     )
+    row.update(props)
     return row
 
 
@@ -207,7 +208,8 @@ CONTACTS = [
     contact(
         "c22", "c22@smallshop.example", before(30), jobtitle="Designer", associatedcompanyid="a03"
     ),
-    contact("c23", "c23@yahoo.com", before(60), jobtitle="Specialist"),
+    # c23: no lead source (the lead_source:missing rule).
+    contact("c23", "c23@yahoo.com", before(60), jobtitle="Specialist", hs_analytics_source=""),
     contact(
         "c26", "ceo@umbrella-corp.example", before(30), jobtitle="CEO", associatedcompanyid="a06"
     ),
@@ -250,6 +252,52 @@ CONTACTS = [
     contact(
         "c34", "c34@smallshop.example", before(30), jobtitle="Analyst", associatedcompanyid="a03"
     ),
+    # c35: no e-mail at all; scored on its title and company.
+    contact(
+        "c35",
+        "",
+        before(10),
+        jobtitle="VP Marketing",
+        country="US",
+        associatedcompanyid="a01",
+    ),
+]
+
+# Custom attributes (raw.crm_contact_attributes / crm_company_attributes):
+# (record id, attribute, value, kind, valid_from). Scored by TEST_SIGNAL_RULES.
+CONTACT_ATTRIBUTES = [
+    ("c29", "role_in_purchase", "economic_buyer", "fit", None),
+    ("c08", "role_in_purchase", "economic_buyer", "fit", None),  # fills its survivor c07's gap
+    ("c07", "pain_urgency", "low", "pain", None),  # c07's own value wins over c08's
+    ("c08", "pain_urgency", "high", "pain", None),
+    ("c32", "pain_urgency", "high", "pain", before(4)),
+    ("c31", "role_in_purchase", "economic_buyer", "fit", at(AS_OF_1 + timedelta(days=2))),
+    ("c13", "competitor_contract_end", "2027-01-31", "pain", None),
+    ("c28", "pain_urgency", "  ", "pain", None),  # empty: no value
+    ("c05", "pain_urgency", "high", "pain", None),  # quarantined contact
+]
+COMPANY_ATTRIBUTES = [
+    ("a06", "sales_team_size", "120", "fit", None),
+    ("a05", "sales_team_size", " 600 ", "fit", None),
+    ("a03", "sales_team_size", "n/a", "fit", None),  # not a number: no band
+    ("a04", "sales_team_size", "100", "fit", None),  # quarantined company
+    ("a02", "evaluating_vendors", "no", "pain", None),
+    ("a02", "evaluating_vendors", "yes", "pain", before(5)),  # the latest valid value
+]
+
+# Rules the scoring tests add to signal_rules.csv (in a copy of the project), one
+# per transform and kind on the custom attributes above.
+TEST_SIGNAL_RULES = [
+    "role_in_purchase:economic_buyer,role_in_purchase,equals,economic_buyer,,,fit,12,"
+    "economic buyer",
+    "pain_urgency:high,pain_urgency,equals,high,,,pain,10,urgent pain",
+    "account.sales_team_size:50-499,account.sales_team_size,between,,50,500,fit,15,"
+    "50-499 sales seats",
+    "account.sales_team_size:500+,account.sales_team_size,between,,500,,fit,20,500+ sales seats",
+    "competitor_contract_end:present,competitor_contract_end,present,,,,pain,8,contract ends",
+    "account.evaluating_vendors:yes,account.evaluating_vendors,equals,yes,,,pain,10,"
+    "evaluating vendors",
+    "lead_source:missing,lead_source,missing,,,,fit,-5,no lead source",
 ]
 
 DEALS = [
@@ -409,6 +457,14 @@ def _crm_frame(rows: list[dict], columns: list[str], load: int) -> pd.DataFrame:
     return frame
 
 
+def _attribute_frame(rows: list[tuple], load: int) -> pd.DataFrame:
+    records = [
+        dict(hs_object_id=r, attribute=a, value=v, kind=k, valid_from=wire(valid))
+        for r, a, v, k, valid in rows
+    ]
+    return _crm_frame(records, ["hs_object_id", "attribute", "value", "kind", "valid_from"], load)
+
+
 def _events(rows: list[tuple], load: int, product: bool) -> pd.DataFrame:
     if product:
         base = {1: 0, 2: 1000, 3: 2000}[load]
@@ -495,6 +551,8 @@ def load(number: int) -> Load:
     users["_dlt_id"] = [f"{number}-u{i}" for i in range(len(users))]
     tables = {
         ("raw", "crm_contacts"): _crm_frame(_contacts_after(number), CONTACT_COLUMNS, number),
+        ("raw", "crm_contact_attributes"): _attribute_frame(CONTACT_ATTRIBUTES, number),
+        ("raw", "crm_company_attributes"): _attribute_frame(COMPANY_ATTRIBUTES, number),
         ("raw", "crm_companies"): _crm_frame(
             [
                 {**c, "createdate": wire(before(200)), "lastmodifieddate": wire(before(200))}

@@ -7,6 +7,7 @@ its own target and log folders, so test workers never share state.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class WarehouseUnderTest:
     work_dir: Path
     target: str = "duckdb"
     env: dict[str, str] = field(default_factory=dict)
+    project_dir: Path = DBT_PROJECT
 
     def write(self, load_number: int) -> None:
         """Write fixture load `load_number`: CRM and quality rows replaced (dlt merges them;
@@ -96,7 +98,8 @@ class WarehouseUnderTest:
 
     def _cli_args(self, command, as_of, args, extra_vars) -> list[str]:
         variables = {"lead_scoring__as_of_date": as_of.isoformat(), **(extra_vars or {})}
-        cli_args = [command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+        project = str(self.project_dir)
+        cli_args = [command, "--project-dir", project, "--profiles-dir", project]
         cli_args += ["--target", self.target, "--vars", str(variables), "--quiet"]
         cli_args += ["--target-path", str(self.work_dir / "target")]
         return [*cli_args, "--log-path", str(self.work_dir / "logs"), *args]
@@ -107,6 +110,20 @@ class WarehouseUnderTest:
 
     def marts(self) -> dict[str, pd.DataFrame]:
         return {name: self.table("marts", name, "1, 2") for name in MARTS}
+
+
+def scoring_project(destination: Path) -> Path:
+    """A copy of the dbt project whose signal_rules.csv also holds the test rules
+    (ds.TEST_SIGNAL_RULES: one per transform and kind, on the fixture's custom
+    attributes), as a marketer would add them. Returns the copy's directory."""
+    project = destination / "dbt_project"
+    shutil.copytree(
+        DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    rules = project / "seeds" / "signal_rules.csv"
+    text = rules.read_text().rstrip("\n")
+    rules.write_text("\n".join([text, *ds.TEST_SIGNAL_RULES]) + "\n")
+    return project
 
 
 @dataclass
@@ -127,5 +144,8 @@ def take_snapshot(scenario: Scenario, label: str) -> None:
     )
     snapshot["crossings"] = scenario.warehouse.table(
         "intermediate", "int_lead_thresholds_first_crossed", "1"
+    )
+    snapshot["attributes"] = scenario.warehouse.table(
+        "intermediate", "int_lead_attributes_resolved", "1, 2, 3"
     )
     scenario.snapshots[label] = snapshot

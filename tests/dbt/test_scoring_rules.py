@@ -7,6 +7,7 @@ re-weighted model and still check the rule.
 from __future__ import annotations
 
 import re
+from io import StringIO
 
 import pandas as pd
 import pytest
@@ -36,9 +37,20 @@ def weights() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fit_rules() -> pd.DataFrame:
-    rules = pd.read_csv(DBT_PROJECT / "seeds" / "fit_rules.csv", dtype=str)
+    """The default equals rules of signal_rules.csv, by (attribute, value)."""
+    rules = pd.read_csv(DBT_PROJECT / "seeds" / "signal_rules.csv", dtype=str)
+    rules = rules[rules["transform"] == "equals"].copy()
     rules["points"] = rules["points"].astype(float)
-    return rules.set_index(["dimension", "dimension_value"])
+    return rules.set_index(["attribute", "value"])
+
+
+@pytest.fixture(scope="module")
+def test_rules() -> pd.DataFrame:
+    """The rules the tests add to signal_rules.csv, by signal."""
+    columns = "signal,attribute,transform,value,min_value,max_value,kind,points,reason_label"
+    rules = pd.read_csv(StringIO("\n".join([columns, *ds.TEST_SIGNAL_RULES])), dtype=str)
+    rules["points"] = rules["points"].astype(float)
+    return rules.set_index("signal")
 
 
 def test_scores_are_fit_plus_pain_floored_at_zero(leads):
@@ -175,10 +187,12 @@ def test_contributions_add_up_to_the_scores(leads, d1):
     sums = d1["lead_score_contributions"].pivot_table(
         index="lead_id", columns="signal_type", values="points", aggfunc="sum", fill_value=0
     )
+    sums = sums.reindex(leads.index, fill_value=0)
     for lead_id, row in leads.iterrows():
         assert float(sums.loc[lead_id, "fit"]) == pytest.approx(float(row["fit_score"]), abs=0.05)
-        pain = float(sums.loc[lead_id, "pain"]) if lead_id in sums.index else 0.0
-        assert pain == pytest.approx(float(row["pain_score"]), abs=0.05)
+        assert float(sums.loc[lead_id, "pain"]) == pytest.approx(
+            float(row["pain_score"]), abs=0.05
+        )
 
 
 def test_account_rollup_and_persona_coverage(d1, leads):
@@ -195,3 +209,68 @@ def test_every_row_carries_the_model_version_and_as_of_date(d1):
     versions = set(d1["lead_scores"]["model_version"]) | set(d1["account_scores"]["model_version"])
     assert len(versions) == 1 and re.fullmatch(r"[0-9a-f]{12}", versions.pop())
     assert set(d1["lead_scores"]["as_of_date"].astype(str)) == {ds.AS_OF_1.isoformat()}
+
+
+def _points(contributions: pd.DataFrame, lead_id: str, signal: str) -> tuple[str, float]:
+    row = contributions.loc[(lead_id, signal)]
+    return row["signal_type"], float(row["points"])
+
+
+def test_custom_contact_attributes_score_fit_and_pain(contributions, test_rules):
+    economic_buyer = test_rules.loc["role_in_purchase:economic_buyer", "points"]
+    urgent = test_rules.loc["pain_urgency:high", "points"]
+    assert _points(contributions, "c29", "role_in_purchase:economic_buyer") == (
+        "fit",
+        economic_buyer,
+    )
+    assert _points(contributions, "c32", "pain_urgency:high") == ("pain", urgent)  # equals
+    # a merged duplicate's value fills its survivor's gap, but never overrides it
+    assert ("c07", "role_in_purchase:economic_buyer") in contributions.index
+    assert ("c07", "pain_urgency:high") not in contributions.index
+    contract = test_rules.loc["competitor_contract_end:present", "points"]  # present
+    assert _points(contributions, "c13", "competitor_contract_end:present") == ("pain", contract)
+
+
+def test_custom_company_attributes_score_the_accounts_leads(contributions, test_rules):
+    mid, large = "account.sales_team_size:50-499", "account.sales_team_size:500+"
+    for lead_id in ("c26", "c27", "c28"):  # a06: 120 seats (between)
+        assert _points(contributions, lead_id, mid) == ("fit", test_rules.loc[mid, "points"])
+    assert _points(contributions, "c06", large) == ("fit", test_rules.loc[large, "points"])
+    for lead_id in ("c22", "c33"):  # a03: "n/a" seats; a04: quarantined
+        assert not {(lead_id, mid), (lead_id, large)} & set(contributions.index), lead_id
+    vendors = "account.evaluating_vendors:yes"  # pain, the latest value valid by the date
+    assert _points(contributions, "c19", vendors) == ("pain", test_rules.loc[vendors, "points"])
+
+
+def test_missing_rule_scores_leads_without_the_attribute(contributions, test_rules):
+    missing = "lead_source:missing"
+    assert _points(contributions, "c23", missing) == ("fit", test_rules.loc[missing, "points"])
+    leads_missing = contributions.xs(missing, level=1).index
+    assert list(leads_missing) == ["c23"]
+
+
+def test_attribute_values_are_taken_as_of_the_score_date(duckdb_scenario):
+    def attributes(label: str, lead_id: str) -> dict[str, str]:
+        frame = duckdb_scenario.snapshots[label]["attributes"]
+        rows = frame[(frame["lead_id"] == lead_id) & (frame["offset_days"] == 0)]
+        return dict(zip(rows["attribute"], rows["attribute_value"], strict=True))
+
+    assert "role_in_purchase" not in attributes("d1", "c31")  # valid from after AS_OF_1
+    assert attributes("d2", "c31")["role_in_purchase"] == "economic_buyer"
+    assert "pain_urgency" not in attributes("d1", "c28")  # an empty value
+    assert attributes("d1", "c07")["pain_urgency"] == "low"
+    assert attributes("d1", "c06")["account.sales_team_size"] == "600"
+    assert attributes("d1", "c19")["account.evaluating_vendors"] == "yes"
+    assert attributes("d1", "c01")["lead_source"] == "ORGANIC_SEARCH"
+    frame = duckdb_scenario.snapshots["d1"]["attributes"]
+    c19 = frame[(frame["lead_id"] == "c19") & (frame["attribute"] == "account.evaluating_vendors")]
+    earlier = c19.set_index("offset_days")["attribute_value"]
+    assert earlier.get(7) == "no"  # valid from 5 days before AS_OF_1
+
+
+def test_lead_without_email_is_scored(leads, contributions, fit_rules):
+    lead = leads.loc["c35"]
+    assert pd.isna(lead["email"])
+    assert float(lead["fit_score"]) > 0 and lead["grade"][0] in "ABCD"
+    assert ("c35", "seniority:vp") in contributions.index
+    assert ("c35", "email_type:unknown") not in contributions.index  # no rule: no row

@@ -13,7 +13,7 @@ with companies as (
 captured as (
     {{ lead_scoring.capture_new_versions('companies', 'account_id',
         ['company_name', 'domain', 'industry', 'employee_count', 'country_code',
-         'is_target_account']) }}
+         'is_target_account', 'annual_revenue']) }}
 )
 
 select * from captured

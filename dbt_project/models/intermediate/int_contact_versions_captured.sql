@@ -13,7 +13,7 @@ with contacts as (
 captured as (
     {{ lead_scoring.capture_new_versions('contacts', 'contact_id',
         ['email', 'job_title', 'country_code', 'company_name', 'account_id',
-         'bant_budget', 'bant_authority', 'bant_need', 'bant_timeline']) }}
+         'bant_budget', 'bant_authority', 'bant_need', 'bant_timeline', 'lead_source']) }}
 )
 
 select * from captured

@@ -3,15 +3,17 @@
     per earlier score date (7 and 30 days before) where the lead's profile may
     differ from today's: it existed by the end of that day and one of its
     contact versions, or a version of a company it named, was recorded after
-    that day. Every other lead had today's profile on those days too, and
+    that day, or a custom attribute of either became valid after that day.
+    The same rows key int_lead_attributes_resolved. Every other lead had today's profile on those days too, and
     readers use the offset-0 row for them (int_lead_scores_combined).
     Progressive profiling: each field is the latest non-empty value recorded
     up to that day; a merged duplicate's values fill the survivor's gaps.
     <field>_updated_at says when the value used was recorded. -#}
 {%- set contact_fields = ['email', 'email_domain', 'job_title', 'country_code', 'account_id',
-                          'bant_budget', 'bant_authority', 'bant_need', 'bant_timeline'] -%}
-{%- set company_fields = ['domain', 'industry', 'employee_count', 'country_code',
-                          'is_target_account'] -%}
+                          'lead_source', 'bant_budget', 'bant_authority', 'bant_need',
+                          'bant_timeline'] -%}
+{%- set company_fields = ['domain', 'industry', 'employee_count', 'annual_revenue',
+                          'country_code', 'is_target_account'] -%}
 with score_dates as (
     {{ lead_scoring.score_dates_sql() }}
 ),
@@ -20,11 +22,26 @@ mapped as (
     select * from {{ ref('int_contacts_mapped_to_leads') }}
 ),
 
-{#- When each company's profile last changed. -#}
+{#- When each company's profile or custom attributes last changed. -#}
 account_changes as (
-    select account_id, max(updated_at) as changed_at
-    from {{ ref('int_company_versions_captured') }}
+    select account_id, max(changed_at) as changed_at
+    from (
+        select account_id, updated_at as changed_at
+        from {{ ref('int_company_versions_captured') }}
+        union all
+        select account_id, valid_from as changed_at
+        from {{ ref('stg_crm__company_attributes') }}
+        where valid_from is not null
+    ) as changes
     group by account_id
+),
+
+{#- When each contact's custom attributes last changed. -#}
+contact_attribute_changes as (
+    select contact_id, max(valid_from) as changed_at
+    from {{ ref('stg_crm__contact_attributes') }}
+    where valid_from is not null
+    group by contact_id
 ),
 
 contact_versions as (
@@ -37,15 +54,18 @@ contact_versions as (
             partition by versions.contact_id order by versions.updated_at, versions.captured_at
         ) as version_number,
         {#- The latest change to anything the lead's profile reads. -#}
-        max(case
-            when account_changes.changed_at > versions.updated_at then account_changes.changed_at
-            else versions.updated_at
-        end) over (partition by mapped.lead_id) as profile_changed_at
+        max(greatest(
+            versions.updated_at,
+            coalesce(account_changes.changed_at, versions.updated_at),
+            coalesce(contact_attribute_changes.changed_at, versions.updated_at)
+        )) over (partition by mapped.lead_id) as profile_changed_at
     from {{ ref('int_contact_versions_captured') }} as versions
     inner join mapped
         on mapped.contact_id = versions.contact_id
     left join account_changes
         on account_changes.account_id = versions.account_id
+    left join contact_attribute_changes
+        on contact_attribute_changes.contact_id = versions.contact_id
 ),
 
 {#- A version counts from the day it was recorded; a contact's first captured
@@ -119,6 +139,8 @@ joined as (
         coalesce(lead_profiles.country_code_updated_at, company_profiles.country_code_updated_at)
             as country_code_updated_at,
         lead_profiles.account_id,
+        lead_profiles.lead_source,
+        lead_profiles.lead_source_updated_at,
         lead_profiles.bant_budget,
         lead_profiles.bant_budget_updated_at,
         lead_profiles.bant_authority,
@@ -132,6 +154,8 @@ joined as (
         company_profiles.industry_updated_at,
         cast(company_profiles.employee_count as bigint) as employee_count,
         company_profiles.employee_count_updated_at,
+        cast(company_profiles.annual_revenue as {{ lead_scoring.type_double() }}) as annual_revenue,
+        company_profiles.annual_revenue_updated_at,
         coalesce(company_profiles.is_target_account = 'true', false) as is_target_account,
         company_profiles.is_target_account_updated_at
     from lead_profiles

@@ -1,20 +1,22 @@
-{#- Grain: one row per lead and signal as of the as-of date: each fit
-    dimension (signal e.g. seniority:vp) and each event type the lead has
-    events of (signal = the event type), with its points and age in days
-    (for fit: of the profile value used; for pain: of the latest event). -#}
+{#- Grain: one row per lead and signal as of the as-of date: each
+    signal_rules signal the lead matches (e.g. seniority:vp; signal_type is
+    the rule's kind, fit or pain) and each event type the lead has events of
+    (signal = the event type, signal_type pain), with its points and age in
+    days (for an attribute: of the value used, null when known from the start;
+    for an event type: of the latest event). -#}
 {#- The contributions mart keeps the scored leads (its inner join with the
     scores), so no lead filter here. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
-with fit_signals as (
+with attribute_signals as (
     select
         lead_id,
         signal,
-        'fit' as signal_type,
+        kind as signal_type,
         points,
         reason_label,
         observed_at as last_occurred_at,
         cast(null as bigint) as event_count
-    from {{ ref('int_lead_fit_signals_scored') }}
+    from {{ ref('int_lead_signals_scored') }}
     where offset_days = 0
 ),
 
@@ -33,7 +35,7 @@ pain_signals as (
 ),
 
 unioned as (
-    select * from fit_signals
+    select * from attribute_signals
     union all
     select * from pain_signals
 ),

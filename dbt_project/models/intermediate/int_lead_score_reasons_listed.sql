@@ -2,7 +2,8 @@
 {#- Grain: one row per scored lead: score_reasons, its top signals by absolute
     points (at most lead_scoring__max_score_reasons, under 1,024 characters),
     e.g. "+25 created a document (2d ago); -15 careers page (5d ago)".
-    Signals worth 0 points once rounded are left out. -#}
+    Signals worth 0 points once rounded are left out; an event type shows the
+    age of its latest event, an attribute signal (fit or pain) no age. -#}
 {#- Read from the contributions mart, which holds the same rows, so the union
     behind them is computed once per run. A table, not a view: ranking every
     lead's signals is a statement of its own, so lead_scores only joins (at
@@ -21,6 +22,7 @@ ranked as (
         signal_type,
         points,
         reason_label,
+        event_count,
         age_days,
         row_number() over (
             partition by lead_id order by abs(points) desc, signal_type desc, signal asc
@@ -39,7 +41,7 @@ worded as (
             || cast(cast(round(abs(points)) as integer) as {{ dbt.type_string() }})
             || ' ' || reason_label
             || case
-                when signal_type = 'pain'
+                when event_count is not null
                     then ' (' || cast(age_days as {{ dbt.type_string() }}) || 'd ago)'
                 else ''
             end as reason

@@ -1,6 +1,6 @@
 {{ config(materialized='table') }}
 {#- Grain: one row per scored lead as of the as-of date. Fit (profile) and pain
-    (behavior) kept apart and summed; gains against the scores 7 and 30 days
+    (behavior, plus pain-kind attribute signals) kept apart and summed; gains against the scores 7 and 30 days
     earlier (0 for a lead that did not exist yet); grades, quadrant, cold flag
     and SDR-ready from the vars and seeds in force. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
@@ -9,21 +9,25 @@
     by side (conditional aggregates): a CTE named more than once would be
     materialised by DuckDB, every row held at once. -#}
 {%- set earlier = lead_scoring.score_offsets() | reject('equalto', 0) | list -%}
-with fit_by_lead as (
+{#- Attribute signals per lead: fit and pain points at each score date. -#}
+with signals_by_lead as (
     select
         lead_id,
         {%- for offset in lead_scoring.score_offsets() %}
-        sum(case when offset_days = {{ offset }} then points end) as fit_score_{{ offset }},
+        sum(case when offset_days = {{ offset }} and kind = 'fit' then points end)
+            as fit_score_{{ offset }},
+        sum(case when offset_days = {{ offset }} and kind = 'pain' then points end)
+            as attribute_pain_{{ offset }},
         {%- endfor %}
         max(case when offset_days = 0 then observed_at end) as profile_changed_at
-    from {{ ref('int_lead_fit_signals_scored') }}
+    from {{ ref('int_lead_signals_scored') }}
     group by lead_id
 ),
 
 personas as (
-    select lead_id, dimension_value as persona
-    from {{ ref('int_lead_fit_signals_scored') }}
-    where offset_days = 0 and dimension = 'persona'
+    select lead_id, attribute_value as persona
+    from {{ ref('int_lead_attributes_resolved') }}
+    where offset_days = 0 and attribute = 'persona'
 ),
 
 {#- Leads with a profile of their own on an earlier score date (it changed
@@ -64,32 +68,39 @@ pain_by_lead as (
 
 {#- Fit and pain are rounded to cents first, so lead_score is exactly their sum
     (floored) in every row the CRM receives. A lead that did not exist yet on an
-    earlier score date scores 0 there. -#}
+    earlier score date scores 0 there. Attribute signals (fit and pain) on an
+    earlier date come from that date's profile row where the lead has one, else
+    from today's (its profile did not change since). -#}
 rounded as (
     select
         profiles.lead_id,
         profiles.email,
         profiles.account_id,
         profiles.lead_created_at,
-        {{ lead_scoring.to_points('coalesce(fit_by_lead.fit_score_0, 0)') }} as fit_score_0,
-        {{ lead_scoring.to_points('coalesce(pain_by_lead.pain_score_0, 0)') }} as pain_score_0,
+        {{ lead_scoring.to_points('coalesce(signals_by_lead.fit_score_0, 0)') }} as fit_score_0,
+        {{ lead_scoring.to_points('coalesce(pain_by_lead.pain_score_0, 0)'
+            ~ ' + coalesce(signals_by_lead.attribute_pain_0, 0)') }} as pain_score_0,
         {%- for offset in earlier %}
+        {%- set dated = 'dated_profiles.has_profile_' ~ offset ~ ' = 1' %}
         case when profiles.lead_created_at < {{ lead_scoring.score_end_at_sql(offset) }} then
-            {{ lead_scoring.to_points('case when dated_profiles.has_profile_' ~ offset ~ ' = 1'
-                ~ ' then coalesce(fit_by_lead.fit_score_' ~ offset ~ ', 0)'
-                ~ ' else coalesce(fit_by_lead.fit_score_0, 0) end') }}
-            + {{ lead_scoring.to_points('coalesce(pain_by_lead.pain_score_' ~ offset ~ ', 0)') }}
+            {{ lead_scoring.to_points('case when ' ~ dated
+                ~ ' then coalesce(signals_by_lead.fit_score_' ~ offset ~ ', 0)'
+                ~ ' else coalesce(signals_by_lead.fit_score_0, 0) end') }}
+            + {{ lead_scoring.to_points('coalesce(pain_by_lead.pain_score_' ~ offset ~ ', 0)'
+                ~ ' + case when ' ~ dated
+                ~ ' then coalesce(signals_by_lead.attribute_pain_' ~ offset ~ ', 0)'
+                ~ ' else coalesce(signals_by_lead.attribute_pain_0, 0) end') }}
         end as unfloored_score_{{ offset }},
         {%- endfor %}
         coalesce(personas.persona, 'unknown') as persona,
-        fit_by_lead.profile_changed_at,
+        signals_by_lead.profile_changed_at,
         pain_by_lead.last_engaged_at,
         pain_by_lead.last_scored_event_at,
         coalesce(pain_by_lead.has_mql_event, 0) = 1 as has_mql_event,
         coalesce(pain_by_lead.product_milestone_rank, 0) as product_milestone_rank
     from {{ ref('int_lead_profiles_resolved') }} as profiles
-    left join fit_by_lead
-        on fit_by_lead.lead_id = profiles.lead_id
+    left join signals_by_lead
+        on signals_by_lead.lead_id = profiles.lead_id
     left join personas
         on personas.lead_id = profiles.lead_id
     left join dated_profiles

@@ -1,6 +1,6 @@
-{#- Grain: one row per scored lead and signal (a fit dimension such as
-    seniority:vp, or an event type): what each signal adds to the score, so a
-    rep can see which actions produced it. -#}
+{#- Grain: one row per scored lead and signal (a signal_rules signal the lead
+    matches, such as seniority:vp, or an event type): what each signal adds to
+    the score, so a rep can see which actions produced it. -#}
 with contributions as (
     select * from {{ ref('int_lead_score_contributions_unioned') }}
 ),

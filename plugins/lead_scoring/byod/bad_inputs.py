@@ -23,7 +23,7 @@ import pandas as pd
 from lead_scoring.settings import Settings
 
 RAW_TABLES = ("crm_contacts", "crm_companies", "crm_deals", "product_users", "product_events",
-              "marketing_events")  # fmt: skip
+              "marketing_events", "crm_contact_attributes", "crm_company_attributes")  # fmt: skip
 MAPPING = """\
 defaults:
   date_formats: ["iso", "%d/%m/%Y"]
@@ -34,6 +34,7 @@ tables:
   - file: accounts.csv
     kind: accounts
     columns: {hs_object_id: Account ID, name: Name, domain: Website}
+    constants: {createdate: "2026-01-01"}
   - file: events.parquet
     kind: events
     columns: {contact_id: lead, event_type: action, occurred_at: at}

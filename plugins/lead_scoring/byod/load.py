@@ -3,8 +3,9 @@
 Each mapped file is read as text, cleaned (placeholders, value maps, dates, numbers,
 booleans), shaped exactly like the raw table of data-contracts.md section 2 (CRM tables
 all text, dates as the CRM writes them; product and marketing tables typed) and merged
-on the table's key, so importing the same files again changes nothing. Raw tables the
-mapping does not feed are created empty, so the quality gate and dbt run unchanged.
+on the table's key, so importing the same files again changes nothing. Extra columns of
+leads and accounts go to the long attribute tables. Raw tables the mapping does not feed
+are created empty, so the quality gate and dbt run unchanged.
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ from pathlib import Path
 import pandas as pd
 
 from lead_scoring.byod import values as clean
-from lead_scoring.byod.mapping import KINDS, ImportMappingError, TableMapping, load_mapping
+from lead_scoring.byod.mapping import (
+    ATTRIBUTE_KINDS,
+    KINDS,
+    ImportMappingError,
+    TableMapping,
+    load_mapping,
+)
 from lead_scoring.settings import Settings
-from lead_scoring.sources.extract import RAW_DATASET, pipeline
+from lead_scoring.sources import attributes
+from lead_scoring.sources.extract import ATTRIBUTE_TABLES, create_missing_tables, pipeline
 
 log = logging.getLogger(__name__)
 
@@ -186,21 +194,23 @@ def _required(frame: pd.DataFrame, source: pd.DataFrame, mapping: TableMapping) 
 def shape(source: pd.DataFrame, mapping: TableMapping, warnings: list[str]) -> pd.DataFrame:
     """The raw table's rows from the export's rows."""
     spec, file = mapping.spec, mapping.file
-    absent = [c for c in mapping.columns.values() if c not in source.columns]
+    mapped = [*mapping.columns.values(), *mapping.attributes.values()]
+    absent = [c for c in mapped if c not in source.columns]
     if absent:
         raise ImportMappingError(
             f"{file}: column {absent[0]!r} not in the file (columns: {', '.join(source.columns)})"
         )
-    mapped_cells = (
-        source[list(mapping.columns.values())].astype("string").apply(lambda c: c.str.strip())
-    )
-    source = source[(mapped_cells.fillna("") != "").any(axis=1)]
+    if mapped:  # rows whose mapped cells are all empty are skipped
+        mapped_cells = source[mapped].astype("string").apply(lambda c: c.str.strip())
+        source = source[(mapped_cells.fillna("") != "").any(axis=1)]
     frame = pd.DataFrame(index=source.index)
     for column in spec.columns:
         if column in mapping.columns:
             text = clean.blank_placeholders(source[mapping.columns[column]], mapping.placeholders)
         elif column in mapping.constants:
             text = pd.Series(mapping.constants[column], index=source.index, dtype="string")
+        elif column in mapping.row_ids:
+            text = pd.Series(source.index.astype(str), index=source.index, dtype="string")
         else:
             text = pd.Series(pd.NA, index=source.index, dtype="string")
         frame[column] = clean.map_values(text, mapping.values.get(column, {}))
@@ -255,6 +265,24 @@ def shape(source: pd.DataFrame, mapping: TableMapping, warnings: list[str]) -> p
     return frame
 
 
+def attribute_rows(
+    source: pd.DataFrame, frame: pd.DataFrame, mapping: TableMapping, warnings: list[str]
+) -> pd.DataFrame:
+    """The attribute columns of the rows ``shape`` kept (``frame``), cleaned as the raw
+    columns are (placeholders, value maps), as long rows (sources/attributes.py)."""
+    rows = source.loc[frame.index]
+    values = pd.DataFrame(index=frame.index)
+    for name, column in mapping.attributes.items():
+        text = clean.blank_placeholders(rows[column], mapping.placeholders)
+        values[name] = clean.map_values(text, mapping.values.get(name, {}))
+        if len(rows) and values[name].isna().all():
+            warnings.append(f"{mapping.file}: column {column!r}: empty in every row; attribute"
+                            f" {name} gets no values")  # fmt: skip
+    return attributes.long_rows(
+        frame["hs_object_id"], frame["lastmodifieddate"], values, mapping.activity
+    )
+
+
 def _derived_event_ids(frame: pd.DataFrame) -> pd.Series:
     """A stable id from who did what when, so re-importing an export without ids merges."""
     keys = (frame["contact_id"].fillna("") + "|" + frame["event_type"].fillna("") + "|"
@@ -286,20 +314,14 @@ def _hints(table: str, columns: tuple[str, ...]) -> dict:
 
 
 def _create_missing_tables(settings: Settings) -> list[str]:
-    from lead_scoring.warehouse import open_warehouse
-
-    created = []
-    with open_warehouse(settings) as wh:
-        wh.execute(f"create schema if not exists {RAW_DATASET}")
-        for spec in KINDS.values():
-            if wh.table_exists(RAW_DATASET, spec.table):
-                continue
-            types = TYPED.get(spec.table) or dict.fromkeys(spec.columns, "text")
-            columns = ", ".join(f'"{name}" {SQL_TYPES[kind]}' for name, kind in types.items())
-            wh.execute(f"create table {RAW_DATASET}.{spec.table} ({columns},"
-                       " _dlt_load_id text, _dlt_id text)")  # fmt: skip
-            created.append(f"{RAW_DATASET}.{spec.table}")
-    return created
+    tables = {
+        spec.table: {
+            name: SQL_TYPES[kind]
+            for name, kind in (TYPED.get(spec.table) or dict.fromkeys(spec.columns, "text")).items()
+        }
+        for spec in KINDS.values()
+    }
+    return create_missing_tables(settings, tables | ATTRIBUTE_TABLES)
 
 
 def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
@@ -310,6 +332,7 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
     result = ImportResult()
     mappings = load_mapping(mapping_path)
     frames: dict[str, list[pd.DataFrame]] = {}
+    attribute_frames: dict[str, list[pd.DataFrame]] = {}  # raw table -> long rows
     empty: dict[str, str] = {}  # kind -> the first of its files without data rows
     for mapping in mappings:
         source = read_export(mapping, result.warnings)
@@ -324,6 +347,10 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
             result.warnings.append(f"{empty[mapping.kind]}; raw.{mapping.spec.table} gets no"
                                    " rows from it")  # fmt: skip
         frames.setdefault(mapping.kind, []).append(frame)
+        if mapping.attributes:
+            table = attributes.TABLES[ATTRIBUTE_KINDS[mapping.kind]]
+            rows = attribute_rows(source, frame, mapping, result.warnings)
+            attribute_frames.setdefault(table, []).append(rows)
     for kind in REQUIRED_KINDS:
         if kind in frames and not sum(len(frame) for frame in frames[kind]):
             raise ImportMappingError(f"{empty[kind]}; the {kind} export is required, so nothing"
@@ -338,6 +365,14 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
         resources.append(dlt.resource(
             rows, name=spec.table, primary_key=spec.key, write_disposition="merge",
             columns=_hints(spec.table, spec.columns),
+        ))  # fmt: skip
+    for table, parts in attribute_frames.items():
+        rows = pd.concat(parts, ignore_index=True)
+        rows = rows.drop_duplicates(subset=list(attributes.KEY), keep="last")
+        result.rows[table] = len(rows)
+        resources.append(dlt.resource(
+            _arrow(rows, table, attributes.COLUMNS), name=table, primary_key=list(attributes.KEY),
+            write_disposition="merge", columns=attributes.column_hints(),
         ))  # fmt: skip
     pipe.run(resources)
     result.created_empty = _create_missing_tables(settings)

@@ -2,7 +2,8 @@
 
 See docs/import.md for the format. Each entry of ``tables`` maps one CSV or Parquet file to
 one table kind; ``columns`` maps the raw column names of data-contracts.md section 2 to
-the export's column names.
+the export's column names; ``row_ids`` lists raw columns that take each row's position as
+the id; ``attributes`` keeps further export columns as lead / account attributes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from lead_scoring.sources.attributes import name_problem, snake_case
 from lead_scoring.sources.crm import PROPERTIES
 
 
@@ -40,7 +42,7 @@ KINDS = {
     ),
     "accounts": TableKind(
         "crm_companies", "hs_object_id", tuple(PROPERTIES["companies"]),
-        ("hs_object_id",), dates=("createdate", "lastmodifieddate"),
+        ("hs_object_id", "createdate"), dates=("createdate", "lastmodifieddate"),
         numbers=("numberofemployees", "annualrevenue"), booleans=("ls_target_account",),
     ),
     "outcomes": TableKind(
@@ -67,6 +69,7 @@ DEFAULT_PLACEHOLDERS = ("", "n/a", "na", "n.a.", "none", "null", "nil", "-", "--
                         "select", "--select--", "- select -", "please select", "unknown",
                         "not provided", "#n/a")  # fmt: skip
 DEFAULT_DATE_FORMATS = ("iso",)
+ATTRIBUTE_KINDS = {"leads": "contacts", "accounts": "companies"}  # kind -> CRM object type
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ class TableMapping:
     timezone: str = "UTC"
     csv: dict = field(default_factory=dict)
     skip_rows_missing: tuple[str, ...] = ()  # required raw columns: rows without one skipped
+    row_ids: tuple[str, ...] = ()  # raw columns that take the row's position as the id
+    attributes: dict[str, str] = field(default_factory=dict)  # attribute name -> export column
+    activity: frozenset[str] = frozenset()  # attributes that are activity aggregates (pain)
 
     @property
     def spec(self) -> TableKind:
@@ -109,6 +115,29 @@ def _timezone(value, mapping_file: Path, where: str) -> str:
         _fail(mapping_file, where, f"unknown time zone {name!r} (an IANA name such as"
                                    " 'America/New_York', or 'UTC')")  # fmt: skip
     return name
+
+
+def _attributes(entry: dict, kind: str, mapping_file: Path, where: str) -> dict[str, str]:
+    """Attribute name -> export column, from a list of export columns (named in lower snake
+    case) or a mapping of attribute names to export columns."""
+    listed = entry.get("attributes") or {}
+    if listed and kind not in ATTRIBUTE_KINDS:
+        _fail(mapping_file, where, f"only {' and '.join(ATTRIBUTE_KINDS)} take attributes,"
+                                   f" not {kind}")  # fmt: skip
+    if isinstance(listed, dict):
+        pairs = [(str(name), str(column)) for name, column in listed.items()]
+    else:
+        pairs = [(snake_case(column), column) for column in _strings(listed, mapping_file, where)]
+    named: dict[str, str] = {}
+    for name, column in pairs:
+        problem = name_problem(name)
+        if problem:
+            _fail(mapping_file, f"{where}.{name}", f"{problem} (column {column!r})")
+        if name in named:
+            _fail(mapping_file, f"{where}.{name}", f"columns {named[name]!r} and {column!r} both"
+                                                   f" give attribute {name!r}")  # fmt: skip
+        named[name] = column
+    return named
 
 
 def load_mapping(path: Path) -> list[TableMapping]:
@@ -143,18 +172,33 @@ def load_mapping(path: Path) -> list[TableMapping]:
         if not isinstance(columns, dict):
             _fail(path, f"{where}.columns", "expected raw column: export column pairs")
         constants = {str(k): str(v) for k, v in (entry.get("constants") or {}).items()}
-        for name in [*columns, *constants]:
+        row_ids = _strings(entry.get("row_ids", []), path, f"{where}.row_ids")
+        for name in row_ids:
+            if name in columns:
+                _fail(path, f"{where}.row_ids", f"{name!r} is also mapped under columns; a"
+                                                " column takes either the row's position or"
+                                                " an export column")  # fmt: skip
+        for name in [*columns, *constants, *row_ids]:
             if name not in spec.columns:
                 known = ", ".join(spec.columns)
                 _fail(path, f"{where}.columns.{name}",
                       f"raw.{spec.table} has no column {name!r} (columns: {known})")  # fmt: skip
-        missing = [c for c in spec.required if c not in columns and c not in constants]
+        missing = [c for c in spec.required if c not in {*columns, *constants, *row_ids}]
         if missing:
-            _fail(path, f"{where}.columns", f"{kind} needs a mapping for {', '.join(missing)}")
+            _fail(path, f"{where}.columns", f"{kind} needs a mapping for {', '.join(missing)}"
+                  " (a column, or a fixed value under constants:)")  # fmt: skip
+        attributes = _attributes(entry, kind, path, f"{where}.attributes")
+        activity = _strings(entry.get("activity", []), path, f"{where}.activity")
+        for name in activity:
+            if name not in attributes:
+                listed = ", ".join(attributes) or "none"
+                _fail(path, f"{where}.activity",
+                      f"{name!r} is not one of the attributes ({listed})")  # fmt: skip
         values = {}
         for name, table in (entry.get("values") or {}).items():
-            if name not in spec.columns or not isinstance(table, dict):
-                _fail(path, f"{where}.values.{name}", "expected a raw column with a value map")
+            if name not in {*spec.columns, *attributes} or not isinstance(table, dict):
+                _fail(path, f"{where}.values.{name}", "expected a raw column or an attribute"
+                                                      " with a value map")  # fmt: skip
             values[name] = {str(k).strip().lower(): str(v) for k, v in table.items()}
         skip = _strings(entry.get("skip_rows_missing", []), path, f"{where}.skip_rows_missing")
         for name in skip:
@@ -175,5 +219,8 @@ def load_mapping(path: Path) -> list[TableMapping]:
             timezone=_timezone(entry.get("timezone", timezone), path, f"{where}.timezone"),
             csv=dict(entry.get("csv") or {}),
             skip_rows_missing=skip,
+            row_ids=row_ids,
+            attributes=attributes,
+            activity=frozenset(activity),
         ))  # fmt: skip
     return tables

@@ -3,8 +3,9 @@
 Calibration is repeated on the earlier decisions only (train); the later decisions (test)
 are scored point in time with the current rules at the current threshold, with the rules
 calibrated on train at the threshold recommended on train, and with the challenger fitted
-on train. Side by side: ROC AUC, close rate and weekly volume of the SDR-ready leads,
-the profile-only and bad-fit/low-pain shares, and the lift of each score decile.
+on train (same candidate factors). Side by side: ROC AUC with its 95% interval, close rate
+and weekly volume of the SDR-ready leads, the profile-only and bad-fit/low-pain shares,
+and the lift of each score decile.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from sklearn.metrics import roc_auc_score
 from lead_scoring.calibration import challenger
 from lead_scoring.calibration.config import CalibrationConfig, CalibrationError
 from lead_scoring.calibration.dataset import CalibrationData
-from lead_scoring.calibration.lift import rule_lifts
-from lead_scoring.calibration.propose import propose_points, proposed_rules
+from lead_scoring.calibration.fit import design, propose
 from lead_scoring.calibration.rules import Rules
 from lead_scoring.calibration.scoring import score_leads
 from lead_scoring.calibration.threshold import describe_threshold, recommend_threshold
+
+Z95 = 1.96
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Backtest:
     metrics: pd.DataFrame  # one row per model (current, proposed, challenger)
     deciles: pd.DataFrame  # model, decile (10 = highest scores), leads, won, close_rate, lift
     test_scores: pd.DataFrame  # lead_id x current/proposed/challenger score + is_won
+    split: pd.DataFrame  # lead_id, split (train / test), is_won
     train_period: tuple[str, str]
     test_period: tuple[str, str]
 
@@ -39,11 +42,25 @@ def auc(is_won: pd.Series, score: pd.Series) -> float:
     return float(roc_auc_score(y, score)) if y.nunique() == 2 else float("nan")
 
 
+def auc_interval(value: float, is_won: pd.Series) -> tuple[float, float]:
+    """The 95% interval of an AUC (Hanley and McNeil's standard error)."""
+    won = int(is_won.sum())
+    lost = len(is_won) - won
+    if np.isnan(value) or not won or not lost:
+        return float("nan"), float("nan")
+    q1, q2 = value / (2 - value), 2 * value**2 / (1 + value)
+    variance = (value * (1 - value) + (won - 1) * (q1 - value**2)
+                + (lost - 1) * (q2 - value**2)) / (won * lost)  # fmt: skip
+    half = Z95 * np.sqrt(max(variance, 0.0))
+    return value - half, value + half
+
+
 def decile_lift(is_won: pd.Series, score: pd.Series) -> pd.DataFrame:
-    """Leads cut into ten equal groups by score (ties by lead order): close rate and its
-    ratio to the overall close rate."""
-    ranks = score.rank(method="first")
-    decile = pd.qcut(ranks, 10, labels=range(1, 11)).astype(int)
+    """Leads cut into ten groups by score, tied scores always in the same group (a group
+    holds the leads ranked up to its tenth; with every score equal, all leads are in the
+    top group and its lift is 1): close rate and its ratio to the overall close rate."""
+    ranks = score.rank(method="max")
+    decile = np.ceil(10 * ranks / len(score)).clip(1, 10).astype(int)
     won = is_won.reindex(score.index)
     table = won.groupby(decile).agg(leads="size", won="sum").reset_index(names="decile")
     table["close_rate"] = table["won"] / table["leads"]
@@ -64,36 +81,38 @@ def run_backtest(data: CalibrationData, rules: Rules, config: CalibrationConfig)
             "backtest: the training or the test period has no won (or no lost) lead;"
             " lower test_share or wait for more outcomes"
         )
-    decisions = propose_points(rule_lifts(train.signals, train.is_won, rules), config)
-    train_rules = proposed_rules(rules, decisions)
-    train_scores = score_leads(train_rules, train.fit_signals, train.decayed)
+    _, train_rules, train_design = propose(train, rules, config)
+    train_scores = score_leads(train_rules, train.attributes, train.decayed)
     chosen, _ = recommend_threshold(train_scores, train.is_won, data.leads_per_week,
                                     train_rules, config)  # fmt: skip
-    model = challenger.fit_challenger(features(train, rules), train.is_won)
-    test_features = features(test, rules)
+    model = challenger.fit_challenger(train_design.matrix, train.is_won)
+    test_design = design(train_design.rules, rules, test.attributes, test.decayed)
     scored = {
-        "current": (score_leads(rules, test.fit_signals, test.decayed), rules.threshold, rules),
-        "proposed": (score_leads(train_rules, test.fit_signals, test.decayed),
+        "current": (score_leads(rules, test.attributes, test.decayed), rules.threshold, rules),
+        "proposed": (score_leads(train_rules, test.attributes, test.decayed),
                      chosen.threshold, train_rules),
     }  # fmt: skip
     rows, deciles, columns = [], [], {}
     for name, (scores, threshold, model_rules) in scored.items():
         at = describe_threshold(scores, test.is_won, threshold, data.leads_per_week, model_rules)
-        rows.append({"model": name, "auc": auc(test.is_won, scores["lead_score"]),
+        value = auc(test.is_won, scores["lead_score"])
+        low, high = auc_interval(value, test.is_won)
+        rows.append({"model": name, "auc": value, "auc_low": low, "auc_high": high,
                      **{k: v for k, v in at.as_dict().items() if k != "status"}})  # fmt: skip
         deciles.append(decile_lift(test.is_won, scores["lead_score"]).assign(model=name))
         columns[name] = scores["lead_score"]
-    probability = challenger.predict(model, test_features)
-    rows.append({"model": "challenger", "auc": auc(test.is_won, probability)})
+    probability = challenger.predict(model, test_design.matrix)
+    value = auc(test.is_won, probability)
+    low, high = auc_interval(value, test.is_won)
+    rows.append({"model": "challenger", "auc": value, "auc_low": low, "auc_high": high})
     deciles.append(decile_lift(test.is_won, probability).assign(model="challenger"))
     columns["challenger"] = probability
     test_scores = pd.DataFrame(columns).assign(is_won=test.is_won)
+    split = pd.concat([
+        pd.DataFrame({"lead_id": train.decided.index, "split": "train",
+                      "is_won": train.is_won.to_numpy()}),
+        pd.DataFrame({"lead_id": test.decided.index, "split": "test",
+                      "is_won": test.is_won.to_numpy()}),
+    ], ignore_index=True)  # fmt: skip
     return Backtest(pd.DataFrame(rows), pd.concat(deciles, ignore_index=True), test_scores,
-                    _period(train), _period(test))  # fmt: skip
-
-
-def features(data: CalibrationData, rules: Rules) -> pd.DataFrame:
-    """The challenger's features: the points model's signals (every event type and every
-    profile signal a fit rule can score)."""
-    fit = data.signals.reindex(columns=rules.fit_table()["signal"], fill_value=0)
-    return challenger.challenger_features(data.decayed, fit)
+                    split, _period(train), _period(test))  # fmt: skip

@@ -1,25 +1,20 @@
-"""The predictive challenger: a logistic regression on the points model's own features.
+"""The predictive challenger: a logistic regression on every candidate factor.
 
-Features, all point in time: log(1 + decayed count) per event type of event_weights and a
-0/1 column per profile signal of fit_rules. It is reported beside the points model; with
-``--mode challenger`` its close probabilities for today's leads are written to
-``calibration.challenger_scores`` (the points model stays the one that is synced).
+Features, all point in time: the calibration's candidate factors (``fit.design``: a 0/1
+column per candidate attribute rule, the capped decayed count per event type), not only
+the chosen ones. It is reported beside the points model; with ``--mode challenger`` its
+close probabilities for today's leads are written to ``calibration.challenger_scores``
+(the points model stays the one that is synced).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 SCHEMA, TABLE = "calibration", "challenger_scores"
-
-
-def challenger_features(decayed: pd.DataFrame, fit_matrix: pd.DataFrame) -> pd.DataFrame:
-    events = np.log1p(decayed.clip(lower=0)).add_prefix("event:")
-    return pd.concat([events, fit_matrix.reindex(decayed.index, fill_value=0)], axis=1)
 
 
 def fit_challenger(features: pd.DataFrame, is_won: pd.Series) -> Pipeline:

@@ -56,12 +56,17 @@ def calibrate(
         typer.secho(f"calibrate: {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc
     s = result.summary
-    typer.echo(
-        f"proposal {s['proposal']}: threshold {s['current_threshold']:g} -> "
-        f"{s['proposed_threshold']:g} ({s['threshold_status']}), {s['factors_kept']} factors;"
-        f" backtest AUC current {s['auc_current']:.3f}, proposed {s['auc_proposed']:.3f},"
-        f" challenger {s['auc_challenger']:.3f}"
-    )
+    aucs = (f"backtest AUC current {s['auc_current']:.3f}, proposed {s['auc_proposed']:.3f},"
+            f" challenger {s['auc_challenger']:.3f}")  # fmt: skip
+    if s["no_signal"]:
+        typer.secho(f"proposal {s['proposal']}: the scores carry no signal ({aucs}); no"
+                    " threshold is recommended and the proposal cannot be applied: map more"
+                    " fields or wait for more outcomes", fg="yellow")  # fmt: skip
+    else:
+        typer.echo(f"proposal {s['proposal']}: threshold {s['current_threshold']:g} ->"
+                   f" {s['proposed_threshold']:g} ({s['threshold_status']}),"
+                   f" {s['factors_kept']} factors of {s['candidates']} candidates;"
+                   f" {aucs}")  # fmt: skip
     typer.echo(f"report: {result.report_path}")
     typer.echo(f"to apply: {s['apply_command']}")
 

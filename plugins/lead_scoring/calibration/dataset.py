@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from lead_scoring.calibration.config import CalibrationConfig, CalibrationError
-from lead_scoring.calibration.features import event_features, signal_matrix
+from lead_scoring.calibration.features import event_features
 from lead_scoring.calibration.inputs import ScoringInputs
 from lead_scoring.calibration.outcomes import decided_leads
 from lead_scoring.calibration.rules import Rules
@@ -23,15 +23,14 @@ INTAKE_WEEKS = 12  # leads per week: the average over the 12 weeks up to the dat
 @dataclass(frozen=True)
 class CalibrationData:
     """decided: one row per decided lead (index lead_id: is_won, reached_sql, created_at,
-    decision_date, score_date); decayed / counts: lead x event type at the score date;
-    fit_signals: lead_id, signal (long); signals: lead x signal (0/1) for every event type
-    and every profile signal seen; leads_per_week: recent intake of new leads."""
+    decision_date, score_date), in decision order; decayed / counts: lead x event type at
+    the score date; attributes: lead_id, attribute, value, value_number, kind (long);
+    leads_per_week: recent intake of new leads."""
 
     decided: pd.DataFrame
     decayed: pd.DataFrame
     counts: pd.DataFrame
-    fit_signals: pd.DataFrame
-    signals: pd.DataFrame
+    attributes: pd.DataFrame
     leads_per_week: float
     as_of_date: date
 
@@ -42,12 +41,14 @@ class CalibrationData:
     def subset(self, lead_ids: pd.Index) -> CalibrationData:
         return CalibrationData(
             self.decided.loc[lead_ids], self.decayed.loc[lead_ids], self.counts.loc[lead_ids],
-            self.fit_signals[self.fit_signals["lead_id"].isin(lead_ids)],
-            self.signals.loc[lead_ids], self.leads_per_week, self.as_of_date,
+            self.attributes[self.attributes["lead_id"].isin(lead_ids)],
+            self.leads_per_week, self.as_of_date,
         )  # fmt: skip
 
     def time_split(self, test_share: float) -> tuple[CalibrationData, CalibrationData]:
-        """Train on the earlier decisions, test on the later ones (``decided`` is sorted)."""
+        """Train on the earlier decisions, test on the later ones (``decided`` is sorted;
+        leads decided on the same day in an order set by a hash of their id, so a snapshot
+        export whose decisions share one date splits at random, yet reproducibly)."""
         cut = int(round(len(self.decided) * (1 - test_share)))
         return self.subset(self.decided.index[:cut]), self.subset(self.decided.index[cut:])
 
@@ -82,15 +83,15 @@ def prepare(inputs: ScoringInputs, rules: Rules, config: CalibrationConfig) -> C
             f" least {config.min_decided_leads} and {MIN_WON} won (won/lost deals in"
             " staging.stg_crm__deals and leads older than maturity_days)"
         )
-    decided = decided.set_index("lead_id")
+    tie = pd.util.hash_pandas_object(decided["lead_id"], index=False)
+    decided = (decided.assign(tie=tie.to_numpy()).sort_values(["decision_date", "tie"])
+               .drop(columns="tie").set_index("lead_id"))  # fmt: skip
     half_lives = rules.event_table().set_index("event_type")["half_life_days"]
     decayed, counts = event_features(inputs.events, decided["score_date"], half_lives)
-    fit = signal_matrix(inputs.fit_signals, decided.index)
-    signals = pd.concat([(counts > 0).astype(int), fit], axis=1)
     intake_end = data_as_of(inputs, as_of)
     if intake_end < as_of:
         log.info("the data ends on %s: intake is measured up to then", intake_end)
+    attributes = inputs.attributes[inputs.attributes["lead_id"].isin(decided.index)]
     return CalibrationData(
-        decided, decayed, counts, inputs.fit_signals, signals,
-        leads_per_week(inputs.leads, intake_end), as_of,
+        decided, decayed, counts, attributes, leads_per_week(inputs.leads, intake_end), as_of,
     )  # fmt: skip

@@ -36,10 +36,3 @@ def event_features(
         decayed.reindex(**shape, fill_value=0.0).astype(float),
         counts.reindex(**shape, fill_value=0).astype(int),
     )
-
-
-def signal_matrix(fit_signals: pd.DataFrame, lead_ids: pd.Index) -> pd.DataFrame:
-    """0/1 per lead (rows, ``lead_ids``) and profile signal (columns, 'dimension:value')."""
-    known = fit_signals[fit_signals["lead_id"].isin(lead_ids)]
-    matrix = pd.crosstab(known["lead_id"], known["signal"]).clip(upper=1)
-    return matrix.reindex(index=lead_ids, fill_value=0).astype(int)

@@ -1,10 +1,11 @@
 """What calibration reads from the warehouse, as the last dbt build resolved it.
 
-Leads, their profile signals, their events and their deals come from the dbt models, so
-calibration sees exactly the clean, de-duplicated leads that scoring sees (quarantined
-records and merged duplicates resolved the same way). Profile signals are the ones known
-as of the build (the profile is mostly static); events carry their dates, and each lead is
-judged only on the events before its decision (see ``outcomes``).
+Leads, their attributes (built-in and custom, docs/signals.md), their events and their
+deals come from the dbt models, so calibration sees exactly the clean, de-duplicated leads
+that scoring sees (quarantined records and merged duplicates resolved the same way).
+Attributes are the ones known as of the build (a profile is mostly static; a snapshot
+export holds nothing else); events carry their dates, and each lead is judged only on the
+events before its decision (see ``outcomes``).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ select lead_id, lead_created_at as created_at
 from intermediate.int_lead_profiles_resolved
 where offset_days = 0
 """
-FIT_SIGNALS_SQL = """
-select lead_id, signal
-from intermediate.int_lead_fit_signals_scored
+ATTRIBUTES_SQL = """
+select lead_id, attribute, attribute_value as value, value_number, attribute_kind as kind
+from intermediate.int_lead_attributes_resolved
 where offset_days = 0
 """
 EVENTS_SQL = """
@@ -47,7 +48,7 @@ inner join intermediate.int_contacts_mapped_to_leads as mapped
 AS_OF_SQL = "select max(as_of_date) from marts.lead_scores"
 REQUIRED = [
     ("intermediate", "int_lead_profiles_resolved"),
-    ("intermediate", "int_lead_fit_signals_scored"),
+    ("intermediate", "int_lead_attributes_resolved"),
     ("intermediate", "int_events_unioned"),
     ("intermediate", "int_event_subjects_resolved"),
     ("intermediate", "int_contacts_mapped_to_leads"),
@@ -58,12 +59,13 @@ REQUIRED = [
 
 @dataclass(frozen=True)
 class ScoringInputs:
-    """leads: lead_id, created_at; fit_signals: lead_id, signal ('dimension:value');
+    """leads: lead_id, created_at; attributes: lead_id, attribute, value (text),
+    value_number (the value as a number, else NaN), kind (fit / pain);
     events: lead_id, event_type, occurred_on (date); deals: lead_id, deal_id, deal_stage,
     created_at (the SQL date), closed_at; as_of_date: the date of the dbt build."""
 
     leads: pd.DataFrame
-    fit_signals: pd.DataFrame
+    attributes: pd.DataFrame
     events: pd.DataFrame
     deals: pd.DataFrame
     as_of_date: date
@@ -89,7 +91,7 @@ def load_inputs(settings: Settings) -> ScoringInputs:
                 )
             as_of = wh.scalar(AS_OF_SQL)
             leads = wh.query_df(LEADS_SQL)
-            fit_signals = wh.query_df(FIT_SIGNALS_SQL)
+            attributes = wh.query_df(ATTRIBUTES_SQL)
             events = wh.query_df(EVENTS_SQL)
             deals = wh.query_df(DEALS_SQL)
     except WarehouseError as exc:
@@ -100,7 +102,8 @@ def load_inputs(settings: Settings) -> ScoringInputs:
         )
     leads["lead_id"] = leads["lead_id"].astype(str)
     leads["created_at"] = pd.to_datetime(leads["created_at"]).astype("datetime64[us]")
-    fit_signals = fit_signals.astype({"lead_id": str, "signal": str})
+    attributes = attributes.astype({"lead_id": str, "attribute": str, "value": str, "kind": str})
+    attributes["value_number"] = pd.to_numeric(attributes["value_number"]).astype(float)
     events["lead_id"] = events["lead_id"].astype(str)
     events["occurred_on"] = _dates(events["occurred_on"])
     deals = deals.astype({"lead_id": str, "deal_id": str})
@@ -108,7 +111,7 @@ def load_inputs(settings: Settings) -> ScoringInputs:
     for column in ("created_at", "closed_at"):
         deals[column] = pd.to_datetime(deals[column]).astype("datetime64[us]")
     log.info(
-        "calibration inputs as of %s: %s leads, %s profile signals, %s events, %s deals",
-        as_of, len(leads), len(fit_signals), len(events), len(deals),
+        "calibration inputs as of %s: %s leads, %s attribute values, %s events, %s deals",
+        as_of, len(leads), len(attributes), len(events), len(deals),
     )  # fmt: skip
-    return ScoringInputs(leads, fit_signals, events, deals, pd.Timestamp(as_of).date())
+    return ScoringInputs(leads, attributes, events, deals, pd.Timestamp(as_of).date())

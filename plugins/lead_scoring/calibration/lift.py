@@ -11,8 +11,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from lead_scoring.calibration.rules import Rules
-
 Z_LEVEL = 0.95
 COLUMNS = ["signal", "n_with", "won_with", "n_without", "won_without", "close_rate_with",
            "close_rate_without", "lift_pp", "ci_low_pp", "ci_high_pp"]  # fmt: skip
@@ -49,32 +47,3 @@ def signal_lifts(has_signal: pd.DataFrame, is_won: pd.Series) -> pd.DataFrame:
             "lift_pp": 100 * diff, "ci_low_pp": 100 * low, "ci_high_pp": 100 * high,
         })  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def rule_lifts(signals: pd.DataFrame, is_won: pd.Series, rules: Rules) -> pd.DataFrame:
-    """The lift of every event type of event_weights and every profile signal of fit_rules
-    (a rule nobody matched has n_with 0): signal, kind (event/fit), source (product /
-    marketing / profile), category, current_points
-    and the columns of ``signal_lifts``."""
-    events = rules.event_table()
-    fits = rules.fit_table()
-    catalogue = pd.concat([
-        pd.DataFrame({"signal": events["event_type"], "kind": "event",
-                      "source": rules.event_weights["event_source"],
-                      "category": events["signal_category"], "current_points": events["points"]}),
-        pd.DataFrame({"signal": fits["signal"], "kind": "fit", "source": "profile",
-                      "category": "fit",
-                      "current_points": fits["points"]}),
-    ], ignore_index=True)  # fmt: skip
-    present = signals.reindex(columns=catalogue["signal"], fill_value=0)
-    return catalogue.merge(signal_lifts(present, is_won), on="signal", how="left")
-
-
-def unruled_lifts(signals: pd.DataFrame, is_won: pd.Series, rules: Rules) -> pd.DataFrame:
-    """Profile signals seen in the data that no fit rule scores (e.g. a new industry):
-    reported so a person can add a rule; calibration never adds rows to a seed."""
-    ruled = set(rules.fit_table()["signal"]) | set(rules.event_table()["event_type"])
-    columns = [c for c in signals.columns if c not in ruled]
-    if not columns:
-        return signal_lifts(signals.iloc[:, :0], is_won)
-    return signal_lifts(signals[columns], is_won).sort_values("lift_pp", key=abs, ascending=False)

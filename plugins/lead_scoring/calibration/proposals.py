@@ -1,11 +1,12 @@
 """Proposals on disk, and applying one: nothing reaches the dbt project without a person.
 
 A proposal is a folder ``<home>/calibration/proposals/<timestamp>/`` holding the proposed
-seeds (same CSV format as dbt_project/seeds, only the point columns changed), the
-threshold and every figure behind them (proposal.json, CSVs, report.html).
-``apply_proposal`` copies the seeds into the dbt project and sets the threshold var's
-default in dbt_project.yml; the models derive model_version from both, so the next dbt
-build scores under a new version.
+seeds (same CSV format as dbt_project/seeds: event_weights.csv with only its point columns
+changed, signal_rules.csv with the factors the calibration chose), the threshold and every
+figure behind them (proposal.json, CSVs, report.html). ``apply_proposal`` copies the seeds
+into the dbt project and sets the threshold var's default (and the score floor's, when the
+proposal drops it) in dbt_project.yml; the models derive model_version from both, so the
+next dbt build scores under a new version. A proposal that found no signal is never applied.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ import pandas as pd
 
 from lead_scoring.calibration.config import CalibrationError
 from lead_scoring.calibration.rules import (
+    FLOOR_VAR,
+    THRESHOLD_VAR,
     WEIGHT_SEEDS,
     load_rules,
     read_seed,
-    set_threshold_default,
+    set_var_default,
 )
 from lead_scoring.settings import Settings
 
 SUMMARY = "proposal.json"
 APPLIED = "applied.json"
-KEYS = {"event_weights": ["event_type"], "fit_rules": ["dimension", "dimension_value"]}
+SAME_ROWS = {"event_weights": ["event_type"]}  # seeds whose rows a proposal never changes
 
 
 def proposals_dir(settings: Settings) -> Path:
@@ -73,14 +76,16 @@ def read_summary(path: Path) -> dict:
     return json.loads((path / SUMMARY).read_text(encoding="utf-8"))
 
 
-def _check_same_rules(name: str, current: pd.DataFrame, proposed: pd.DataFrame, path: Path):
-    keys = KEYS[name]
-    if list(current.columns) != list(proposed.columns) or not current[keys].equals(proposed[keys]):
+def _check_seed(name: str, current: pd.DataFrame, proposed: pd.DataFrame, path: Path):
+    keys = SAME_ROWS.get(name)
+    if list(current.columns) != list(proposed.columns) or (
+        keys and not current[keys].equals(proposed[keys])
+    ):
         raise CalibrationError(
             f"{path}: its rows or columns differ from the current {name}.csv (the seeds"
             " changed since this proposal was made); run calibrate again"
         )
-    for column in ("points", "max_points"):
+    for column in ("points", "max_points", "min_value", "max_value"):
         if column not in proposed.columns:
             continue
         text = proposed[column]
@@ -95,6 +100,11 @@ def apply_proposal(settings: Settings, proposal: str, force: bool = False) -> di
     """Copy a proposal's seeds and threshold into the dbt project; returns what changed."""
     path = resolve_proposal(settings, proposal)
     summary = read_summary(path)
+    if summary.get("no_signal"):
+        raise CalibrationError(
+            f"{path}: the calibration found no signal in the outcomes (its scores rank leads no"
+            " better than chance on the held-out leads); there is nothing to apply"
+        )
     if summary.get("seed_rule_violations") and not force:
         broken = "; ".join(summary["seed_rule_violations"])
         raise CalibrationError(
@@ -105,19 +115,23 @@ def apply_proposal(settings: Settings, proposal: str, force: bool = False) -> di
     backup = path / "replaced_seeds"
     for name in WEIGHT_SEEDS:
         source = path / "seeds" / f"{name}.csv"
-        _check_same_rules(name, read_seed(seeds_dir / f"{name}.csv"), read_seed(source), source)
+        _check_seed(name, read_seed(seeds_dir / f"{name}.csv"), read_seed(source), source)
     backup.mkdir(exist_ok=True)
     for name in WEIGHT_SEEDS:
         shutil.copyfile(seeds_dir / f"{name}.csv", backup / f"{name}.csv")
         shutil.copyfile(path / "seeds" / f"{name}.csv", seeds_dir / f"{name}.csv")
     threshold = float(summary["proposed_threshold"])
-    previous = set_threshold_default(project / "dbt_project.yml", threshold)
+    previous = set_var_default(project / "dbt_project.yml", THRESHOLD_VAR, threshold)
+    floor = summary.get("proposed_score_floor")
+    if floor != summary.get("current_score_floor"):
+        set_var_default(project / "dbt_project.yml", FLOOR_VAR, floor)
     load_rules(project)  # the project still reads
     applied = {
         "applied_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "proposal": str(path),
         "previous_threshold": previous,
         "threshold": threshold,
+        "score_floor": floor,
         "seeds": [str(seeds_dir / f"{name}.csv") for name in WEIGHT_SEEDS],
         "replaced_seeds": str(backup),
     }

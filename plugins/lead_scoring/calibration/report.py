@@ -32,9 +32,9 @@ def _environment() -> Environment:
     return html_environment(FileSystemLoader(TEMPLATES))
 
 
-def write_report(path: Path, summary: dict, decisions: pd.DataFrame, unruled: pd.DataFrame,
-                 curve: pd.DataFrame, backtest, proposed_scores: pd.DataFrame,
-                 is_won: pd.Series, current_scores: pd.DataFrame) -> Path:  # fmt: skip
+def write_report(path: Path, summary: dict, decisions: pd.DataFrame, curve: pd.DataFrame,
+                 backtest, proposed_scores: pd.DataFrame, is_won: pd.Series,
+                 current_scores: pd.DataFrame) -> Path:  # fmt: skip
     from lead_scoring.calibration import plots
 
     config = summary["config"]
@@ -59,10 +59,7 @@ def write_report(path: Path, summary: dict, decisions: pd.DataFrame, unruled: pd
         .render(
             s=summary,
             images=images,
-            signals=decisions.sort_values(
-                "lift_pp", key=abs, ascending=False, na_position="last"
-            ).to_dict(orient="records"),
-            unruled=unruled.head(15).to_dict(orient="records"),
+            signals=_signal_rows(decisions),
             metrics=backtest.metrics.to_dict(orient="records"),
             deciles=backtest.deciles.pivot(index="decile", columns="model", values="lift")
             .sort_index(ascending=False)
@@ -73,6 +70,17 @@ def write_report(path: Path, summary: dict, decisions: pd.DataFrame, unruled: pd
     report = path / "report.html"
     report.write_text(html, encoding="utf-8")
     return report
+
+
+def _signal_rows(decisions: pd.DataFrame, shown: int = 60) -> list[dict]:
+    """The chosen factors first (strongest points first), then the other candidates by
+    the size of their lift, ``shown`` rows in all (signals.csv has every one)."""
+    table = decisions.assign(
+        chosen=decisions["proposed_points"] != 0,
+        strength=decisions["proposed_points"].abs(),
+        size=decisions["lift_pp"].abs().fillna(-1),
+    ).sort_values(["chosen", "strength", "size"], ascending=False)
+    return table.head(shown).to_dict(orient="records")
 
 
 def calibration_summary_html(settings: Settings) -> Markup:
@@ -97,7 +105,8 @@ def calibration_summary_html(settings: Settings) -> Markup:
         ("backtest AUC", auc(s["auc_current"]), auc(s["auc_proposed"]),
          auc(s["auc_challenger"])),
         ("SDR-ready threshold", f"{s['current_threshold']:g}",
-         f"{s['proposed_threshold']:g} ({s['threshold_status']})", ""),
+         "none: no signal" if s.get("no_signal")
+         else f"{s['proposed_threshold']:g} ({s['threshold_status']})", ""),
         ("close rate of SDR-ready leads", _pct(s["current_at_threshold"]["close_rate"]),
          _pct(s["proposed_at_threshold"]["close_rate"]), ""),
     ]  # fmt: skip

@@ -17,7 +17,7 @@ import yaml
 
 from lead_scoring.calibration.config import CalibrationError
 
-WEIGHT_SEEDS = ("event_weights", "fit_rules")
+WEIGHT_SEEDS = ("event_weights", "signal_rules")
 THRESHOLD_VAR = "lead_scoring__sdr_ready_threshold"
 FLOOR_VAR = "lead_scoring__score_floor"
 GOOD_FIT_VAR = "lead_scoring__good_fit_threshold"
@@ -30,7 +30,8 @@ SCALED_VARS = (
     "lead_scoring__account_sdr_ready_threshold",
 )
 EVENT_COLUMNS = ("event_type", "signal_category", "points", "half_life_days", "max_points")
-FIT_COLUMNS = ("dimension", "dimension_value", "points")
+SIGNAL_COLUMNS = ("signal", "attribute", "transform", "value", "min_value", "max_value", "kind",
+                  "points", "reason_label")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Rules:
     """Weights (seed tables, all cells text as in the CSV) and the vars scoring reads."""
 
     event_weights: pd.DataFrame
-    fit_rules: pd.DataFrame
+    signal_rules: pd.DataFrame
     threshold: float
     score_floor: float | None
     good_fit_threshold: float
@@ -62,11 +63,15 @@ class Rules:
             table[column] = pd.to_numeric(table[column].replace("", None), errors="raise")
         return table
 
-    def fit_table(self) -> pd.DataFrame:
-        """signal (dimension:value), dimension, dimension_value, points (number)."""
-        table = self.fit_rules[list(FIT_COLUMNS)].copy()
-        table["points"] = pd.to_numeric(table["points"], errors="raise")
-        table.insert(0, "signal", table["dimension"] + ":" + table["dimension_value"])
+    def with_floor(self, score_floor: float | None) -> Rules:
+        return replace(self, score_floor=score_floor)
+
+    def signal_table(self) -> pd.DataFrame:
+        """The attribute signal rules with points, min_value and max_value as numbers (an
+        empty bound: NaN); one row per rule row (an in-list has a row per value)."""
+        table = self.signal_rules[list(SIGNAL_COLUMNS)].copy()
+        for column in ("points", "min_value", "max_value"):
+            table[column] = pd.to_numeric(table[column].replace("", None), errors="raise")
         return table
 
 
@@ -111,7 +116,7 @@ def load_rules(project_dir: Path, seeds_dir: Path | None = None) -> Rules:
     threshold = _number(vars_, THRESHOLD_VAR, project_dir)
     rules = Rules(
         event_weights=read_seed(seeds_dir / "event_weights.csv"),
-        fit_rules=read_seed(seeds_dir / "fit_rules.csv"),
+        signal_rules=read_seed(seeds_dir / "signal_rules.csv"),
         threshold=threshold,
         score_floor=_number(vars_, FLOOR_VAR, project_dir, optional=True),
         good_fit_threshold=_number(vars_, GOOD_FIT_VAR, project_dir),
@@ -119,28 +124,26 @@ def load_rules(project_dir: Path, seeds_dir: Path | None = None) -> Rules:
         var_threshold=threshold,
     )
     for name, table, columns in (("event_weights", rules.event_weights, EVENT_COLUMNS),
-                                 ("fit_rules", rules.fit_rules, FIT_COLUMNS)):  # fmt: skip
+                                 ("signal_rules", rules.signal_rules, SIGNAL_COLUMNS)):  # fmt: skip
         missing = [c for c in columns if c not in table.columns]
         if missing:
             raise CalibrationError(f"{seeds_dir / (name + '.csv')}: missing column(s) {missing}")
     return rules
 
 
-def set_threshold_default(project_file: Path, threshold: float) -> str:
-    """Set the threshold var's default in dbt_project.yml; every other byte stays as it was.
-
-    Returns the previous value (as written in the file)."""
+def set_var_default(project_file: Path, name: str, value: float | None) -> str:
+    """Set a number var's default in dbt_project.yml (None: null); every other byte stays
+    as it was. Returns the previous value (as written in the file)."""
     text = project_file.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^(\s*{THRESHOLD_VAR}:[ \t]*)([^\s#]+)", re.MULTILINE)
+    pattern = re.compile(rf"^(\s*{name}:[ \t]*)([^\s#]+)", re.MULTILINE)
     matches = pattern.findall(text)
     if len(matches) != 1:
         raise CalibrationError(
-            f"{project_file}: expected exactly one line '{THRESHOLD_VAR}: <number>',"
-            f" found {len(matches)}"
+            f"{project_file}: expected exactly one line '{name}: <number>', found {len(matches)}"
         )
     previous = matches[0][1]
-    value = format_points(threshold)
-    project_file.write_text(pattern.sub(lambda m: m.group(1) + value, text), encoding="utf-8")
+    written = "null" if value is None else format_points(value)
+    project_file.write_text(pattern.sub(lambda m: m.group(1) + written, text), encoding="utf-8")
     return previous
 
 

@@ -1,4 +1,5 @@
-"""One calibration: outcomes -> lifts -> proposed points and threshold -> backtest -> report.
+"""One calibration: outcomes -> candidate factors -> joint fit -> proposed points and
+threshold -> backtest -> report (and the verdict when the scores carry no signal).
 
 Writes a proposal folder and never touches the dbt project (see ``proposals``). With
 ``mode="challenger"`` it also writes the challenger's close probabilities for every lead
@@ -17,14 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from lead_scoring.calibration import challenger
-from lead_scoring.calibration.backtest import features, run_backtest
+from lead_scoring.calibration.backtest import run_backtest
 from lead_scoring.calibration.config import CalibrationConfig, CalibrationError
 from lead_scoring.calibration.dataset import CalibrationData, prepare
-from lead_scoring.calibration.features import event_features, signal_matrix
+from lead_scoring.calibration.features import event_features
+from lead_scoring.calibration.fit import Design, design, propose, seed_rule_violations
 from lead_scoring.calibration.inputs import ScoringInputs, load_inputs
-from lead_scoring.calibration.lift import rule_lifts, unruled_lifts
 from lead_scoring.calibration.proposals import SUMMARY, new_proposal_dir
-from lead_scoring.calibration.propose import propose_points, proposed_rules, seed_rule_violations
 from lead_scoring.calibration.report import write_report
 from lead_scoring.calibration.rules import (
     SCALED_VARS,
@@ -35,7 +35,11 @@ from lead_scoring.calibration.rules import (
     write_seed,
 )
 from lead_scoring.calibration.scoring import score_leads
-from lead_scoring.calibration.threshold import describe_threshold, recommend_threshold
+from lead_scoring.calibration.threshold import (
+    describe_threshold,
+    recommend_threshold,
+    tradeoff,
+)
 from lead_scoring.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,47 +69,62 @@ def run_calibration(
     data = prepare(inputs, rules, config)
     log.info("calibration: %s decided leads (%s won) as of %s", len(data.decided),
              int(data.is_won.sum()), data.as_of_date)  # fmt: skip
-    decisions = propose_points(rule_lifts(data.signals, data.is_won, rules), config)
-    proposed = proposed_rules(rules, decisions)
-    current_scores = score_leads(rules, data.fit_signals, data.decayed)
-    proposed_scores = score_leads(proposed, data.fit_signals, data.decayed)
-    choice, curve = recommend_threshold(proposed_scores, data.is_won, data.leads_per_week,
-                                        proposed, config)  # fmt: skip
+    decisions, proposed, factors = propose(data, rules, config)
+    current_scores = score_leads(rules, data.attributes, data.decayed)
+    proposed_scores = score_leads(proposed, data.attributes, data.decayed)
+    log.info("calibration: backtest on a time split (test share %s)", config.test_share)
+    backtest = run_backtest(data, rules, config)
+    no_signal = judge_signal(backtest, decisions)
+    if no_signal:
+        choice = describe_threshold(proposed_scores, data.is_won, rules.threshold,
+                                    data.leads_per_week, proposed, "no_signal")  # fmt: skip
+        curve = tradeoff(proposed_scores, data.is_won, data.leads_per_week)
+    else:
+        choice, curve = recommend_threshold(proposed_scores, data.is_won, data.leads_per_week,
+                                            proposed, config)  # fmt: skip
     proposed = proposed.with_threshold(choice.threshold)
     current = describe_threshold(current_scores, data.is_won, rules.threshold,
                                  data.leads_per_week, rules)  # fmt: skip
-    log.info("calibration: backtest on a time split (test share %s)", config.test_share)
-    backtest = run_backtest(data, rules, config)
-    model = challenger.fit_challenger(features(data, rules), data.is_won)
+    model = challenger.fit_challenger(factors.matrix, data.is_won)
 
     path = new_proposal_dir(settings)
     for name in WEIGHT_SEEDS:
         write_seed(getattr(proposed, name), path / "seeds" / f"{name}.csv")
     decisions.to_csv(path / "signals.csv", index=False)
-    unruled = unruled_lifts(data.signals, data.is_won, rules)
-    unruled.to_csv(path / "unruled_signals.csv", index=False)
     curve.to_csv(path / "threshold_tradeoff.csv", index=False)
     backtest.metrics.to_csv(path / "backtest_metrics.csv", index=False)
     backtest.deciles.to_csv(path / "backtest_deciles.csv", index=False)
-    coefficients = challenger.coefficients(model, features(data, rules).columns)
+    backtest.split.to_csv(path / "backtest_split.csv", index=False)
+    coefficients = challenger.coefficients(model, factors.matrix.columns)
     coefficients.to_csv(path / "challenger_coefficients.csv", index=False)
     summary = _summary(path, config, data, rules, proposed, decisions, current, choice,
-                       backtest, mode)  # fmt: skip
+                       backtest, mode, no_signal)  # fmt: skip
     summary["suggested_vars"] = suggested_vars(settings, rules, choice.threshold)
     if mode == "challenger":
-        summary["challenger_scores"] = write_challenger_scores(settings, inputs, rules, model, path)
+        summary["challenger_scores"] = write_challenger_scores(settings, inputs, rules, model,
+                                                               factors, path)  # fmt: skip
     (path / SUMMARY).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    write_report(path, summary, decisions, unruled, curve, backtest, proposed_scores, data.is_won,
+    write_report(path, summary, decisions, curve, backtest, proposed_scores, data.is_won,
                  current_scores)  # fmt: skip
     log.info("calibration: proposal %s written in %.1f s (report %s)", path.name,
              time.monotonic() - started, path / "report.html")  # fmt: skip
     return CalibrationResult(path, summary)
 
 
-def _summary(path, config, data: CalibrationData, rules: Rules, proposed: Rules, decisions,
-             current, choice, backtest, mode) -> dict:  # fmt: skip
+def judge_signal(backtest, decisions) -> bool:
+    """True when the proposed scores carry no signal: no factor keeps points, or the
+    backtest's AUC of the proposed points on the held-out leads is not surely above 0.5
+    (its 95% interval reaches it)."""
     metrics = backtest.metrics.set_index("model")
-    kept = decisions[decisions["proposed_points"] != 0]
+    low = metrics.loc["proposed", "auc_low"]
+    kept = (decisions["status"] == "kept").sum()
+    return bool(kept == 0 or not low > 0.5)
+
+
+def _summary(path, config, data: CalibrationData, rules: Rules, proposed: Rules, decisions,
+             current, choice, backtest, mode, no_signal: bool) -> dict:  # fmt: skip
+    metrics = backtest.metrics.set_index("model")
+    kept = decisions[decisions["status"].str.startswith(("kept", "lowered"))]
     return {
         "proposal": path.name,
         "proposal_dir": str(path),
@@ -120,6 +139,10 @@ def _summary(path, config, data: CalibrationData, rules: Rules, proposed: Rules,
         "leads_per_week": round(data.leads_per_week, 1),
         "factors_kept": len(kept),
         "signals_changed": int((decisions["proposed_points"] != decisions["current_points"]).sum()),
+        "candidates": len(decisions),
+        "no_signal": no_signal,
+        "current_score_floor": rules.score_floor,
+        "proposed_score_floor": proposed.score_floor,
         "current_threshold": rules.threshold,
         "proposed_threshold": choice.threshold,
         "threshold_status": choice.status,
@@ -133,6 +156,10 @@ def _summary(path, config, data: CalibrationData, rules: Rules, proposed: Rules,
         "auc_current": float(metrics.loc["current", "auc"]),
         "auc_proposed": float(metrics.loc["proposed", "auc"]),
         "auc_challenger": float(metrics.loc["challenger", "auc"]),
+        "auc_proposed_interval": [
+            float(metrics.loc["proposed", "auc_low"]),
+            float(metrics.loc["proposed", "auc_high"]),
+        ],
         "seed_rule_violations": seed_rule_violations(proposed),
         "apply_command": f"lead-scoring calibration-apply {path.name}",
     }
@@ -150,7 +177,7 @@ def suggested_vars(settings: Settings, rules: Rules, threshold: float) -> dict:
 
 
 def write_challenger_scores(
-    settings: Settings, inputs: ScoringInputs, rules: Rules, model, path: Path
+    settings: Settings, inputs: ScoringInputs, rules: Rules, model, factors: Design, path: Path
 ) -> dict:
     """Close probabilities of every lead as of the build's as-of date -> the warehouse."""
     from lead_scoring.warehouse import open_warehouse
@@ -159,10 +186,8 @@ def write_challenger_scores(
     dates = pd.Series(pd.Timestamp(inputs.as_of_date), index=lead_ids)
     decayed, _ = event_features(inputs.events, dates, rules.event_table().set_index(
         "event_type")["half_life_days"])  # fmt: skip
-    fit = signal_matrix(inputs.fit_signals, lead_ids).reindex(
-        columns=rules.fit_table()["signal"], fill_value=0
-    )
-    probability = challenger.predict(model, challenger.challenger_features(decayed, fit))
+    features = design(factors.rules, rules, inputs.attributes, decayed).matrix
+    probability = challenger.predict(model, features)
     table = pd.DataFrame({
         "lead_id": probability.index,
         "close_probability": probability.to_numpy(),
@@ -190,5 +215,6 @@ def calibrate_from_env() -> dict:
     result = run_calibration(get_settings(), config_from_env(), mode=mode)
     keys = ("proposal", "proposal_dir", "as_of_date", "decided_leads", "won_leads",
             "current_threshold", "proposed_threshold", "threshold_status", "auc_current",
-            "auc_proposed", "auc_challenger", "seed_rule_violations", "apply_command")  # fmt: skip
+            "auc_proposed", "auc_challenger", "no_signal", "seed_rule_violations",
+            "apply_command")  # fmt: skip
     return {key: result.summary[key] for key in keys} | {"report": str(result.report_path)}

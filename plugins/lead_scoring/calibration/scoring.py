@@ -1,8 +1,14 @@
 """The points formula of the dbt models, in pandas, for any rules and any score dates.
 
-fit_score  = sum of fit_rules points of the lead's profile signals (no rule: 0 points);
-pain_score = sum over event types of cap(points * decayed count, max_points), the cap on
-             the absolute value and applied after the sum (empty max_points: no cap);
+A signal rule (signal_rules.csv, docs/signals.md) matches a lead's attribute by its
+transform: ``equals`` (the value; several rows of one signal make an in-list), ``between``
+(min_value <= the value as a number < max_value, an empty bound open), ``present``,
+``missing``. Then
+
+fit_score  = sum of the points of the matched fit rules;
+pain_score = the matched pain rules' points + the sum over event types of
+             cap(points * decayed count, max_points), the cap on the absolute value and
+             applied after the sum (empty max_points: no cap);
 lead_score = fit_score + pain_score, raised to the score floor var when one is set.
 
 tests/plugins/calibration/test_scoring_consistency.py proves this reproduces
@@ -19,11 +25,54 @@ import pandas as pd
 from lead_scoring.calibration.rules import Rules
 
 
-def fit_scores(rules: Rules, fit_signals: pd.DataFrame, lead_ids: pd.Index) -> pd.Series:
-    points = rules.fit_table().set_index("signal")["points"]
-    known = fit_signals[fit_signals["lead_id"].isin(lead_ids)]
-    per_signal = known["signal"].map(points).fillna(0.0)
-    return per_signal.groupby(known["lead_id"]).sum().reindex(lead_ids, fill_value=0.0)
+def rule_matches(rules: pd.DataFrame, attributes: pd.DataFrame, lead_ids: pd.Index) -> pd.DataFrame:
+    """lead_id, signal: every (lead, signal) whose rule matches one of the lead's attributes.
+    ``rules``: signal, attribute, transform, value, min_value, max_value (numbers or NaN);
+    ``attributes``: lead_id, attribute, value, value_number."""
+    known = attributes[attributes["lead_id"].isin(lead_ids)]
+    by = rules.groupby("transform")
+    parts = [pd.DataFrame({"lead_id": pd.Series(dtype=str), "signal": pd.Series(dtype=str)})]
+    if "equals" in by.groups:
+        equals = by.get_group("equals")[["signal", "attribute", "value"]]
+        parts.append(equals.merge(known, on=["attribute", "value"]))
+    if "between" in by.groups:
+        between = by.get_group("between")[["signal", "attribute", "min_value", "max_value"]]
+        pairs = between.merge(known[known["value_number"].notna()], on="attribute")
+        number = pairs["value_number"]
+        inside = (pairs["min_value"].isna() | (number >= pairs["min_value"])) & (
+            pairs["max_value"].isna() | (number < pairs["max_value"])
+        )
+        parts.append(pairs[inside])
+    if "present" in by.groups:
+        parts.append(by.get_group("present")[["signal", "attribute"]].merge(known, on="attribute"))
+    if "missing" in by.groups:
+        missing = by.get_group("missing")[["signal", "attribute"]]
+        every = pd.MultiIndex.from_product([lead_ids, missing.index], names=["lead_id", "row"])
+        pairs = every.to_frame(index=False).merge(missing, left_on="row", right_index=True)
+        had = pd.MultiIndex.from_frame(known[["lead_id", "attribute"]])
+        parts.append(pairs[~pd.MultiIndex.from_frame(pairs[["lead_id", "attribute"]]).isin(had)])
+    matched = pd.concat([p[["lead_id", "signal"]] for p in parts], ignore_index=True)
+    return matched.drop_duplicates(ignore_index=True)
+
+
+def signal_matrix(
+    rules: pd.DataFrame, attributes: pd.DataFrame, lead_ids: pd.Index
+) -> pd.DataFrame:
+    """0/1 per lead (rows, ``lead_ids``) and signal of ``rules`` (columns, in rule order)."""
+    matched = rule_matches(rules, attributes, lead_ids)
+    matrix = pd.crosstab(matched["lead_id"], matched["signal"]).clip(upper=1)
+    columns = rules["signal"].drop_duplicates()
+    return matrix.reindex(index=lead_ids, columns=columns, fill_value=0).astype(np.int8)
+
+
+def attribute_scores(rules: Rules, attributes: pd.DataFrame, lead_ids: pd.Index) -> pd.DataFrame:
+    """fit and pain points per lead of ``lead_ids`` from the signal rules."""
+    table = rules.signal_table()
+    matched = rule_matches(table, attributes, lead_ids)
+    per_signal = table.drop_duplicates("signal").set_index("signal")[["kind", "points"]]
+    matched = matched.join(per_signal, on="signal")
+    sums = matched.pivot_table(index="lead_id", columns="kind", values="points", aggfunc="sum")
+    return sums.reindex(index=lead_ids, columns=["fit", "pain"]).fillna(0.0)
 
 
 def event_points(rules: Rules, decayed: pd.DataFrame) -> pd.DataFrame:
@@ -35,10 +84,11 @@ def event_points(rules: Rules, decayed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(capped, index=decayed.index, columns=decayed.columns)
 
 
-def score_leads(rules: Rules, fit_signals: pd.DataFrame, decayed: pd.DataFrame) -> pd.DataFrame:
+def score_leads(rules: Rules, attributes: pd.DataFrame, decayed: pd.DataFrame) -> pd.DataFrame:
     """fit_score, pain_score, lead_score per lead of ``decayed`` (its index: lead_id)."""
-    fit = fit_scores(rules, fit_signals, decayed.index)
-    pain = event_points(rules, decayed).sum(axis=1)
+    by_kind = attribute_scores(rules, attributes, decayed.index)
+    fit = by_kind["fit"]
+    pain = by_kind["pain"] + event_points(rules, decayed).sum(axis=1)
     lead = fit + pain
     if rules.score_floor is not None:
         lead = lead.clip(lower=rules.score_floor)

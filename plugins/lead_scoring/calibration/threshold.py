@@ -6,6 +6,7 @@ leads created per week) trace the trade-off. The recommendation is the lowest th
 (the most leads for sales) whose close rate is inside the band and whose volume the SDR
 team can follow up within 48 hours. When none is, the threshold that comes closest says
 why: capacity-bound (raise it or hire) or band unreachable (the model cannot separate).
+A threshold that every lead reaches is never recommended.
 """
 
 from __future__ import annotations
@@ -67,9 +68,12 @@ def recommend_threshold(
     """The recommended threshold for ``scores`` (fit/pain/lead_score per lead) and the curve."""
     curve = tradeoff(scores, is_won, leads_per_week)
     low, high = config.band
-    usable = curve[curve["sdr_ready_leads"] >= config.min_samples]
-    if usable.empty:
-        usable = curve.tail(1)
+    # a threshold every lead reaches separates nothing: never recommended
+    usable = curve[(curve["sdr_ready_leads"] >= config.min_samples) & (curve["share"] < 1)]
+    if usable.empty:  # all scores (nearly) tied: no lead is SDR-ready
+        above = float(np.floor(scores["lead_score"].max())) + 1
+        return describe_threshold(scores, is_won, above, leads_per_week, rules,
+                                  "band_unreachable"), curve  # fmt: skip
     within = usable["volume_per_week"] <= config.sdr_capacity_per_week
     in_band = usable[within & usable["close_rate"].between(low, high)]
     if not in_band.empty:

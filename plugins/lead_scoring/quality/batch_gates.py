@@ -75,7 +75,13 @@ def volume_drop(
 # A source is fresh when any of its tables changed recently: a small CRM may go days
 # without a company edit while its contacts change every hour.
 SOURCES = {
-    "CRM": ("crm_contacts", "crm_companies", "crm_deals"),
+    "CRM": (
+        "crm_contacts",
+        "crm_companies",
+        "crm_deals",
+        "crm_contact_attributes",
+        "crm_company_attributes",
+    ),
     "product database": ("product_users", "product_events"),
     "marketing exports": ("marketing_events",),
 }

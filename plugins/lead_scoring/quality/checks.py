@@ -17,6 +17,7 @@ from lead_scoring.quality.countries import country_status
 from lead_scoring.quality.emails import email_domains, email_status
 from lead_scoring.quality.names import name_issues
 from lead_scoring.quality.phones import phone_status, regions_for
+from lead_scoring.sources import attributes as attribute_rows
 
 DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "closedwon", "closedlost")
 PRODUCT_EVENT_TYPES = ("trial_signup", "login", "core_action", "first_value",
@@ -25,6 +26,7 @@ MARKETING_EVENT_TYPES = ("whitepaper_download", "webinar_registration", "pricing
                          "docs_page_view", "faq_page_view", "demo_request",
                          "contact_sales_request", "careers_page_view", "page_view",
                          "email_open", "email_click", "unsubscribe", "email_bounce")  # fmt: skip
+ATTRIBUTE_KINDS = (attribute_rows.FIT, attribute_rows.PAIN)
 INDEX = "record_id"
 
 
@@ -191,6 +193,22 @@ def product_users(raw: pd.DataFrame, as_of: datetime) -> Batch:
     )
     return Batch("product_user", "raw_product_users", checks, values,
                  {"createdate": "signed_up_at"})  # fmt: skip
+
+
+def attributes(raw: pd.DataFrame, record_type: str) -> Batch:
+    """Attribute rows; a row's record id is ``<hs_object_id>|<attribute>|<valid_from>``."""
+    record, name = _text(raw["hs_object_id"]), _text(raw["attribute"])
+    kind, valid_from = _text(raw["kind"]), _text(raw["valid_from"])
+    index = _ids(record + "|" + name + "|" + valid_from)
+    checks = _frame(
+        index,
+        has_record_id=record.str.strip() != "",
+        name_ok=name.str.fullmatch(attribute_rows.NAME.pattern),
+        kind=_codes(kind),
+        valid_from_ok=(valid_from == "") | wire_time(valid_from).notna(),
+    )
+    values = _frame(index, hs_object_id=record, attribute=name, kind=kind, valid_from=valid_from)
+    return Batch(record_type, "raw_attributes", checks, values)
 
 
 def events(

@@ -30,6 +30,8 @@ from lead_scoring.warehouse import Warehouse, open_warehouse
 log = logging.getLogger(__name__)
 
 PASSED, FAILED = "passed", "failed"
+ATTRIBUTE_RECORDS = {"crm_contact_attributes": "contact_attribute",
+                     "crm_company_attributes": "company_attribute"}  # fmt: skip
 
 
 @dataclass
@@ -83,6 +85,9 @@ def build_batches(
         batches.append(checks.events(frames["marketing_events"], "marketing_event",
                                      "contact_id", contacts.checks.index,
                                      checks.MARKETING_EVENT_TYPES, as_of))  # fmt: skip
+    for table, record_type in ATTRIBUTE_RECORDS.items():
+        if table in frames:
+            batches.append(checks.attributes(frames[table], record_type))
     return batches
 
 
@@ -134,9 +139,9 @@ def run_quality_gate(settings: Settings, run_id: str, as_of: datetime) -> GateRe
         bad = quarantined["record_type"].value_counts().to_dict()
         current = volumes(frames, as_of).assign(run_id=run_id)
         seen = pd.to_datetime(current["table_name"].map(store.newest_seen(wh, run_id, as_of)))
-        current["newest_at"] = pd.concat(
-            [pd.to_datetime(current["newest_at"]), seen], axis=1
-        ).max(axis=1)
+        current["newest_at"] = pd.concat([pd.to_datetime(current["newest_at"]), seen], axis=1).max(
+            axis=1
+        )
         imported = imported_tables(wh, list(frames))
         if imported:
             log.info("freshness not judged for %s: last loaded by lead-scoring import",

@@ -22,11 +22,14 @@ log = logging.getLogger(__name__)
 LEADS = "crm_contacts"
 KEYS = {"crm_contacts": "hs_object_id", "crm_companies": "hs_object_id",
         "crm_deals": "hs_object_id", "product_users": "user_id", "product_events": "event_id",
-        "marketing_events": "event_id"}  # fmt: skip
+        "marketing_events": "event_id", "crm_contact_attributes": "hs_object_id",
+        "crm_company_attributes": "hs_object_id"}  # fmt: skip
 # The column whose newest value says how fresh a source is.
 FRESHNESS = {"crm_contacts": "lastmodifieddate", "crm_companies": "lastmodifieddate",
              "crm_deals": "lastmodifieddate", "product_users": "updated_at",
-             "product_events": "occurred_at", "marketing_events": "occurred_at"}  # fmt: skip
+             "product_events": "occurred_at", "marketing_events": "occurred_at",
+             "crm_contact_attributes": "valid_from",
+             "crm_company_attributes": "valid_from"}  # fmt: skip
 
 
 # The columns the checks read (all contract columns for tables not listed).

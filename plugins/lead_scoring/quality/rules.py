@@ -34,7 +34,8 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
 
 RULES = _rules(
     Rule("invalid_email", REJECT, (REJECT, FLAG, OFF),
-         "e-mail missing or not a valid address (email-validator syntax, no DNS)"),
+         "e-mail present but not a valid address (email-validator syntax, no DNS); a missing"
+         " e-mail passes (e-mail is optional)"),
     Rule("disposable_email", FLAG, (FLAG, REJECT, OFF),
          "domain on the disposable-email-domains blocklist (a negative fit signal)"),
     Rule("personal_email", FLAG, (FLAG, REJECT, OFF),
@@ -68,4 +69,7 @@ RULES = _rules(
          "event that occurred after the run's as-of time"),
     Rule("unknown_event_type", REJECT, (REJECT, FLAG, OFF),
          "event type not in the contract's list for its source"),
+    Rule("invalid_attribute", REJECT, (REJECT, FLAG, OFF),
+         "attribute row without a record id, with a name that is not lower snake case, a kind"
+         " other than fit/pain or a valid_from that is neither empty nor ISO-8601"),
 )  # fmt: skip

@@ -19,12 +19,15 @@ _COMPANIES = ("hs_object_id", "name", "domain", "industry", "numberofemployees",
               "annualrevenue", "ls_target_account", "createdate", "lastmodifieddate")  # fmt: skip
 _DEALS = ("hs_object_id", "dealname", "ls_contact_id", "associatedcompanyid", "dealstage",
           "amount", "createdate", "closedate", "lastmodifieddate")  # fmt: skip
+_ATTRIBUTES = ("hs_object_id", "attribute", "value", "kind", "valid_from")
 
 # data-contracts.md section 2: table -> column -> type family
 TABLES: dict[str, dict[str, str]] = {
     "crm_contacts": dict.fromkeys(_CONTACTS, TEXT),
     "crm_companies": dict.fromkeys(_COMPANIES, TEXT),
     "crm_deals": dict.fromkeys(_DEALS, TEXT),
+    "crm_contact_attributes": dict.fromkeys(_ATTRIBUTES, TEXT),
+    "crm_company_attributes": dict.fromkeys(_ATTRIBUTES, TEXT),
     "product_users": {"user_id": INTEGER, "email": TEXT, "signed_up_at": TIMESTAMP,
                       "updated_at": TIMESTAMP},
     "product_events": {"event_id": INTEGER, "user_id": INTEGER, "event_type": TEXT,

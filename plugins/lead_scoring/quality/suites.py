@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from lead_scoring.quality.checks import DEAL_STAGES
+from lead_scoring.quality.checks import ATTRIBUTE_KINDS, DEAL_STAGES
 from lead_scoring.quality.config import QualityConfig
+from lead_scoring.quality.emails import MISSING, VALID
 from lead_scoring.quality.rules import OFF
 
 
@@ -34,6 +35,15 @@ def _created(config: QualityConfig, as_of: str) -> list:
                 gxe.ExpectColumnValuesToBeBetween(column="created_age_s", min_value=0,
                                                   notes=f"age at the as-of time {as_of}")),
     ]  # fmt: skip
+
+
+def _email(config: QualityConfig):
+    """E-mail is optional: a missing one passes, one that is present must be valid."""
+    import great_expectations.expectations as gxe
+
+    return _expect(config, "invalid_email", "email",
+                   gxe.ExpectColumnValuesToBeInSet(column="email_status",
+                                                   value_set=[VALID, MISSING]))  # fmt: skip
 
 
 def _country(config: QualityConfig) -> list:
@@ -60,8 +70,7 @@ def suite_expectations(config: QualityConfig, as_of: datetime) -> dict[str, list
     bound = as_of.isoformat()
     suites = {
         "raw_leads": [
-            _expect(config, "invalid_email", "email",
-                    gxe.ExpectColumnValuesToBeInSet(column="email_status", value_set=["valid"])),
+            _email(config),
             _expect(config, "disposable_email", "email",
                     gxe.ExpectColumnValuesToNotBeInSet(column="email_domain_type",
                                                        value_set=["disposable"])),
@@ -101,8 +110,7 @@ def suite_expectations(config: QualityConfig, as_of: datetime) -> dict[str, list
             *_created(config, bound),
         ],
         "raw_product_users": [
-            _expect(config, "invalid_email", "email",
-                    gxe.ExpectColumnValuesToBeInSet(column="email_status", value_set=["valid"])),
+            _email(config),
             *_created(config, bound),
         ],
         "raw_events": [
@@ -114,6 +122,17 @@ def suite_expectations(config: QualityConfig, as_of: datetime) -> dict[str, list
             _expect(config, "unknown_event_type", "event_type",
                     gxe.ExpectColumnValuesToBeInSet(column="event_type_known",
                                                     value_set=[True])),
+        ],
+        "raw_attributes": [
+            _expect(config, "invalid_attribute", "hs_object_id",
+                    gxe.ExpectColumnValuesToBeInSet(column="has_record_id", value_set=[True])),
+            _expect(config, "invalid_attribute", "attribute",
+                    gxe.ExpectColumnValuesToBeInSet(column="name_ok", value_set=[True])),
+            _expect(config, "invalid_attribute", "kind",
+                    gxe.ExpectColumnValuesToBeInSet(column="kind",
+                                                    value_set=list(ATTRIBUTE_KINDS))),
+            _expect(config, "invalid_attribute", "valid_from",
+                    gxe.ExpectColumnValuesToBeInSet(column="valid_from_ok", value_set=[True])),
         ],
     }  # fmt: skip
     return {name: [e for e in items if e is not None] for name, items in suites.items()}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from lead_scoring.settings import Settings
+from lead_scoring.sources import attributes
 from lead_scoring.sources.errors import SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ DLT_ENV = {
 for _name, _value in DLT_ENV.items():
     os.environ.setdefault(_name, _value)
 RAW_DATASET = "raw"
+# The long attribute tables: created empty when nothing feeds them.
+ATTRIBUTE_TABLES = {
+    table: dict.fromkeys(attributes.COLUMNS, "text") for table in attributes.TABLES.values()
+}
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     """Load new and changed source rows into ``raw``; fail clearly on a missing source."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    from lead_scoring.sources.crm import crm_resource
+    from lead_scoring.sources.crm import crm_attribute_resource, crm_resource
     from lead_scoring.sources.marketing import marketing_resource
     from lead_scoring.sources.product import check_product_db, product_resources
 
@@ -97,6 +102,13 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
             crm_resource(crm.base_url, crm.token, kind, crm.max_requests_per_second)
             for kind in ("contacts", "companies", "deals")
         ),
+        *(
+            crm_attribute_resource(
+                crm.base_url, crm.token, kind, listed, crm.max_requests_per_second
+            )
+            for kind, listed in settings.crm_attributes.items()
+            if listed
+        ),  # fmt: skip
         *product_resources(settings.product_db),
         marketing_resource(settings.marketing_exports_dir),
     ]
@@ -125,7 +137,27 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     for table, count in sorted(counts.items()):
         log.info("loaded %s new or changed rows into %s.%s", count, RAW_DATASET, table)
     _check_not_empty(settings)
+    create_missing_tables(settings, ATTRIBUTE_TABLES)
     return ExtractResult(counts, time.monotonic() - started)
+
+
+def create_missing_tables(settings: Settings, tables: dict[str, dict[str, str]]) -> list[str]:
+    """Create the raw tables of ``tables`` (table -> column -> SQL type) that do not exist,
+    empty, with dlt's load columns, so the quality gate and dbt find every table they read.
+    Returns the tables created."""
+    from lead_scoring.warehouse import open_warehouse
+
+    created = []
+    with open_warehouse(settings) as wh:
+        wh.execute(f"create schema if not exists {RAW_DATASET}")
+        for table, types in tables.items():
+            if wh.table_exists(RAW_DATASET, table):
+                continue
+            columns = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
+            wh.execute(f"create table {RAW_DATASET}.{table} ({columns},"
+                       " _dlt_load_id text, _dlt_id text)")  # fmt: skip
+            created.append(f"{RAW_DATASET}.{table}")
+    return created
 
 
 def drop_normalized_leftovers(pipe) -> None:

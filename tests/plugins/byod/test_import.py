@@ -55,7 +55,9 @@ def test_examples_land_in_raw_per_the_contract(imported):
     settings, result = imported
     assert result.rows == {"crm_contacts": 5, "crm_companies": 3, "crm_deals": 4,
                            "marketing_events": 7}  # fmt: skip
-    assert sorted(result.created_empty) == ["raw.product_events", "raw.product_users"]
+    assert sorted(result.created_empty) == ["raw.crm_company_attributes",
+                                            "raw.crm_contact_attributes", "raw.product_events",
+                                            "raw.product_users"]  # fmt: skip
     for table, columns in CONTRACT.items():
         types = _types(settings, table)
         assert set(types) == set(columns) | {"_dlt_load_id", "_dlt_id"}, table

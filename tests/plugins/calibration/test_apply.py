@@ -1,6 +1,7 @@
 """`calibration-apply`: seeds copied, only the threshold line of dbt_project.yml edited,
 and the model_version the dbt models derive changes."""
 
+import json
 import shutil
 from dataclasses import replace
 from datetime import date
@@ -9,7 +10,7 @@ import pytest
 
 from lead_scoring.bench import run_dbt
 from lead_scoring.calibration import CalibrationConfig, CalibrationError, apply_proposal
-from lead_scoring.calibration.rules import THRESHOLD_VAR
+from lead_scoring.calibration.rules import FLOOR_VAR, THRESHOLD_VAR
 from lead_scoring.calibration.run import run_calibration
 from lead_scoring.warehouse import open_warehouse
 
@@ -45,16 +46,18 @@ def test_apply_copies_seeds_sets_threshold_and_changes_model_version(project_cop
     assert project_file.read_text() == original, "calibrate alone changes nothing"
 
     applied = apply_proposal(settings, result.proposal_dir.name)
-    for name in ("event_weights", "fit_rules"):
+    for name in ("event_weights", "signal_rules"):
         assert (settings.dbt_project_dir / "seeds" / f"{name}.csv").read_bytes() == (
             result.proposal_dir / "seeds" / f"{name}.csv"
         ).read_bytes()
         assert (result.proposal_dir / "replaced_seeds" / f"{name}.csv").exists()
     old_lines, new_lines = original.splitlines(True), project_file.read_text().splitlines(True)
     changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=False) if a != b]
-    assert len(old_lines) == len(new_lines) and len(changed) == 1
-    threshold = f"{result.summary['proposed_threshold']:g}"
-    assert changed[0][1] == f"  {THRESHOLD_VAR}: {threshold}\n"
+    floor = result.summary["proposed_score_floor"]
+    expected = [f"  {THRESHOLD_VAR}: {result.summary['proposed_threshold']:g}\n"]
+    if floor != result.summary["current_score_floor"]:  # the proposal drops the floor
+        expected.append(f"  {FLOOR_VAR}: null\n")
+    assert len(old_lines) == len(new_lines) and [new for _, new in changed] == expected
     assert applied["previous_threshold"] == "100"
     assert _model_version(version_home) != before
 
@@ -66,8 +69,21 @@ def test_apply_refuses_stale_or_unknown_proposals(project_copy):
     original = project_file.read_text()
     with pytest.raises(CalibrationError, match="is not a calibration proposal"):
         apply_proposal(settings, "20990101T000000Z")
-    seeds = settings.dbt_project_dir / "seeds" / "fit_rules.csv"
-    seeds.write_text(seeds.read_text() + "industry,retail,3,retail industry\n")
-    with pytest.raises(CalibrationError, match="differ from the current fit_rules.csv"):
+    seeds = settings.dbt_project_dir / "seeds" / "event_weights.csv"
+    seeds.write_text(seeds.read_text() + "chat_started,marketing,marketing_engagement,5,14,10,,,"
+                     "started a chat\n")  # fmt: skip
+    with pytest.raises(CalibrationError, match="differ from the current event_weights.csv"):
         apply_proposal(settings, "latest")
     assert project_file.read_text() == original
+
+
+def test_a_proposal_without_signal_is_never_applied(project_copy):
+    settings = project_copy
+    result = run_calibration(settings, CalibrationConfig())
+    summary_file = result.proposal_dir / "proposal.json"
+    summary = json.loads(summary_file.read_text())
+    summary_file.write_text(json.dumps({**summary, "no_signal": True}))
+    seeds = (settings.dbt_project_dir / "seeds" / "signal_rules.csv").read_bytes()
+    with pytest.raises(CalibrationError, match="no signal"):
+        apply_proposal(settings, "latest")
+    assert (settings.dbt_project_dir / "seeds" / "signal_rules.csv").read_bytes() == seeds

@@ -25,50 +25,56 @@ def calibrated(scored_home, tmp_path_factory):
     return settings, run_calibration(settings, CalibrationConfig(), mode="challenger")
 
 
-def test_proposal_seeds_keep_the_format_and_change_only_points(calibrated):
+def test_proposal_seeds_keep_the_format(calibrated):
     settings, result = calibrated
     seeds = settings.dbt_project_dir / "seeds"
-    for name, keys, points in (
-        ("event_weights", ["event_type"], {"points", "max_points"}),
-        ("fit_rules", ["dimension", "dimension_value"], {"points"}),
-    ):
-        current, proposed = read_seed(seeds / f"{name}.csv"), read_seed(
-            result.proposal_dir / "seeds" / f"{name}.csv")  # fmt: skip
-        assert list(proposed.columns) == list(current.columns)
-        assert proposed[keys].equals(current[keys])
-        unchanged = [c for c in current.columns if c not in points]
-        assert proposed[unchanged].equals(current[unchanged])
+    current = read_seed(seeds / "event_weights.csv")
+    proposed = read_seed(result.proposal_dir / "seeds" / "event_weights.csv")
+    assert list(proposed.columns) == list(current.columns)
+    unchanged = [c for c in current.columns if c not in ("points", "max_points")]
+    assert proposed[unchanged].equals(current[unchanged])
+    assert not proposed["points"].equals(current["points"])
+    rules = read_seed(result.proposal_dir / "seeds" / "signal_rules.csv")
+    assert list(rules.columns) == list(read_seed(seeds / "signal_rules.csv").columns)
+    assert set(rules["transform"]) <= {"equals", "between", "present", "missing"}
+    assert (rules.groupby("signal")["points"].nunique() == 1).all()
+    for name in ("event_weights", "signal_rules"):
         raw = (result.proposal_dir / "seeds" / f"{name}.csv").read_text()
         assert raw.endswith("\n") and "\r" not in raw and ".0," not in raw
-    assert not read_seed(result.proposal_dir / "seeds" / "event_weights.csv")["points"].equals(
-        read_seed(seeds / "event_weights.csv")["points"]
-    )
 
 
-def test_every_rule_gets_a_lift_and_the_drop_policy_holds(calibrated):
+def test_candidates_selection_rule_and_joint_points(calibrated):
     settings, result = calibrated
     signals = pd.read_csv(result.proposal_dir / "signals.csv")
+    rules = read_seed(settings.dbt_project_dir / "seeds" / "signal_rules.csv")
     events = read_seed(settings.dbt_project_dir / "seeds" / "event_weights.csv")
-    fits = read_seed(settings.dbt_project_dir / "seeds" / "fit_rules.csv")
-    assert set(signals["signal"]) == set(events["event_type"]) | set(
-        fits["dimension"] + ":" + fits["dimension_value"]
-    )
+    candidates = set(signals["signal"])
+    assert set(rules["signal"]) <= candidates  # every rule in force is judged
+    assert {"event:" + t for t in events.loc[events["signal_category"] != "trivial",
+                                              "event_type"]} <= candidates  # fmt: skip
+    assert len(candidates) > len(set(rules["signal"])) + 10  # and values no rule names yet
     seen = signals[signals["n_with"] > 0]
     assert (seen["ci_low_pp"] <= seen["lift_pp"]).all() and (
         seen["lift_pp"] <= seen["ci_high_pp"]
     ).all()
-    positive = signals[signals["category"] != "negative"]
-    scored = positive[positive["proposed_points"] != 0]
-    assert (scored["lift_pp"].abs() >= 5 - 0.5).all()
-    assert (scored[["n_with", "n_without"]].min(axis=1) >= 30).all()
-    weak = positive[positive["lift_pp"].abs() < 4.5]
-    assert (weak["proposed_points"] == 0).all() and weak["status"].str.startswith("dropped").all()
-    trivial = signals[signals["category"] == "trivial"]
-    assert (trivial["proposed_points"] == 0).all()
-    negative = signals[signals["category"] == "negative"]
-    assert (negative["proposed_points"] < 0).all()
-    assert (signals["proposed_points"] != 0).sum() <= 20
+    kept = signals[signals["status"].isin(["kept"]) | signals["status"].str.startswith("lowered")]
+    assert 0 < len(kept) <= 20
+    assert (kept["lift_pp"].abs() >= 5).all()  # the lift floor is a selection rule
+    assert (kept[["n_with", "n_without"]].min(axis=1) >= 30).all()
+    assert kept["weight"].notna().all() and (kept["proposed_points"].abs() <= 30).all()
+    scale = 30 / kept["weight"].abs().max()  # the strongest factor is worth 30 points
+    as_fitted = kept[kept["status"] == "kept"]
+    assert (as_fitted["proposed_points"] == (as_fitted["weight"] * scale).round()).all()
+    proposed = read_seed(result.proposal_dir / "seeds" / "signal_rules.csv")
+    chosen = set(kept.loc[kept["source"] == "attribute", "signal"])
+    assert set(proposed["signal"]) == chosen
+    proposed_events = read_seed(result.proposal_dir / "seeds" / "event_weights.csv")
+    points = proposed_events.set_index("event_type")["points"].astype(float)
+    category = proposed_events.set_index("event_type")["signal_category"]
+    assert (points[category == "trivial"] == 0).all()
+    assert (points[category == "negative"] < 0).all()
     assert result.summary["seed_rule_violations"] == []
+    assert result.summary["no_signal"] is False
 
 
 def test_factor_limit(scored_home, tmp_path):
@@ -76,8 +82,9 @@ def test_factor_limit(scored_home, tmp_path):
     settings = replace(scored_home, home=tmp_path)
     result = run_calibration(settings, CalibrationConfig(max_factors=4, min_lift_points=1))
     signals = pd.read_csv(result.proposal_dir / "signals.csv")
-    assert (signals["proposed_points"] != 0).sum() <= 4
-    assert signals["status"].str.contains("beyond the 4 strongest").any()
+    chosen = signals[signals["status"] == "kept"]
+    assert 0 < len(chosen) <= 4
+    assert signals["status"].str.contains("not among the factors chosen jointly").any()
 
 
 def test_threshold_backtest_and_challenger_in_the_summary(calibrated):
@@ -96,7 +103,11 @@ def test_threshold_backtest_and_challenger_in_the_summary(calibrated):
     assert (metrics["auc"] > 0.6).all(), metrics["auc"]
     assert s["backtest"]["train_period"][1] <= s["backtest"]["test_period"][0]
     deciles = pd.read_csv(result.proposal_dir / "backtest_deciles.csv")
-    assert set(deciles.groupby("model")["decile"].nunique()) == {10}
+    split = pd.read_csv(result.proposal_dir / "backtest_split.csv")
+    test_leads = (split["split"] == "test").sum()
+    assert set(deciles.groupby("model")["leads"].sum()) == {test_leads}
+    assert deciles.groupby("model")["decile"].nunique()["challenger"] == 10
+    assert split["lead_id"].is_unique and len(split) == s["decided_leads"]
     with open_warehouse(settings) as wh:
         scores = wh.query_df("select * from calibration.challenger_scores")
         leads = wh.scalar("select count(*) from marts.lead_scores")
@@ -132,23 +143,3 @@ def test_clear_errors(settings, scored_home, tmp_path):
             min_decided_leads=10**6))  # fmt: skip
     with pytest.raises(CalibrationError, match="mode must be one of"):
         run_calibration(settings, mode="magic")
-
-
-def test_a_clear_penalty_is_sized_by_its_lift_and_an_unclear_one_keeps_the_current_points():
-    from lead_scoring.calibration.propose import propose_points
-
-    lifts = pd.DataFrame({
-        "signal": ["careers_page_view", "unsubscribe", "email_bounce", "demo_request"],
-        "source": ["marketing"] * 4,
-        "category": ["negative", "negative", "negative", "marketing_engagement"],
-        "current_points": [-15.0, -20.0, -10.0, 20.0],
-        "n_with": [5000, 400, 20, 3000], "n_without": [90000] * 4,
-        "lift_pp": [-2.49, -0.3, -4.0, 12.4],
-        "ci_high_pp": [-2.2, 0.1, -0.5, 13.0],
-    })  # fmt: skip
-    table = propose_points(lifts, CalibrationConfig()).set_index("signal")
-    assert table.loc["careers_page_view", "proposed_points"] == -2  # clear: the measured lift
-    assert table.loc["careers_page_view", "status"] == "kept: measured penalty"
-    assert table.loc["unsubscribe", "proposed_points"] == -20  # interval reaches 0: current
-    assert table.loc["email_bounce", "proposed_points"] == -10  # too few samples: current
-    assert table.loc["demo_request", "proposed_points"] == 12

@@ -1,5 +1,5 @@
 """Leads and outcomes alone calibrate: with no product or marketing events at all, the
-proposal is learned from the profile (fit) signals and every event rule keeps no lift."""
+proposal is learned from the attributes and every event type keeps no lift."""
 
 import shutil
 from dataclasses import replace
@@ -23,7 +23,7 @@ def test_event_features_of_no_events_are_zero():
     assert (decayed == 0).all().all() and (counts == 0).all().all()
 
 
-def test_calibration_without_events_proposes_from_fit_signals(scored_home, tmp_path):
+def test_calibration_without_events_proposes_from_attributes(scored_home, tmp_path):
     shutil.copyfile(scored_home.warehouse_path, tmp_path / "warehouse.duckdb")
     settings = replace(scored_home, home=tmp_path)
     with open_warehouse(settings) as wh:
@@ -34,9 +34,10 @@ def test_calibration_without_events_proposes_from_fit_signals(scored_home, tmp_p
 
     result = run_calibration(settings, CalibrationConfig())
 
-    assert (result.proposal_dir / "seeds" / "fit_rules.csv").exists()
+    assert (result.proposal_dir / "seeds" / "signal_rules.csv").exists()
     signals = pd.read_csv(result.proposal_dir / "signals.csv")
-    fits = signals[signals["signal"].str.contains(":")]
-    events = signals[~signals["signal"].str.contains(":")]
-    assert (fits["n_with"] > 0).any() and (events["n_with"] == 0).all()
+    attributes = signals[signals["source"] == "attribute"]
+    events = signals[signals["source"] != "attribute"]
+    assert (attributes["n_with"] > 0).any() and (events["n_with"] == 0).all()
+    assert (attributes["status"] == "kept").any()
     assert result.summary["decided_leads"] > 0

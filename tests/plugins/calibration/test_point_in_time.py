@@ -9,7 +9,6 @@ import pytest
 from lead_scoring.calibration.config import CalibrationConfig
 from lead_scoring.calibration.dataset import INTAKE_WEEKS, prepare
 from lead_scoring.calibration.inputs import ScoringInputs, load_inputs
-from lead_scoring.calibration.lift import rule_lifts
 from lead_scoring.calibration.outcomes import decided_leads
 from lead_scoring.calibration.rules import load_rules
 from lead_scoring.calibration.scoring import score_leads
@@ -56,7 +55,7 @@ def test_decisions_sql_date_window_open_and_young_leads():
 
 def _with_events(inputs: ScoringInputs, extra: pd.DataFrame) -> ScoringInputs:
     events = pd.concat([inputs.events, extra], ignore_index=True)
-    return ScoringInputs(inputs.leads, inputs.fit_signals, events, inputs.deals, inputs.as_of_date)
+    return ScoringInputs(inputs.leads, inputs.attributes, events, inputs.deals, inputs.as_of_date)
 
 
 @pytest.fixture(scope="module")
@@ -80,18 +79,16 @@ def test_a_future_event_cannot_change_a_past_decision(prepared):
     future["occurred_on"] = future["occurred_on"].astype("datetime64[s]")
     after = prepare(_with_events(inputs, future), rules, config)
     pd.testing.assert_frame_equal(after.decayed, data.decayed)
+    pd.testing.assert_frame_equal(after.counts, data.counts)
     pd.testing.assert_frame_equal(
-        score_leads(rules, after.fit_signals, after.decayed),
-        score_leads(rules, data.fit_signals, data.decayed),
-    )
-    pd.testing.assert_frame_equal(
-        rule_lifts(after.signals, after.is_won, rules), rule_lifts(data.signals, data.is_won, rules)
+        score_leads(rules, after.attributes, after.decayed),
+        score_leads(rules, data.attributes, data.decayed),
     )
     # ... while the same event the day before the decision does change it
     past = future.assign(occurred_on=decision - pd.Timedelta(days=1)).head(1)
     changed = prepare(_with_events(inputs, past), rules, config)
-    before = score_leads(rules, data.fit_signals, data.decayed).loc[lead_id, "pain_score"]
-    now = score_leads(rules, changed.fit_signals, changed.decayed).loc[lead_id, "pain_score"]
+    before = score_leads(rules, data.attributes, data.decayed).loc[lead_id, "pain_score"]
+    now = score_leads(rules, changed.attributes, changed.decayed).loc[lead_id, "pain_score"]
     assert now > before
 
 
@@ -107,7 +104,15 @@ def test_intake_of_a_history_is_measured_up_to_the_data_not_today():
          created[i] + pd.Timedelta(days=10), created[i] + pd.Timedelta(days=20))
         for i in range(0, 300, 5)
     ))  # fmt: skip
-    fit = pd.DataFrame({"lead_id": leads["lead_id"][::2], "signal": "industry:software"})
+    fit = pd.DataFrame(
+        {
+            "lead_id": leads["lead_id"][::2],
+            "attribute": "industry",
+            "value": "software",
+            "value_number": float("nan"),
+            "kind": "fit",
+        }
+    )
     events = pd.DataFrame({"lead_id": pd.Series(dtype=str), "event_type": pd.Series(dtype=str),
                            "occurred_on": pd.Series(dtype="datetime64[s]")})  # fmt: skip
     inputs = ScoringInputs(leads, fit, events, deals, date.today())

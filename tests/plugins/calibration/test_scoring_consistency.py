@@ -20,7 +20,7 @@ def test_scorer_reproduces_marts_lead_scores(scored_home):
     decayed, _ = event_features(
         inputs.events, dates, rules.event_table().set_index("event_type")["half_life_days"]
     )
-    ours = score_leads(rules, inputs.fit_signals, decayed)
+    ours = score_leads(rules, inputs.attributes, decayed)
     with open_warehouse(scored_home) as wh:
         marts = wh.query_df(
             "select lead_id, fit_score, pain_score, lead_score from marts.lead_scores"
@@ -43,10 +43,10 @@ def test_a_changed_weight_changes_the_scores(scored_home):
     dates = pd.Series(pd.Timestamp(inputs.as_of_date), index=lead_ids)
     half_lives = rules.event_table().set_index("event_type")["half_life_days"]
     decayed, _ = event_features(inputs.events, dates, half_lives)
-    before = score_leads(rules, inputs.fit_signals, decayed)["pain_score"]
+    before = score_leads(rules, inputs.attributes, decayed)["pain_score"]
     events = rules.event_weights.copy()
     events.loc[events["event_type"] == "login", "points"] = "4"
     changed = score_leads(
-        type(rules)(**{**rules.__dict__, "event_weights": events}), inputs.fit_signals, decayed
+        type(rules)(**{**rules.__dict__, "event_weights": events}), inputs.attributes, decayed
     )["pain_score"]
     assert (changed != before).sum() > 10

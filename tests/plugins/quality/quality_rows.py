@@ -66,6 +66,12 @@ def marketing_event(event_id: str, contact_id: str = "1", **values) -> dict:
     return row | values
 
 
+def attribute(record_id: str, name: str, value: str, kind: str = "fit", **values) -> dict:
+    row = {"hs_object_id": record_id, "attribute": name, "value": value, "kind": kind,
+           "valid_from": RECENT}  # fmt: skip
+    return row | values
+
+
 _DTYPES = {"text": "str", "integer": "int64", "timestamp": "datetime64[us]"}
 
 

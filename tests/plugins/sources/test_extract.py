@@ -79,9 +79,12 @@ def test_missing_product_database_is_named(settings):
 def test_every_raw_table_carries_the_load_columns(sandbox, simulated):
     extract(simulated, CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500))
     with open_warehouse(simulated) as wh:
-        for table in ("crm_contacts", "product_events", "product_users", "marketing_events"):
+        for table in ("crm_contacts", "product_events", "product_users", "marketing_events",
+                      "crm_contact_attributes", "crm_company_attributes"):  # fmt: skip
             columns = set(wh.columns("raw", table))
             assert {"_dlt_load_id", "_dlt_id"} <= columns, table
+        # no attributes listed: the attribute tables exist, empty
+        assert wh.scalar("select count(*) from raw.crm_contact_attributes") == 0
 
 
 def test_crm_reads_are_paced_under_the_crm_rate_limit(simulated):
@@ -151,3 +154,76 @@ def test_more_records_at_one_timestamp_than_a_search_window_are_read_once(
                              [stamp])  # fmt: skip
     assert at_stamp == 120
     assert sum(extract(simulated, source).rows_loaded.values()) == 0
+
+
+def _add_property(sandbox, object_type: str, name: str, type_: str, field_type: str) -> None:
+    import requests
+
+    group = {"contacts": "contactinformation", "companies": "companyinformation"}[object_type]
+    response = requests.post(
+        f"{sandbox.hubspot_url}/crm/v3/properties/{object_type}",
+        json={"name": name, "label": name, "type": type_, "fieldType": field_type,
+              "groupName": group},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+        timeout=10,
+    )  # fmt: skip
+    response.raise_for_status()
+
+
+def test_listed_properties_land_in_the_attribute_tables(sandbox, simulated, monkeypatch):
+    import sqlite3
+
+    from lead_scoring.settings import get_settings
+
+    _add_property(sandbox, "contacts", "num_visits", "number", "number")
+    _add_property(sandbox, "contacts", "favourite_colour", "string", "text")
+    _add_property(sandbox, "companies", "tech_stack", "string", "text")
+    with sqlite3.connect(simulated.crm_sandbox_dir / "crm.sqlite") as db:
+        db.execute(
+            "update objects set properties = json_set(properties, '$.num_visits', '7',"
+            " '$.favourite_colour', 'teal') where object_type = 'contacts'"
+            " and cast(id as integer) in (select cast(id as integer) from objects"
+            " where object_type = 'contacts' order by cast(id as integer) limit 10)"
+        )
+        db.execute(
+            "update objects set properties = json_set(properties, '$.tech_stack', 'kafka')"
+            " where object_type = 'companies' and cast(id as integer) in (select cast(id as"
+            " integer) from objects where object_type = 'companies' order by cast(id as integer)"
+            " limit 3)"
+        )
+    monkeypatch.setenv("LEAD_SCORING_CONTACT_ATTRIBUTES", "favourite_colour, num_visits:pain")
+    monkeypatch.setenv("LEAD_SCORING_COMPANY_ATTRIBUTES", "tech_stack")
+    settings = get_settings()
+    source = CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500)
+    first = extract(settings, source)
+    assert first.rows_loaded["crm_contact_attributes"] == 20
+    assert first.rows_loaded["crm_company_attributes"] == 3
+    with open_warehouse(settings) as wh:
+        contacts = wh.query_df(
+            "select a.attribute, a.value, a.kind, a.valid_from = c.lastmodifieddate as current"
+            " from raw.crm_contact_attributes a join raw.crm_contacts c using (hs_object_id)"
+        )
+        companies = wh.query_df("select attribute, value, kind from raw.crm_company_attributes")
+    assert len(contacts) == 20 and contacts["current"].all()
+    assert set(contacts[["attribute", "value", "kind"]].itertuples(index=False, name=None)) == {
+        ("favourite_colour", "teal", "fit"),
+        ("num_visits", "7", "pain"),
+    }
+    assert companies.values.tolist() == [["tech_stack", "kafka", "fit"]] * 3
+    again = extract(settings, source)
+    assert again.rows_loaded.get("crm_contact_attributes", 0) == 0
+
+
+def test_unknown_attribute_properties_are_named(sandbox, simulated, monkeypatch):
+    from lead_scoring.settings import get_settings
+
+    monkeypatch.setenv("LEAD_SCORING_CONTACT_ATTRIBUTES", "lifecyclestage,num_vists:pain,foo")
+    source = CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500)
+    with pytest.raises(SourceUnavailable) as raised:
+        extract(get_settings(), source)
+    assert str(raised.value) == (
+        "LEAD_SCORING_CONTACT_ATTRIBUTES (contacts): the CRM has no contacts properties"
+        " num_vists, foo; list contacts properties by their internal names"
+    )
+    with open_warehouse(simulated) as wh:
+        assert not wh.table_exists("raw", "crm_contacts")

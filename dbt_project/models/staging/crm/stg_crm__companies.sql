@@ -15,13 +15,15 @@ renamed as (
         replace(lower({{ lead_scoring.normalised('source', 'industry') }}), ' ', '_') as industry,
         {{ lead_scoring.text_to_integer(lead_scoring.normalised('source', 'numberofemployees')) }}
             as employee_count,
+        {{ lead_scoring.text_to_number(lead_scoring.normalised('source', 'annualrevenue')) }}
+            as annual_revenue,
         upper({{ lead_scoring.normalised('source', 'country') }}) as country_code,
         lower({{ lead_scoring.clean_text('source.ls_target_account') }}) = 'true' as is_target_account,
         {{ lead_scoring.text_to_timestamp('source.createdate') }} as created_at,
         {{ lead_scoring.text_to_timestamp('source.lastmodifieddate') }} as updated_at
     from source
     {{ lead_scoring.join_normalised('source', 'hs_object_id',
-        ['name', 'domain', 'industry', 'numberofemployees', 'country']) }}
+        ['name', 'domain', 'industry', 'numberofemployees', 'annualrevenue', 'country']) }}
     where {{ lead_scoring.not_quarantined('company', 'source.hs_object_id') }}
 )
 
