@@ -26,6 +26,7 @@ from lead_scoring.calibration.rules import SIGNAL_COLUMNS, Rules, format_points
 NUMERIC_SHARE = 0.95  # an attribute is numeric when this share of its values are numbers
 MIN_DISTINCT_NUMBERS = 6  # ... and it has more distinct ones than this (else: categories)
 MAX_LEVELS = 40
+MAX_LABEL = 60  # reason labels reps read (the seed's test)
 IDENTIFIER_SHARE = 0.5  # distinct values above this share of the leads: an identifier
 QUANTILES = np.linspace(0.1, 0.9, 9)
 
@@ -34,7 +35,7 @@ def _rule(signal, attribute, transform, kind, label, value="", min_value=np.nan,
           max_value=np.nan) -> dict:  # fmt: skip
     return {"signal": signal, "attribute": attribute, "transform": transform, "value": value,
             "min_value": min_value, "max_value": max_value, "kind": kind, "points": 0.0,
-            "reason_label": label}  # fmt: skip
+            "reason_label": label[:MAX_LABEL]}  # fmt: skip
 
 
 def _numeric_rules(attribute: str, kind: str, numbers: pd.Series, leads: int,

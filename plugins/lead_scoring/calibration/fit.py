@@ -6,20 +6,25 @@
    (points x decayed count, capped at max_points, is points x min(decayed count, cap)).
 2. The lift floor: a candidate is eligible when at least ``min_samples`` leads have it and
    as many lack it, and its lift (close rate with minus without) is at least
-   ``min_lift_points`` percentage points either way. Engagement events with a negative
-   lift and penalty events with a positive one are not eligible (their category says
-   otherwise: review it).
+   ``min_lift_points`` percentage points either way; a penalty event (careers page,
+   unsubscribe, bounce) whose whole 95% interval is below 0 is eligible however small
+   its lift (negative scoring is required). Engagement events with a negative lift and
+   penalty events with a positive one are not eligible (their category says otherwise:
+   review it).
 3. Selection: an L1-penalised logistic regression over the eligible candidates
    (standardised), its penalty relaxed step by step; the factors are those of the last
-   step with at most ``max_factors`` non-zero weights.
+   step with at most ``max_factors`` non-zero weights (every eligible candidate when
+   there are no more than that).
 4. Points: a plain logistic regression refitted on the chosen factors; its weights scaled
    so the strongest is worth ``POINTS_SCALE`` points, rounded to whole points. Events
    whose weight comes out against their category are dropped and the rest refitted.
    Each factor's lift stays in the table as its explanation; the points come from the
-   joint fit, so correlated factors are not counted twice.
-5. Seed rules: trivial actions stay at 0; a penalty event that is not chosen keeps its
-   current (negative) points; product engagement must outweigh marketing engagement
-   (the largest marketing points are lowered until it does).
+   joint fit, so correlated factors are not counted twice. When the weights break the
+   seed rule that product engagement outweighs marketing engagement, the regression is
+   refitted with that rule as a constraint (``product_first``).
+5. Seed rules: trivial actions stay at 0; a penalty event that is not chosen gets -1,
+   the least penalty (the seed tests demand negative points for them); should rounding
+   still break the product rule, the largest marketing points are lowered until it holds.
 6. The score floor: when the proposed points put a decided lead under the floor var, the
    proposal drops the floor (null): a floor would tie every lead under it, and a model of
    penalties alone would score every lead the same.
@@ -31,6 +36,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import l1_min_c
@@ -106,6 +113,8 @@ def _eligible(row, config: CalibrationConfig) -> str | None:
     if min(row["n_with"], row["n_without"]) < config.min_samples:
         return f"dropped: too few samples (fewer than {config.min_samples})"
     lift = row["lift_pp"]
+    if row["category"] == "negative" and row["ci_high_pp"] < 0:
+        return None  # a clear penalty, however small: sized by the data, never floored
     if np.isnan(lift) or abs(lift) < config.min_lift_points:
         return f"dropped: lift under {format_points(config.min_lift_points)} points"
     if row["category"] in ENGAGEMENT and lift < 0:
@@ -135,9 +144,10 @@ def same_as_earlier(matrix: pd.DataFrame) -> dict[str, str]:
 
 
 def l1_path(matrix: pd.DataFrame, is_won: pd.Series, max_factors: int) -> list[str]:
-    """The factors of the last L1 step with at most ``max_factors`` non-zero weights."""
-    if matrix.shape[1] == 0:
-        return []
+    """The factors of the last L1 step with at most ``max_factors`` non-zero weights (all
+    of them when there are no more than that)."""
+    if matrix.shape[1] <= max_factors:
+        return list(matrix.columns)  # no choice to make: the refit weighs them all
     sample = matrix
     if len(matrix) > PATH_ROWS:
         sample = matrix.sample(PATH_ROWS, random_state=0)
@@ -180,6 +190,53 @@ def _joint_weights(matrix: pd.DataFrame, is_won: pd.Series, chosen: list[str],
     return pd.Series(dtype=float), dropped
 
 
+def product_first(matrix: pd.DataFrame, is_won: pd.Series, weights: pd.Series,
+                  source: pd.Series) -> pd.Series:  # fmt: skip
+    """``weights`` refitted under the seed rule that product engagement outweighs marketing
+    engagement (the strongest and the average positive product event weigh at least as
+    much as their marketing counterparts; a tie left by rounding is broken afterwards by
+    ``product_outweighs_marketing``), when the free fit breaks it: one logistic
+    regression with those linear constraints (scipy's SLSQP), so the other factors take
+    up what the rule moves instead of the marketing points being cut after the fit."""
+    product = [f for f in weights.index if source[f] == "product" and weights[f] > 0]
+    marketing = [f for f in weights.index if source[f] == "marketing" and weights[f] > 0]
+    if not product or not marketing:
+        return weights
+    top = max(product, key=lambda f: weights[f])
+    if (weights[marketing].max() < weights[top]
+            and weights[product].mean() > weights[marketing].mean()):  # fmt: skip
+        return weights
+    x = matrix[weights.index].to_numpy(dtype=float)
+    y = is_won.reindex(matrix.index).to_numpy(dtype=float)
+    n, at = len(y), {f: i for i, f in enumerate(weights.index)}
+
+    def loss(theta):
+        z = x @ theta[:-1] + theta[-1]
+        return (np.logaddexp(0, z) - y * z).sum() / n + theta[:-1] @ theta[:-1] / (2 * n)
+
+    def gradient(theta):
+        residual = expit(x @ theta[:-1] + theta[-1]) - y
+        return np.append((x.T @ residual + theta[:-1]) / n, residual.sum() / n)
+
+    def row(pairs):  # a linear form over the weights (the intercept has none)
+        vector = np.zeros(len(at) + 1)
+        for factor, coefficient in pairs:
+            vector[at[factor]] += coefficient
+        return vector
+
+    forms = [row([(top, 1), (m, -1)]) for m in marketing]
+    forms.append(row([(p, 1 / len(product)) for p in product]
+                     + [(m, -1 / len(marketing)) for m in marketing]))  # fmt: skip
+    constraints = [{"type": "ineq", "fun": lambda t, a=a: a @ t, "jac": lambda t, a=a: a}
+                   for a in forms]  # fmt: skip
+    bounds = [(0, None) if f in product or f in marketing else (None, None)
+              for f in weights.index] + [(None, None)]  # fmt: skip
+    start = np.append(weights.to_numpy(), np.log(y.mean() / (1 - y.mean())))
+    result = minimize(loss, start, jac=gradient, bounds=bounds, constraints=constraints,
+                      method="SLSQP", options={"maxiter": 500})  # fmt: skip
+    return pd.Series(result.x[:-1], index=weights.index)
+
+
 def propose(data, rules: Rules, config: CalibrationConfig) -> tuple[pd.DataFrame, Rules, Design]:
     """(decisions: one row per candidate factor with its lift, weight, current and proposed
     points and status; the proposed rules; the candidate design) for the decided leads of
@@ -201,6 +258,8 @@ def propose(data, rules: Rules, config: CalibrationConfig) -> tuple[pd.DataFrame
     )
     category = table.set_index("signal")["category"]
     weights, dropped = _joint_weights(factors.matrix, data.is_won, chosen, category)
+    weights = product_first(factors.matrix, data.is_won, weights,
+                            table.set_index("signal")["source"])  # fmt: skip
     for factor, status in dropped.items():
         table.loc[table["signal"] == factor, "status"] = status
     scale = POINTS_SCALE / weights.abs().max() if len(weights) and weights.abs().max() else 0.0
@@ -211,8 +270,8 @@ def propose(data, rules: Rules, config: CalibrationConfig) -> tuple[pd.DataFrame
     table.loc[zero, "status"] = "dropped: its joint weight rounds to 0 points"
     table.loc[table["proposed_points"] != 0, "status"] = "kept"
     penalty = (table["category"] == "negative") & (table["proposed_points"] == 0)
-    table.loc[penalty, "proposed_points"] = table.loc[penalty, "current_points"]
-    table.loc[penalty, "status"] += "; keeps its current penalty (penalty events stay negative)"
+    table.loc[penalty, "proposed_points"] = -1.0
+    table.loc[penalty, "status"] += "; -1, the least penalty (penalty events stay negative)"
     table = product_outweighs_marketing(table)
     proposed = proposed_rules(rules, table, candidate_rules)
     if rules.score_floor is not None:
