@@ -30,6 +30,9 @@ test: env tools  ## the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 bench: env  ## long benchmarks: prints name=value lines (sizes overridable, see README)
 	$(BIN)/lead-scoring bench
 
+security: env  ## the security figures: XSS escaping, secrets in logs, erasure at 1M leads
+	$(BIN)/lead-scoring security
+
 faults: env  ## kill the nightly run inside each stage, rerun, compare; then broken input files
 	$(BIN)/lead-scoring faults $(FAULTS_ARGS)
 	$(BIN)/lead-scoring bad-inputs

@@ -9,6 +9,8 @@ from lead_scoring.crm_sandbox.cli import crm_sandbox
 from lead_scoring.crm_sync.cli import crm_preflight, crm_sync
 from lead_scoring.demo import demo
 from lead_scoring.faults.cli import faults
+from lead_scoring.privacy.cli import forget
+from lead_scoring.privacy.security import security
 from lead_scoring.quality.cli import quality_check, quality_eval
 from lead_scoring.simulator.cli import simulate
 from lead_scoring.sources.cli import extract
@@ -28,3 +30,5 @@ app.command("calibrate")(calibrate)
 app.command("calibration-apply")(calibration_apply)
 app.command("bench")(bench)
 app.command("faults")(faults)
+app.command("forget")(forget)
+app.command("security")(security)

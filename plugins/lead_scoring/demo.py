@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from datetime import UTC, datetime
@@ -41,7 +42,8 @@ def demo(
         settings.warehouse_path.unlink(missing_ok=True)
         shutil.rmtree(settings.home / ".dlt", ignore_errors=True)
     store = settings.crm_sandbox_dir / "crm.sqlite"
-    with start_sandbox(store) as sandbox:
+    # the sandbox's token: LEAD_SCORING_CRM_TOKEN as for `lead-scoring crm-sandbox`
+    with start_sandbox(store, token=os.environ.get("LEAD_SCORING_CRM_TOKEN") or None) as sandbox:
         typer.echo(f"[2/3] CRM sandbox at {sandbox.hubspot_url}; preparing Airflow")
         env = airflow_runner.airflow_env(
             settings,

@@ -64,16 +64,20 @@ def extract_sources(source) -> dict:
 
 
 def run_gate(run_id: str, logical_date: datetime | None) -> dict:
-    """The quality gate; a failed batch gate fails the task at once (no retry can fix data)."""
+    """The quality gate; a failed batch gate or a bad gate setting fails the task at once
+    (no retry can fix data or configuration)."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from lead_scoring.quality import QualityGateFailed, run_quality_gate
+    from lead_scoring.quality.config import QualityConfigError
 
     as_of = logical_date or datetime.now(UTC)
     try:
         return asdict(run_quality_gate(get_settings(), run_id, as_of))
     except QualityGateFailed as exc:
         raise AirflowFailException(f"quality gate failed: {exc}") from exc
+    except QualityConfigError as exc:
+        raise AirflowFailException(f"quality gate settings: {exc}") from exc
 
 
 def preflight_crm(target) -> None:

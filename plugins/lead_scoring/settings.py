@@ -36,6 +36,20 @@ def _attributes(object_type: str) -> dict[str, str]:
     return listed
 
 
+def _retention_days(name: str) -> int | None:
+    """A number of days from ``name``, or None when unset (keep everything)."""
+    raw = _env(name)
+    if raw is None:
+        return None
+    try:
+        days = int(raw.strip())
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ValueError(f"{name}={raw!r}: expected a whole number of days (1 or more), or unset")
+    return days
+
+
 def redact_url(url: str | None) -> str | None:
     """``url`` with its password shown as ``***``, for reprs and logs."""
     if not url:
@@ -64,6 +78,11 @@ class Settings:
     # (fit, or pain for activity aggregates).
     crm_attributes: dict[str, dict[str, str]] = field(
         default_factory=lambda: {kind: _attributes(kind) for kind in ATTRIBUTE_ENV}
+    )
+    # Raw history kept this many days (superseded versions, old events), unset: all
+    # (lead_scoring.privacy.retention, docs/privacy.md).
+    raw_retention_days: int | None = field(
+        default_factory=lambda: _retention_days("LEAD_SCORING_RAW_RETENTION_DAYS")
     )
 
     def __repr__(self) -> str:

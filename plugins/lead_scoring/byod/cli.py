@@ -25,6 +25,8 @@ def import_data(
         raise typer.Exit(1) from exc
     for table, rows in sorted(result.rows.items()):
         typer.echo(f"raw.{table}: {rows:,} rows imported (merged on its key)")
+    if result.forgotten_skipped:
+        typer.echo(f"{result.forgotten_skipped} records of forgotten people skipped")
     for table in result.created_empty:
         typer.echo(f"{table}: created empty (nothing mapped to it)")
     for warning in result.warnings:

@@ -55,6 +55,7 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     created_empty: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    forgotten_skipped: int = 0  # rows of forgotten people left out (privacy tombstones)
 
 
 def read_export(mapping: TableMapping, warnings: list[str]) -> pd.DataFrame:
@@ -324,19 +325,36 @@ def _create_missing_tables(settings: Settings) -> list[str]:
     return create_missing_tables(settings, tables | ATTRIBUTE_TABLES)
 
 
+def _remember_files(settings: Settings, files: list[Path]) -> None:
+    """Add the imported export files to ``<home>/imported_files.json``, so an erasure
+    (``lead-scoring forget``) can warn about the copies of a person kept outside the home."""
+    import json
+
+    from lead_scoring.privacy.forget import IMPORTS_FILE
+
+    path = settings.home / IMPORTS_FILE
+    known = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    paths = list(dict.fromkeys([*known, *(str(f.resolve()) for f in files)]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(paths, indent=1), encoding="utf-8")
+
+
 def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
     """Import every file of the mapping into ``raw`` (merge on each table's key)."""
     import dlt
 
+    from lead_scoring.privacy.tombstones import load_tombstones
+
     started = time.monotonic()
     result = ImportResult()
     mappings = load_mapping(mapping_path)
+    forgotten = load_tombstones(settings)  # rows of forgotten people never reach raw
     frames: dict[str, list[pd.DataFrame]] = {}
     attribute_frames: dict[str, list[pd.DataFrame]] = {}  # raw table -> long rows
     empty: dict[str, str] = {}  # kind -> the first of its files without data rows
     for mapping in mappings:
         source = read_export(mapping, result.warnings)
-        frame = shape(source, mapping, result.warnings)
+        frame = forgotten.drop(mapping.spec.table, shape(source, mapping, result.warnings))
         log.info(
             "import: %s -> raw.%s (%s rows)", mapping.file.name, mapping.spec.table, len(frame)
         )
@@ -376,6 +394,8 @@ def run_import(settings: Settings, mapping_path: Path) -> ImportResult:
         ))  # fmt: skip
     pipe.run(resources)
     result.created_empty = _create_missing_tables(settings)
+    result.forgotten_skipped = forgotten.skipped_total
+    _remember_files(settings, [m.file for m in mappings])
     for warning in result.warnings:
         log.warning("import: %s", warning)
     result.seconds = time.monotonic() - started

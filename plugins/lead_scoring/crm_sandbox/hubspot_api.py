@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from lead_scoring.crm_sandbox import hubspot_schema as hs
 from lead_scoring.crm_sandbox.admin import admin_router
@@ -164,6 +164,11 @@ def hubspot_app(state: SandboxState) -> FastAPI:
     async def search(request: Request, object_type: str):
         # plain JSON already: a JSONResponse skips FastAPI's encoder (most of a page's CPU)
         return JSONResponse(service.search(_object_type(object_type), await _json(request)))
+
+    @app.post("/crm/v3/objects/{object_type}/gdpr-delete")
+    async def gdpr_delete(request: Request, object_type: str):
+        service.gdpr_delete(_object_type(object_type), await _json(request))
+        return Response(status_code=204)
 
     @app.post("/crm/v3/objects/{object_type}/batch/{action}")
     async def batch(request: Request, object_type: str, action: str):
@@ -367,6 +372,29 @@ class HubSpotService:
                 }
             )
         return _batch_body(results, errors, 200)
+
+    def gdpr_delete(self, object_type: str, body: dict[str, Any]) -> None:
+        """HubSpot's GDPR delete: the contact with ``objectId`` (its id, or the value of
+        ``idProperty``, e.g. ``email``) is removed for good. An unknown id is a 404; an
+        unknown e-mail is accepted (204: HubSpot blocklists it)."""
+        if object_type != "contacts":
+            raise HubSpotError(
+                400, "VALIDATION_ERROR", f"GDPR delete is only supported for contacts, not"
+                f" {object_type}",
+            )  # fmt: skip
+        object_id = str(body.get("objectId") or "").strip()
+        if not object_id:
+            raise HubSpotError(400, "VALIDATION_ERROR", "objectId is required",
+                               context={"objectId": [""]})  # fmt: skip
+        id_property = body.get("idProperty")
+        record = self.lookup(object_type, [object_id], id_property).get(object_id)
+        if record is None:
+            if id_property in (None, "", "hs_object_id"):
+                raise HubSpotError(
+                    404, "OBJECT_NOT_FOUND", "Object not found.", context={"id": [object_id]}
+                )
+            return
+        self.store.delete(object_type, [record.id])
 
     def search(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
         limit = int(body.get("limit") or 10)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from lead_scoring.crm_sandbox import soql
 from lead_scoring.crm_sandbox.admin import admin_router
@@ -328,6 +328,13 @@ def salesforce_app(state: SandboxState) -> FastAPI:
             raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
         return {"attributes": {"type": obj, "url": service._url(obj, record.id)},
                 **record.properties}  # fmt: skip
+
+    @app.delete(API + "/sobjects/{obj}/{record_id}")
+    async def delete_record(obj: str, record_id: str):
+        service.object_fields(obj)
+        if not state.store.delete(f"sf:{obj}", [record_id]):
+            raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+        return Response(status_code=204)
 
     @app.patch(API + "/sobjects/{obj}/{field}/{value}")
     async def upsert_one(request: Request, obj: str, field: str, value: str):

@@ -297,6 +297,31 @@ class CrmStore:
                 keys,
             )
 
+    def delete(self, object_type: str, ids: Iterable[str]) -> int:
+        """Delete records and their match keys for good: the freed pages are zeroed
+        (``secure_delete``) and the write-ahead log is truncated, so no copy of the
+        records stays in the file (a GDPR delete). Returns how many records went."""
+        ids = [str(i) for i in ids]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        with self.lock:
+            self.con.execute("pragma secure_delete = on")
+            try:
+                with self.con:
+                    gone = self.con.execute(
+                        f"delete from objects where object_type = ? and id in ({marks})",
+                        [object_type, *ids],
+                    ).rowcount
+                    self.con.execute(
+                        f"delete from record_keys where object_type = ? and id in ({marks})",
+                        [object_type, *ids],
+                    )
+                self.con.execute("pragma wal_checkpoint(truncate)")
+            finally:
+                self.con.execute("pragma secure_delete = off")
+        return gone
+
     def clear(self) -> None:
         """Remove every record and every property or group created through the API."""
         with self.lock, self.con:

@@ -85,6 +85,7 @@ class HubSpotWriter:
         if target.ca_bundle:
             config["ssl_ca_cert"] = target.ca_bundle
         client = HubSpot(access_token=target.token, **config)
+        self._client = client
         self._batch = {
             "contacts": client.crm.contacts.batch_api,
             "companies": client.crm.companies.batch_api,
@@ -256,6 +257,31 @@ class HubSpotWriter:
                 if key is not None:
                     found[key] = str(result.get("id"))
         return found
+
+    # -- erasure -----------------------------------------------------------------------------
+    def gdpr_delete(self, emails: Sequence[str], ids: Sequence[str] = ()) -> list[str]:
+        """Permanently delete the contacts holding one of ``emails`` or ``ids`` with HubSpot's
+        GDPR delete (``POST /crm/v3/objects/contacts/gdpr-delete``); returns the ids of the
+        contacts deleted (empty: none found). Contacts are looked up first: HubSpot answers
+        204 to an e-mail it does not hold (and blocklists it), which would say nothing."""
+        contacts = self._client.crm.contacts
+        purge = (getattr(contacts, "gdpr_api", None) or contacts.basic_api).purge
+        by_email = self.resolve("contacts", "email", list(emails)) if emails else {}
+        by_id = self.resolve("contacts", "hs_object_id", list(ids)) if ids else {}
+        targets = {crm_id: {"objectId": email, "idProperty": "email"}
+                   for email, crm_id in by_email.items()}  # fmt: skip
+        for crm_id in by_id.values():
+            targets.setdefault(crm_id, {"objectId": crm_id})
+        deleted = []
+        for crm_id, body in targets.items():
+            try:
+                self._call(purge, body, what="contacts gdpr-delete")
+            except api_exceptions() as exc:
+                if exc.status == 404:  # gone in the meantime
+                    continue
+                raise CrmSyncError(f"HubSpot GDPR delete failed: {_error_text(exc)}") from exc
+            deleted.append(crm_id)
+        return deleted
 
     # -- preflight -------------------------------------------------------------------------
     def preflight(

@@ -313,6 +313,41 @@ class SalesforceWriter:
                     found[key] = str(record["Id"])
         return found
 
+    # -- erasure -----------------------------------------------------------------------------
+    def delete_people(
+        self, emails: Sequence[str], lead_ids: Sequence[str] = (), crm_ids: Sequence[str] = ()
+    ) -> list[str]:
+        """Delete the Lead and Contact records holding one of ``emails`` (``Email``),
+        ``lead_ids`` (the product's external id ``LS_Lead_Id__c``) or ``crm_ids`` (their
+        ``Id``): ``DELETE /sobjects/{Lead|Contact}/{Id}``. Returns ``<SObject>/<Id>`` of
+        each record deleted (empty: none found)."""
+        from simple_salesforce.exceptions import SalesforceError, SalesforceResourceNotFound
+
+        found: dict[str, str] = {}  # Id -> SObject
+        for sobject in ("Lead", "Contact"):
+            for field, keys in (("Email", emails), ("LS_Lead_Id__c", lead_ids), ("Id", crm_ids)):
+                if not keys:
+                    continue
+                try:
+                    ids = self.resolve(sobject, field, list(keys)).values()
+                except SalesforceError as exc:
+                    if field == "LS_Lead_Id__c" and exc.status == 400:  # no such field here
+                        continue
+                    raise CrmSyncError(f"Salesforce lookup failed: {_error_text(exc)}") from exc
+                found.update(dict.fromkeys(ids, sobject))
+        deleted = []
+        for record_id, sobject in found.items():
+            try:
+                getattr(self.sf, sobject).delete(record_id)
+            except SalesforceResourceNotFound:  # gone in the meantime
+                continue
+            except SalesforceError as exc:
+                raise CrmSyncError(
+                    f"Salesforce delete of {sobject} failed: {_error_text(exc)}"
+                ) from exc
+            deleted.append(f"{sobject}/{record_id}")
+        return deleted
+
     # -- preflight -------------------------------------------------------------------------
     def preflight(self, objects: Sequence[ObjectSpec]) -> list[str]:
         from simple_salesforce.exceptions import SalesforceError

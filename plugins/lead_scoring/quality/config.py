@@ -13,6 +13,10 @@
   when the contact has no country |
 | ``LEAD_SCORING_DQ_WORKERS`` | CPU count | processes for phone-number parsing |
 | ``LEAD_SCORING_DQ_POLICY_<RULE>`` | see ``rules.py`` | e.g. ``..._DISPOSABLE_EMAIL=reject`` |
+| ``LEAD_SCORING_DQ_KEEP_VALUES`` | ``false`` | keep quarantined values in full (redacted otherwise,
+  ``redaction.py``); needs ``..._VALUE_RETENTION_DAYS`` |
+| ``LEAD_SCORING_DQ_VALUE_RETENTION_DAYS`` | unset | days a quarantined value is kept in full,
+  counted from the row's ``first_seen_at``; then the next gate run redacts it |
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class QualityConfig:
     default_phone_region: str = "US"
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     policies: Mapping[str, str] = field(default_factory=dict)
+    keep_values: bool = False
+    value_retention_days: int | None = None
 
     def policy(self, rule: str) -> str:
         return self.policies.get(rule, RULES[rule].default)
@@ -58,6 +64,27 @@ def _number(env: Mapping[str, str], name: str, kind, default, low, high):
             f"{PREFIX}{name}={raw!r}: expected a {kind.__name__} between {low} and {high}"
         )
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(PREFIX + name) or "").strip().lower()
+    if raw in ("", "false", "0", "no", "off"):
+        return False
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    raise QualityConfigError(f"{PREFIX}{name}={env[PREFIX + name]!r}: expected true or false")
+
+
+def _kept_values(env: Mapping[str, str]) -> tuple[bool, int | None]:
+    """Full quarantined values only when asked for, and then only for a stated time."""
+    keep = _flag(env, "KEEP_VALUES")
+    days = _number(env, "VALUE_RETENTION_DAYS", int, None, 1, 36_500)
+    if keep and days is None:
+        raise QualityConfigError(
+            f"{PREFIX}KEEP_VALUES=true keeps personal values of quarantined records in full:"
+            f" set {PREFIX}VALUE_RETENTION_DAYS to the days they may be kept (e.g. 30)"
+        )
+    return keep, days
 
 
 def _policies(env: Mapping[str, str]) -> dict[str, str]:
@@ -91,6 +118,7 @@ def load_config(env: Mapping[str, str] | None = None) -> QualityConfig:
         raise QualityConfigError(
             f"{PREFIX}DEFAULT_PHONE_REGION={region!r}: not a phonenumbers region (e.g. US, DE)"
         )
+    keep, days = _kept_values(env)
     return QualityConfig(
         max_quarantine_rate=_number(env, "MAX_QUARANTINE_RATE", float, 0.10, 0.0, 1.0),
         rate_min_records=_number(env, "RATE_MIN_RECORDS", int, 100, 0, 10**12),
@@ -100,4 +128,6 @@ def load_config(env: Mapping[str, str] | None = None) -> QualityConfig:
         default_phone_region=region,
         workers=_number(env, "WORKERS", int, os.cpu_count() or 1, 1, 256),
         policies=_policies(env),
+        keep_values=keep,
+        value_retention_days=days,
     )

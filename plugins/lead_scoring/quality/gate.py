@@ -5,7 +5,13 @@
 2. check frames per record type, validated by the Great Expectations suites;
 3. the quality tables written from the GX results, by each rule's policy;
 4. batch gates: quarantine rate, volume drop against the last passed run, freshness (not
-   for raw tables whose newest rows ``lead-scoring import`` loaded: past data is no feed).
+   for raw tables whose newest rows ``lead-scoring import`` loaded: past data is no feed);
+5. on a passed run, raw retention when ``LEAD_SCORING_RAW_RETENTION_DAYS`` is set
+   (lead_scoring.privacy.retention): the recorded row counts are those after it, so the
+   next run's volume gate does not take the deletion for a shrinking source.
+
+Personal values in the quality tables are redacted (redaction.py); quarantined ones are
+kept in full only with ``LEAD_SCORING_DQ_KEEP_VALUES`` and for its retention period.
 
 Results are always recorded (quality.runs, source_volumes) before a failing gate raises
 ``QualityGateFailed``.
@@ -16,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -91,8 +97,18 @@ def build_batches(
     return batches
 
 
-def _record_failure(wh: Warehouse, run_id: str, started: datetime, message: str) -> GateResult:
+def keep_values_since(config: QualityConfig, now: datetime) -> datetime | None:
+    """Quarantine rows first seen at or after this keep their values in full (None: none)."""
+    if not config.keep_values or config.value_retention_days is None:
+        return None
+    return now - timedelta(days=config.value_retention_days)
+
+
+def _record_failure(
+    wh: Warehouse, run_id: str, started: datetime, message: str, config: QualityConfig
+) -> GateResult:
     result = GateResult(run_id, FAILED, 0, 0, 0.0, {}, None, message)
+    store.redact_quarantine(wh, keep_values_since(config, started))
     store.record_run(wh, _run_row(result, started), store.empty("source_volumes"))
     return result
 
@@ -105,6 +121,20 @@ def _run_row(result: GateResult, started: datetime) -> dict:
         "quarantine_rate": result.quarantine_rate, "message": result.message,
         "data_docs_path": result.data_docs_path,
     }  # fmt: skip
+
+
+def _after_retention(
+    wh: Warehouse, settings: Settings, current: pd.DataFrame, now: datetime
+) -> pd.DataFrame:
+    """Raw retention (lead_scoring.privacy.retention); the volumes less the deleted rows."""
+    from lead_scoring.privacy.retention import apply_raw_retention
+
+    deleted = apply_raw_retention(wh, settings, now)
+    if deleted:
+        current = current.assign(
+            row_count=current["row_count"] - current["table_name"].map(deleted).fillna(0)
+        ).astype({"row_count": "int64"})
+    return current
 
 
 def run_quality_gate(settings: Settings, run_id: str, as_of: datetime) -> GateResult:
@@ -123,12 +153,12 @@ def run_quality_gate(settings: Settings, run_id: str, as_of: datetime) -> GateRe
             frames = load_raw(wh)
         except RawSchemaError as exc:
             log.error("quality gate: %s", exc)
-            raise QualityGateFailed(_record_failure(wh, run_id, started, str(exc))) from exc
+            raise QualityGateFailed(_record_failure(wh, run_id, started, str(exc), config)) from exc
         batches = build_batches(frames, config, as_of)
         log.info("check frames built in %.1f s", time.monotonic() - clock)
         hits, docs = validate(batches, suite_expectations(config, as_of), run_id, docs_dir)
         outcome = build_outcome(batches, hits, config, run_id)
-        store.upsert_quarantine(wh, outcome.quarantine, started)
+        store.upsert_quarantine(wh, outcome.quarantine, started, keep_values_since(config, started))
         store.replace_rows(wh, "record_flags", outcome.flags)
         store.replace_rows(wh, "normalised_values", outcome.normalised)
         store.replace_rows(wh, "duplicate_leads", outcome.duplicates)
@@ -167,6 +197,8 @@ def run_quality_gate(settings: Settings, run_id: str, as_of: datetime) -> GateRe
             or f"passed: {total} records checked, {n_bad} quarantined ({n_bad / total:.2%})"
             + (f"; {unknown_types}" if unknown_types else ""),
         )
+        if not failures:
+            current = _after_retention(wh, settings, current, started)
         store.record_run(wh, _run_row(result, started), current)
     log.info("quality gate %s in %.1f s: %s", result.status, time.monotonic() - clock,
              result.message)  # fmt: skip

@@ -1,9 +1,11 @@
 """Hits -> the rows of the quality tables, by each rule's policy.
 
 ``reject`` rows go to the quarantine, ``flag`` rows to record_flags, ``normalise`` rows
-to normalised_values. Duplicate leads (same normalised e-mail) keep the earliest-created
-contact as survivor (ties: the lowest id); with ``merge`` the later ones are listed in
-duplicate_leads, with ``reject`` they are quarantined.
+to normalised_values; personal values are redacted in the last two (redaction.py), and in
+the quarantine by the store, which knows how long a row has been there. Duplicate leads
+(same normalised e-mail) keep the earliest-created contact as survivor (ties: the lowest
+id); with ``merge`` the later ones are listed in duplicate_leads, with ``reject`` they are
+quarantined.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 
 from lead_scoring.quality.checks import Batch
 from lead_scoring.quality.config import QualityConfig
+from lead_scoring.quality.redaction import redact_column
 from lead_scoring.quality.rules import FLAG, MERGE, NORMALISE, REJECT
 from lead_scoring.quality.store import KEY, empty
 from lead_scoring.quality.validate import Hit
@@ -79,10 +82,12 @@ def build_outcome(
             ids = pairs["record_id"].tolist()
         routed[policy].append(_rows(batch, hit, ids, run_id))
     quarantine = _concat(routed[REJECT], "quarantine", KEY)
-    flags = _concat(routed[FLAG], "record_flags", KEY)
+    flags = redact_column(_concat(routed[FLAG], "record_flags", KEY), "value")
     normalised = _concat(routed[NORMALISE], "normalised_values", KEY)
     if len(normalised):
         normalised = normalised.rename(columns={"value": "original_value"})
+        for column in ("original_value", "normalised_value"):
+            normalised = redact_column(normalised, column)
     duplicates = _concat(routed[MERGE], "duplicate_leads", ["record_id"])
     counts = pd.concat(
         [

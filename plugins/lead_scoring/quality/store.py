@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from lead_scoring.quality.redaction import redact_column
 from lead_scoring.warehouse import Warehouse
 
 SCHEMA = "quality"
@@ -55,10 +56,23 @@ def replace_rows(wh: Warehouse, table: str, rows: pd.DataFrame) -> None:
         wh.write_df(rows[list(TABLES[table])], SCHEMA, table, mode="append")
 
 
-def upsert_quarantine(wh: Warehouse, rows: pd.DataFrame, seen_at: datetime) -> None:
+def _redacted(rows: pd.DataFrame, keep_since: datetime | None) -> pd.DataFrame:
+    """Personal values redacted, but those of rows first seen at or after ``keep_since``
+    (None: redact every one)."""
+    if keep_since is None:
+        return redact_column(rows, "value")
+    first_seen = pd.to_datetime(rows["first_seen_at"])
+    return redact_column(rows, "value", ~(first_seen >= pd.Timestamp(keep_since)))
+
+
+def upsert_quarantine(
+    wh: Warehouse, rows: pd.DataFrame, seen_at: datetime, keep_since: datetime | None = None
+) -> None:
     """One row per (record_type, record_id, rule): first_seen_at survives across runs.
 
-    Records that pass every rule again leave the quarantine.
+    Records that pass every rule again leave the quarantine. Personal values are kept in
+    full only for rows first seen at or after ``keep_since`` (None: none), redacted
+    otherwise (redaction.py).
     """
     known = wh.query_df(
         f"select record_type, record_id, rule, first_seen_at from {SCHEMA}.quarantine"
@@ -68,7 +82,16 @@ def upsert_quarantine(wh: Warehouse, rows: pd.DataFrame, seen_at: datetime) -> N
     first_seen = pd.to_datetime(merged["first_seen_at"]).astype("datetime64[us]")
     merged["first_seen_at"] = first_seen.fillna(pd.Timestamp(seen_at))
     merged["last_seen_at"] = seen_at
-    replace_rows(wh, "quarantine", merged)
+    replace_rows(wh, "quarantine", _redacted(merged, keep_since))
+
+
+def redact_quarantine(wh: Warehouse, keep_since: datetime | None) -> None:
+    """Redact the quarantine's personal values first seen before ``keep_since`` (None: all),
+    for a run that stops before it rewrites the quarantine."""
+    rows = wh.query_df(f"select * from {SCHEMA}.quarantine")
+    redacted = _redacted(rows, keep_since)
+    if not redacted.equals(rows):
+        replace_rows(wh, "quarantine", redacted)
 
 
 def record_run(wh: Warehouse, run: dict, volumes: pd.DataFrame) -> None:

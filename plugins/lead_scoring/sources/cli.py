@@ -20,4 +20,6 @@ def extract() -> None:
         raise typer.Exit(1) from exc
     for table, count in sorted(result.rows_loaded.items()):
         typer.echo(f"raw.{table}: {count} rows")
+    if result.forgotten_skipped:
+        typer.echo(f"{result.forgotten_skipped} records of forgotten people skipped")
     typer.echo(f"extracted in {result.seconds:.1f} s")

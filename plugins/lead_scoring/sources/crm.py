@@ -21,6 +21,7 @@ import pandas as pd
 import requests
 from dlt.sources.helpers.requests import Client
 
+from lead_scoring.privacy.tombstones import Tombstones
 from lead_scoring.settings import ATTRIBUTE_ENV
 from lead_scoring.sources import attributes
 from lead_scoring.sources.errors import SourceUnavailable
@@ -170,12 +171,20 @@ def _pages(
         tied, anchor = last_stamp, "0"
 
 
-def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_second: float):
-    """Contacts, companies or deals, paced under the CRM's search rate limit."""
+def crm_resource(
+    base_url: str,
+    token: str,
+    object_type: str,
+    max_requests_per_second: float,
+    tombstones: Tombstones | None = None,
+):
+    """Contacts, companies or deals, paced under the CRM's search rate limit; records of
+    forgotten people (``tombstones``) are left out."""
     properties = PROPERTIES[object_type]
+    table = f"crm_{object_type}"
 
     @dlt.resource(
-        name=f"crm_{object_type}",
+        name=table,
         primary_key="hs_object_id",
         write_disposition="merge",
         columns={name: {"data_type": "text", "nullable": True} for name in properties},
@@ -183,9 +192,12 @@ def crm_resource(base_url: str, token: str, object_type: str, max_requests_per_s
     def records(
         cursor=dlt.sources.incremental("lastmodifieddate", initial_value=EPOCH),
     ) -> Iterator[list[dict]]:
-        yield from _pages(
+        for rows in _pages(
             base_url, token, object_type, properties, max_requests_per_second, cursor.last_value
-        )
+        ):
+            rows = tombstones.drop(table, rows) if tombstones else rows
+            if rows:
+                yield rows
 
     return records
 
@@ -219,16 +231,20 @@ def crm_attribute_resource(
     object_type: str,
     listed: dict[str, str],
     max_requests_per_second: float,
+    tombstones: Tombstones | None = None,
 ):
     """The ``listed`` properties (name -> fit / pain) of contacts or companies as attribute
     rows (sources/attributes.py), incremental on their version (``valid_from``, the
-    record's ``lastmodifieddate``). Checks the names against the CRM first."""
+    record's ``lastmodifieddate``). Checks the names against the CRM first. Contacts'
+    e-mails are read too, so the records of forgotten people are left out."""
     check_attributes(base_url, token, object_type, listed)
-    properties = [*listed, "createdate", "lastmodifieddate"]
+    table = attributes.TABLES[object_type]
+    identity = ["email"] if object_type == "contacts" else []
+    properties = list(dict.fromkeys([*listed, *identity, "createdate", "lastmodifieddate"]))
     activity = {name for name, kind in listed.items() if kind == attributes.PAIN}
 
     @dlt.resource(
-        name=attributes.TABLES[object_type],
+        name=table,
         primary_key=list(attributes.KEY),
         write_disposition="merge",
         columns=attributes.column_hints(),
@@ -239,6 +255,9 @@ def crm_attribute_resource(
         for rows in _pages(
             base_url, token, object_type, properties, max_requests_per_second, cursor.last_value
         ):
+            rows = tombstones.drop(table, rows) if tombstones else rows
+            if not rows:
+                continue
             frame = pd.DataFrame(rows, dtype="string")
             valid_from = frame["lastmodifieddate"].fillna(frame["createdate"])
             long = attributes.long_rows(

@@ -52,6 +52,7 @@ class CrmSource:
 class ExtractResult:
     rows_loaded: dict[str, int]
     seconds: float
+    forgotten_skipped: int = 0  # source records of forgotten people left out
 
 
 def crm_source_from_env() -> CrmSource:
@@ -76,9 +77,14 @@ def _destination(settings: Settings):
 
 
 def pipeline(settings: Settings, name: str = PIPELINE_NAME):
-    """A dlt pipeline into the ``raw`` dataset of the warehouse (the settings of DLT_ENV)."""
+    """A dlt pipeline into the ``raw`` dataset of the warehouse (the settings of DLT_ENV).
+
+    Its load step deletes each package's job files once they are loaded (dlt's
+    ``delete_completed_jobs``): the rows are in the warehouse, and a copy under
+    ``<home>/.dlt`` would outlive an erasure (``lead-scoring forget``)."""
     import dlt
 
+    os.environ["LOAD__DELETE_COMPLETED_JOBS"] = "true"
     return dlt.pipeline(
         pipeline_name=name,
         destination=_destination(settings),
@@ -91,26 +97,28 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     """Load new and changed source rows into ``raw``; fail clearly on a missing source."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
+    from lead_scoring.privacy.tombstones import load_tombstones, skipped_message
     from lead_scoring.sources.crm import crm_attribute_resource, crm_resource
     from lead_scoring.sources.marketing import marketing_resource
     from lead_scoring.sources.product import check_product_db, product_resources
 
     started = time.monotonic()
     check_product_db(settings.product_db)
+    forgotten = load_tombstones(settings)  # records of forgotten people never reach raw
     resources = [
         *(
-            crm_resource(crm.base_url, crm.token, kind, crm.max_requests_per_second)
+            crm_resource(crm.base_url, crm.token, kind, crm.max_requests_per_second, forgotten)
             for kind in ("contacts", "companies", "deals")
         ),
         *(
             crm_attribute_resource(
-                crm.base_url, crm.token, kind, listed, crm.max_requests_per_second
+                crm.base_url, crm.token, kind, listed, crm.max_requests_per_second, forgotten
             )
             for kind, listed in settings.crm_attributes.items()
             if listed
         ),  # fmt: skip
-        *product_resources(settings.product_db),
-        marketing_resource(settings.marketing_exports_dir),
+        *product_resources(settings.product_db, forgotten),
+        marketing_resource(settings.marketing_exports_dir, forgotten),
     ]
     pipe = pipeline(settings)
     drop_normalized_leftovers(pipe)
@@ -136,9 +144,11 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     }
     for table, count in sorted(counts.items()):
         log.info("loaded %s new or changed rows into %s.%s", count, RAW_DATASET, table)
+    if skipped_message(forgotten):
+        log.info("%s", skipped_message(forgotten))
     _check_not_empty(settings)
     create_missing_tables(settings, ATTRIBUTE_TABLES)
-    return ExtractResult(counts, time.monotonic() - started)
+    return ExtractResult(counts, time.monotonic() - started, forgotten.skipped_total)
 
 
 def create_missing_tables(settings: Settings, tables: dict[str, dict[str, str]]) -> list[str]:

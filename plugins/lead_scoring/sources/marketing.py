@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dlt.sources.filesystem import filesystem
 
+from lead_scoring.privacy.tombstones import Tombstones
 from lead_scoring.sources.errors import SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def read_exports(files, exports_dir: Path):
             raise unreadable(path, exc) from exc
 
 
-def marketing_resource(exports_dir: Path):
+def marketing_resource(exports_dir: Path, tombstones: Tombstones | None = None):
+    """Each new export file's events; those of forgotten people (``tombstones``) left out."""
     if not exports_dir.is_dir() or not any(exports_dir.glob(FILE_GLOB)):
         raise SourceUnavailable(f"no marketing event exports ({FILE_GLOB}) in {exports_dir}")
     check_exports(exports_dir)
@@ -75,4 +77,6 @@ def marketing_resource(exports_dir: Path):
     # incremental decay state (keyed on load ids) never counts an event twice; staging
     # keeps one row per event_id.
     events.apply_hints(write_disposition="append", primary_key="event_id")
+    if tombstones:
+        events.add_map(lambda rows: tombstones.drop("marketing_events", rows))
     return events

@@ -8,6 +8,7 @@ import dlt
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_table
 
+from lead_scoring.privacy.tombstones import Tombstones
 from lead_scoring.sources.errors import SourceUnavailable
 
 TABLES = {"app_users": "product_users", "app_events": "product_events"}
@@ -35,7 +36,9 @@ def check_product_db(url: str) -> None:
         raise SourceUnavailable(f"product database lacks table(s): {', '.join(sorted(missing))}")
 
 
-def product_resources(url: str) -> list:
+def product_resources(url: str, tombstones: Tombstones | None = None) -> list:
+    """Users (merged on ``user_id``) and events (appended); rows of forgotten people
+    (``tombstones``) are left out."""
     users = sql_table(
         credentials=url,
         table="app_users",
@@ -54,4 +57,7 @@ def product_resources(url: str) -> list:
         write_disposition="append",
         primary_key="event_id",
     ).with_name("product_events")
+    if tombstones:
+        users.add_map(lambda rows: tombstones.drop("product_users", rows))
+        events.add_map(lambda rows: tombstones.drop("product_events", rows))
     return [users, events]

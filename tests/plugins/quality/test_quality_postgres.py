@@ -43,6 +43,7 @@ def test_gate_runs_on_postgres(postgres):
     assert set(zip(quarantine["record_id"], quarantine["rule"], strict=True)) == {
         ("2", "invalid_email"), ("5", "unknown_lead")
     }  # fmt: skip
+    assert set(quarantine["value"]) == {"b***", "9"}  # the e-mail redacted, the user id kept
     assert quality(postgres, "duplicate_leads")["survivor_id"].tolist() == ["1"]
 
     with open_warehouse(postgres) as wh:
