@@ -1,0 +1,12 @@
+{#- Each team's queue is numbered 1, 2, 3, ... without gaps or repeats. -#}
+select
+    team,
+    count(*) as queued,
+    min(queue_position) as first_position,
+    max(queue_position) as last_position
+from {{ ref('lead_routing') }}
+where rep_id is null
+group by team
+having min(queue_position) <> 1
+    or max(queue_position) <> count(*)
+    or count(distinct queue_position) <> count(*)
