@@ -22,3 +22,46 @@
         {%- endfor %}
     where 1 = 0
 {%- endmacro %}
+
+{#- The staging of a raw attribute table (contact or company): its rows typed,
+    for records not in quarantine, without empty values; `id_column` names the
+    record id (contact_id / account_id). -#}
+{% macro attribute_staging(table_name, id_column, record_type) -%}
+{%- set raw_attributes = lead_scoring.source_if_exists('crm', table_name) %}
+with source as (
+    {%- if raw_attributes is none %}
+    {{ lead_scoring.empty_attribute_source() }}
+    {%- else %}
+    select * from {{ raw_attributes }}
+    {%- endif %}
+),
+
+renamed as (
+    select
+        cast(source.hs_object_id as {{ dbt.type_string() }}) as {{ id_column }},
+        lower({{ lead_scoring.clean_text('source.attribute') }}) as attribute,
+        {{ lead_scoring.clean_text('source.value') }} as value,
+        lower({{ lead_scoring.clean_text('source.kind') }}) as attribute_kind,
+        {{ lead_scoring.text_to_timestamp('source.valid_from') }} as valid_from,
+        cast({{ lead_scoring.clean_text('source._dlt_load_id') }} as {{ lead_scoring.type_double() }})
+            as load_id
+    from source
+    where {{ lead_scoring.not_quarantined(record_type, 'source.hs_object_id') }}
+),
+
+typed as (
+    select
+        {{ id_column }},
+        attribute,
+        value,
+        {{ lead_scoring.text_to_number('value') }} as value_number,
+        attribute_kind,
+        valid_from,
+        load_id
+    from renamed
+    where value is not null
+        and attribute is not null
+)
+
+select * from typed
+{%- endmacro %}

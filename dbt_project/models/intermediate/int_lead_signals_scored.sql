@@ -7,7 +7,19 @@
     or to pain. An attribute no rule matches gives no row. -#}
 {#- The attributes are read by ref() in each branch rather than through one
     CTE: a CTE named more than once is materialised by DuckDB. Each branch is
-    one hash join (no OR in a join condition). -#}
+    one hash join (no OR in a join condition), selecting the same columns. -#}
+{%- set matched_columns -%}
+    select
+        attributes.lead_id,
+        attributes.offset_days,
+        rules.signal,
+        attributes.attribute,
+        attributes.attribute_value,
+        rules.kind,
+        rules.points,
+        rules.reason_label,
+        attributes.observed_at
+{%- endset %}
 with rules as (
     select
         signal,
@@ -23,16 +35,7 @@ with rules as (
 ),
 
 equals_matches as (
-    select
-        attributes.lead_id,
-        attributes.offset_days,
-        rules.signal,
-        attributes.attribute,
-        attributes.attribute_value,
-        rules.kind,
-        rules.points,
-        rules.reason_label,
-        attributes.observed_at
+    {{ matched_columns }}
     from {{ ref('int_lead_attributes_resolved') }} as attributes
     inner join rules
         on rules.attribute = attributes.attribute
@@ -41,16 +44,7 @@ equals_matches as (
 ),
 
 between_matches as (
-    select
-        attributes.lead_id,
-        attributes.offset_days,
-        rules.signal,
-        attributes.attribute,
-        attributes.attribute_value,
-        rules.kind,
-        rules.points,
-        rules.reason_label,
-        attributes.observed_at
+    {{ matched_columns }}
     from {{ ref('int_lead_attributes_resolved') }} as attributes
     inner join rules
         on rules.attribute = attributes.attribute
@@ -61,16 +55,7 @@ between_matches as (
 ),
 
 present_matches as (
-    select
-        attributes.lead_id,
-        attributes.offset_days,
-        rules.signal,
-        attributes.attribute,
-        attributes.attribute_value,
-        rules.kind,
-        rules.points,
-        rules.reason_label,
-        attributes.observed_at
+    {{ matched_columns }}
     from {{ ref('int_lead_attributes_resolved') }} as attributes
     inner join rules
         on rules.attribute = attributes.attribute
