@@ -9,7 +9,8 @@ Extract -> quality gate -> dbt build (Cosmos) -> CRM sync -> run report.
   batch fails this task, so nothing downstream runs and nothing reaches the CRM.
 * **dbt**: every scoring model and its tests, as of the run's logical date.
 * **crm_preflight / crm_sync**: changed scores only, to the CRM in connection
-  `lead_scoring_crm` (HubSpot or Salesforce), through the `crm_api` pool.
+  `lead_scoring_crm` (HubSpot or Salesforce; not defined: back to the source CRM, updating
+  the records read from it), through the `crm_api` pool.
 * **run_report**: counts and links for the run, written to the reports folder.
 """
 

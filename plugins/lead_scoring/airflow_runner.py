@@ -73,11 +73,11 @@ def airflow_env(
     return env
 
 
-def http_connection(url: str, token: str, **extra: str) -> dict:
+def http_connection(url: str, token: str, conn_type: str = "http", **extra: object) -> dict:
     """An Airflow connection (JSON form) for an HTTP API with a bearer token."""
     parts = urlsplit(url)
     return {
-        "conn_type": "http",
+        "conn_type": conn_type,
         "host": parts.hostname,
         "port": parts.port,
         "schema": parts.scheme,

@@ -11,6 +11,8 @@ import typer
 
 from lead_scoring.settings import get_settings
 
+CRMS = ("hubspot", "salesforce")
+
 
 def _show_progress(line: str) -> None:
     from lead_scoring.airflow_runner import progress
@@ -19,17 +21,32 @@ def _show_progress(line: str) -> None:
         typer.echo(f"  {shown}")
 
 
+def _sandbox_connection(sandbox, crm: str, **extra: object) -> dict:
+    """An Airflow connection to the sandbox's HubSpot or Salesforce (HTTPS: its CA file)."""
+    from lead_scoring.airflow_runner import http_connection
+
+    if crm == "hubspot":
+        return http_connection(sandbox.hubspot_url, sandbox.token, kind="hubspot", **extra)
+    return http_connection(
+        sandbox.salesforce_url, sandbox.token, "salesforce", ca_bundle=str(sandbox.ca_path),
+        **extra,
+    )  # fmt: skip
+
+
 def demo(
     leads: int = typer.Option(20_000, help="Leads to simulate."),
     accounts: int = typer.Option(4_000, help="Accounts to simulate."),
     seed: int = typer.Option(42, help="Random seed of the simulator."),
     keep_data: bool = typer.Option(False, help="Reuse existing demo data instead of regenerating."),
+    crm: str = typer.Option("hubspot", help="The demo company's CRM: hubspot or salesforce."),
 ) -> None:
     """Generate demo data, run `lead_scoring_nightly` end to end and print a summary."""
     from lead_scoring import airflow_runner
     from lead_scoring.crm_sandbox import start_sandbox
     from lead_scoring.simulator import simulate
 
+    if crm not in CRMS:
+        raise typer.BadParameter(f"choose one of {', '.join(CRMS)}", param_hint="--crm")
     settings = get_settings()
     started = time.monotonic()
     today = datetime.now(UTC).date()
@@ -37,24 +54,21 @@ def demo(
         typer.echo(
             f"[1/3] simulating {leads:,} leads and {accounts:,} accounts into {settings.home}"
         )
-        simulate(settings, leads=leads, accounts=accounts, end_date=today, seed=seed)
+        simulate(settings, leads=leads, accounts=accounts, end_date=today, seed=seed, crm=crm)
         # New sources, new warehouse: no scores, history or load state from an earlier demo.
         settings.warehouse_path.unlink(missing_ok=True)
         shutil.rmtree(settings.home / ".dlt", ignore_errors=True)
     store = settings.crm_sandbox_dir / "crm.sqlite"
     # the sandbox's token: LEAD_SCORING_CRM_TOKEN as for `lead-scoring crm-sandbox`
     with start_sandbox(store, token=os.environ.get("LEAD_SCORING_CRM_TOKEN") or None) as sandbox:
-        typer.echo(f"[2/3] CRM sandbox at {sandbox.hubspot_url}; preparing Airflow")
+        url = sandbox.salesforce_url if crm == "salesforce" else sandbox.hubspot_url
+        typer.echo(f"[2/3] CRM sandbox ({crm}) at {url}; preparing Airflow")
         env = airflow_runner.airflow_env(
             settings,
-            crm_source=airflow_runner.http_connection(
-                sandbox.hubspot_url, sandbox.token, max_requests_per_second=15
-            ),
+            crm_source=_sandbox_connection(sandbox, crm, max_requests_per_second=15),
             # The sandbox gets a new port each run: a stable name keeps the sync state,
             # so a second demo sends only what changed.
-            crm_target=airflow_runner.http_connection(
-                sandbox.hubspot_url, sandbox.token, kind="hubspot", name="hubspot:crm-sandbox"
-            ),
+            crm_target=_sandbox_connection(sandbox, crm, name=f"{crm}:crm-sandbox"),
         )
         log_file = airflow_runner.new_log_file(settings.home / "logs", "demo")
         try:

@@ -35,26 +35,53 @@ def _source_url(conn) -> str:
 
 
 def crm_source():
+    """The CRM to read: HubSpot (conn type ``http``/``hubspot``) or Salesforce (conn type
+    ``salesforce``, or extra ``kind``), with extras ``max_requests_per_second`` (HubSpot) and
+    ``ca_bundle``."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from lead_scoring.sources.extract import CrmSource
+    from lead_scoring.sources.errors import SourceUnavailable
+    from lead_scoring.sources.extract import CrmSource, crm_kind
 
     conn = _connection(CRM_SOURCE_CONN)
     if not conn.host or not conn.password:
         raise AirflowFailException(
             f"connection {CRM_SOURCE_CONN!r} needs a host and a password (token)"
         )
-    rps = float(conn.extra_dejson.get("max_requests_per_second", 5))
-    return CrmSource(_source_url(conn), conn.password, rps)
+    extra = conn.extra_dejson
+    rps = float(extra.get("max_requests_per_second", 5))
+    try:
+        kind = crm_kind(conn.conn_type, extra.get("kind"))
+        return CrmSource(_source_url(conn), conn.password, rps, kind, extra.get("ca_bundle"))
+    except SourceUnavailable as exc:
+        raise AirflowFailException(f"connection {CRM_SOURCE_CONN!r}: {exc}") from exc
 
 
 def crm_target():
-    """The sync target; it knows the source CRM, so records read from it are updated by id."""
-    from lead_scoring.crm_sync.config import target_from_connection
+    """The sync target: connection ``lead_scoring_crm`` or, when it is not defined, the source
+    CRM itself (same kind, URL, token and CA bundle). The target knows the source, so the
+    records read from it are updated by their id."""
+    from airflow.sdk.exceptions import AirflowFailException
 
-    return target_from_connection(
-        _connection(CRM_TARGET_CONN), source_url=_source_url(_connection(CRM_SOURCE_CONN))
-    )
+    from lead_scoring.crm_sync.config import CrmTarget, target_from_connection
+
+    try:
+        conn = _connection(CRM_TARGET_CONN)
+    except AirflowFailException as missing:
+        try:
+            _connection(CRM_SOURCE_CONN)
+        except AirflowFailException:
+            raise AirflowFailException(
+                f"{missing} (or at least {CRM_SOURCE_CONN!r}, the CRM the scores then go to)"
+            ) from missing
+        conn = None
+    source = crm_source()
+    if conn is not None:
+        return target_from_connection(conn, source.base_url, source.kind)
+    return CrmTarget(
+        source.kind, source.base_url, source.token, ca_bundle=source.ca_bundle,
+        source_url=source.base_url, source_kind=source.kind,
+    )  # fmt: skip
 
 
 def extract_sources(source) -> dict:

@@ -1,12 +1,14 @@
 {#- Grain: one row per event subject (event_source, subject_id) that belongs to
-    a scored lead. Marketing events name a CRM contact; product users link to
-    contacts by lower(trim(email)). Duplicates resolve to their survivor. -#}
+    a scored lead. Marketing events name a CRM contact: its key or, for a
+    Salesforce person, the record it is now (a converted Lead's Contact Id);
+    product users link to contacts by lower(trim(email)). Duplicates resolve
+    to their survivor. -#}
 with mapped as (
     select * from {{ ref('int_contacts_mapped_to_leads') }}
 ),
 
 contacts as (
-    select contact_id, email from {{ ref('stg_crm__contacts') }}
+    select contact_id, crm_record_id, email from {{ ref('stg_crm__contacts') }}
 ),
 
 marketing_subjects as (
@@ -15,6 +17,15 @@ marketing_subjects as (
         contact_id as subject_id,
         lead_id
     from mapped
+    union all
+    select
+        'marketing' as event_source,
+        contacts.crm_record_id as subject_id,
+        mapped.lead_id
+    from contacts
+    inner join mapped
+        on mapped.contact_id = contacts.contact_id
+    where contacts.crm_record_id <> contacts.contact_id
 ),
 
 {%- if var('lead_scoring__using_product_events') %}

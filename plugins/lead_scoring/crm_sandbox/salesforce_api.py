@@ -1,6 +1,8 @@
-"""The Salesforce side: describe, sObject Collections upsert, single upsert and query.
+"""The Salesforce side: describe, record get/update/delete, sObject Collections upsert,
+update and delete, ``/query`` and ``/queryAll``.
 
-Bulk API 2.0 ingest lives in ``salesforce_bulk``; both write through ``SalesforceService``.
+Bulk API 2.0 ingest lives in ``salesforce_bulk`` (both write through ``SalesforceService``),
+Bulk API 2.0 query in ``salesforce_bulk_query``, the query engine in ``salesforce_query``.
 """
 
 from __future__ import annotations
@@ -10,29 +12,29 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from lead_scoring.crm_sandbox import soql
-from lead_scoring.crm_sandbox.admin import admin_router
-from lead_scoring.crm_sandbox.salesforce_schema import REQUIRED, FieldError, coerce, new_id
+from lead_scoring.crm_sandbox import salesforce_query
+from lead_scoring.crm_sandbox.admin import admin_router, salesforce_admin_router
+from lead_scoring.crm_sandbox.salesforce_schema import (
+    ID_PREFIX,
+    REQUIRED,
+    SYSTEM_FIELDS,
+    FieldError,
+    SalesforceError,
+    coerce,
+    derive,
+    new_id,
+    sf_now,
+)
 from lead_scoring.crm_sandbox.state import SandboxState, bearer_token, route_template
 from lead_scoring.crm_sandbox.store import Record, normalise_key
 
 COLLECTION_LIMIT = 200
 API = "/services/data/v{version}"
-
-
-class SalesforceError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code = status, code
-
-    def response(self) -> JSONResponse:
-        return JSONResponse([{"message": str(self), "errorCode": self.code}], self.status)
 
 
 @dataclass
@@ -43,8 +45,15 @@ class Outcome:
     errors: list[FieldError] | None = None
 
 
-def sf_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+def _error(code: str, message: str, fields: list[str] | None = None) -> FieldError:
+    return FieldError(code, message, fields or [])
+
+
+def record_values(schema_fields: dict[str, Any], record: Record) -> dict[str, Any]:
+    """Every field of a stored record, as a GET of the record answers."""
+    values = {**record.properties, "IsDeleted": record.deleted,
+              "SystemModstamp": record.updated_at}  # fmt: skip
+    return {name: values.get(name) for name in schema_fields}
 
 
 class SalesforceService:
@@ -68,26 +77,44 @@ class SalesforceService:
             )
         return f.name
 
-    def upsert(
+    def write(
         self,
         obj: str,
-        external_field: str,
         records: list[dict[str, Any]],
         *,
+        mode: str = "upsert",
+        external_field: str = "Id",
         all_or_none: bool = False,
         locked: Callable[[str], bool] | None = None,
     ) -> list[Outcome]:
-        """Upsert records matched on ``external_field``; one Outcome per record, in order."""
+        """Upsert records matched on ``external_field``, or (``mode``) update records by
+        Id, never creating one, or insert them; one Outcome per record, in order."""
+        outcomes, writes = self.prepare(obj, records, mode, external_field, locked)
+        if not rolled_back(outcomes, all_or_none):
+            self.state.store.put_many(writes)
+        return outcomes
+
+    def prepare(
+        self,
+        obj: str,
+        records: list[dict[str, Any]],
+        mode: str = "upsert",
+        external_field: str = "Id",
+        locked: Callable[[str], bool] | None = None,
+    ) -> tuple[list[Outcome], list[tuple[Record, dict[str, Any]]]]:
+        """The outcomes of a write and the records to store, nothing stored yet."""
         fields = self.object_fields(obj)
         store_type = f"sf:{obj}"
-        keys = [self._key(r, external_field) for r in records]
+        match = {"update": "Id", "insert": ""}.get(mode, external_field)
+        keys = [self._key(r, match) if match else None for r in records]
         repeated = Counter(keys)
         lookup = [k for k in keys if k]
-        if external_field == "Id":
-            found = {i: i for i in self.state.store.get_many(store_type, lookup)}
+        if match == "Id":
+            existing = self.state.store.get_many(store_type, lookup, deleted=True)
+            found = {i: i for i in existing}
         else:
-            found = self.state.store.find_ids(store_type, external_field, lookup)
-        existing = self.state.store.get_many(store_type, set(found.values()))
+            found = self.state.store.find_ids(store_type, match, lookup)
+            existing = self.state.store.get_many(store_type, set(found.values()))
         ext_fields = [n for n, f in fields.items() if f.external_id]
         outcomes, writes = [], []
         stamp = sf_now()
@@ -95,74 +122,64 @@ class SalesforceService:
             outcome = Outcome(key=key or "")
             outcomes.append(outcome)
             errors: list[FieldError] = []
-            if not key:
-                errors.append(FieldError("MISSING_ARGUMENT", f"{external_field} not specified", []))
-            elif repeated[key] > 1:
+            if not key and mode != "insert":
+                errors.append(_error("MISSING_ARGUMENT", f"{match} not specified"))
+            elif repeated[key] > 1 and mode == "upsert":
                 errors.append(
-                    FieldError(
-                        "DUPLICATE_EXTERNAL_ID",
-                        f"Duplicate external id specified: {key}",
-                        [external_field],
-                    )
-                )
+                    _error("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}",
+                           [match])
+                )  # fmt: skip
             values = {}
             for name, raw in record.items():
                 if name == "attributes":
                     continue
                 f = self.schema.field(obj, name)
                 if f is None:
+                    errors.append(_error("INVALID_FIELD",
+                                         f"No such column '{name}' on sobject of type {obj}",
+                                         [name]))  # fmt: skip
+                elif not f.updateable and f.name != match:
                     errors.append(
-                        FieldError(
-                            "INVALID_FIELD",
-                            f"No such column '{name}' on sobject of type {obj}",
-                            [name],
-                        )
-                    )
-                elif not f.updateable and f.name != external_field:
-                    errors.append(
-                        FieldError(
-                            "INVALID_FIELD_FOR_INSERT_UPDATE",
-                            f"Unable to create/update fields: {f.name}.",
-                            [f.name],
-                        )
-                    )
+                        _error("INVALID_FIELD_FOR_INSERT_UPDATE",
+                               f"Unable to create/update fields: {f.name}.", [f.name])
+                    )  # fmt: skip
                 elif f.name != "Id":
                     try:
                         values[f.name] = coerce(f, raw)
                     except FieldError as exc:
                         errors.append(exc)
-            current = existing.get(found.get(normalise_key(external_field, key or ""), ""))
-            if not current and key and external_field == "Id" and not errors:
-                # As Salesforce: an upsert keyed on Id updates that record, never creates one.
+            current = existing.get(found.get(normalise_key(match, key or ""), ""))
+            if key and match == "Id" and not errors:
+                # As Salesforce: a write keyed on Id updates that record, never creates one.
+                if current is None:
+                    errors.append(self._unknown_id(obj, key, mode))
+                elif current.deleted:
+                    errors.append(_error("ENTITY_IS_DELETED", "entity is deleted"))
+            if current and current.properties.get("IsConverted") and not errors:
                 errors.append(
-                    FieldError("NOT_FOUND", "The requested resource does not exist", ["Id"])
+                    _error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
                 )
             if not current and not errors:
                 missing = [n for n in REQUIRED[obj] if values.get(n) in (None, "")]
                 if missing:
-                    errors.append(
-                        FieldError(
-                            "REQUIRED_FIELD_MISSING",
-                            f"Required fields are missing: [{', '.join(missing)}]",
-                            missing,
-                        )
-                    )
+                    errors.append(_error("REQUIRED_FIELD_MISSING",
+                                         f"Required fields are missing: [{', '.join(missing)}]",
+                                         missing))  # fmt: skip
             faults = self.state.faults
             # Faults name a record by any of its keys (Id or external ids).
-            known = [current.id, *(current.properties.get(n) for n in ext_fields)] if (
-                current
-            ) else []
+            known = (
+                [current.id, *(current.properties.get(n) for n in ext_fields)] if (current) else []
+            )
             if not errors and faults.rejects(key, *known):
                 errors.append(
-                    FieldError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "rejected by the sandbox", [])
+                    _error("FIELD_CUSTOM_VALIDATION_EXCEPTION", "rejected by the sandbox")
                 )
             if not errors and locked and any(locked(str(k)) for k in [key or "", *known] if k):
                 errors.append(
-                    FieldError(
+                    _error(
                         "UNABLE_TO_LOCK_ROW",
                         "unable to obtain exclusive access to this record or 1 records: "
                         + (current.id if current else key or ""),
-                        [],
                     )
                 )
             if errors:
@@ -172,30 +189,25 @@ class SalesforceService:
                 record_id = new_id(obj)
                 props = {"Id": record_id, "CreatedDate": stamp}
                 for n, f in fields.items():
-                    if f.default is not None:
+                    if f.default is not None and n not in SYSTEM_FIELDS:
                         props[n] = coerce(f, f.default)
                 current = Record(store_type, record_id, props, stamp, stamp)
                 outcome.created = True
             current.properties.update(values)
+            derive(obj, current.properties)
             current.properties["LastModifiedDate"] = stamp
             current.updated_at = stamp
             outcome.id = current.id
             writes.append((current, {n: current.properties.get(n) for n in ext_fields}))
-        if all_or_none and any(o.errors for o in outcomes):
-            for o in outcomes:
-                if not o.errors:
-                    o.id, o.created = None, False
-                    o.errors = [
-                        FieldError(
-                            "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                            "Record rolled back because not all records were valid and the"
-                            " request was using AllOrNone header",
-                            [],
-                        )
-                    ]
-            return outcomes
-        self.state.store.put_many(writes)
-        return outcomes
+        return outcomes, writes
+
+    @staticmethod
+    def _unknown_id(obj: str, key: str, mode: str) -> FieldError:
+        if len(key) not in (15, 18) or not key.startswith(ID_PREFIX[obj]):
+            return _error("MALFORMED_ID", f"{obj} ID: id value of incorrect type: {key}", ["Id"])
+        if mode == "update":
+            return _error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+        return _error("NOT_FOUND", "The requested resource does not exist", ["Id"])
 
     @staticmethod
     def _key(record: dict[str, Any], external_field: str) -> str | None:
@@ -204,57 +216,81 @@ class SalesforceService:
                 return str(value).strip()
         return None
 
-    def query(self, text: str) -> dict[str, Any]:
-        try:
-            q = soql.parse(text)
-        except soql.SoqlError as exc:
-            raise SalesforceError(400, "MALFORMED_QUERY", str(exc)) from exc
-        fields = self.schema.fields(q.object)
-        if fields is None:
-            raise SalesforceError(
-                400, "INVALID_TYPE", f"sObject type '{q.object}' is not supported."
-            )
+    def collection(
+        self, records: list[dict[str, Any]], mode: str, all_or_none: bool
+    ) -> list[Outcome]:
+        """sObject Collections insert or update (``mode``): records of any types, each
+        with ``attributes.type``."""
+        by_type: dict[str, list[int]] = {}
+        for index, record in enumerate(records):
+            obj = (record.get("attributes") or {}).get("type")
+            if not obj:
+                raise SalesforceError(400, "INVALID_TYPE", "Must send a concrete entity type.")
+            self.object_fields(obj)
+            by_type.setdefault(obj, []).append(index)
+        outcomes: list[Outcome | None] = [None] * len(records)
+        writes = []
+        for obj, indexes in by_type.items():
+            done, stored = self.prepare(obj, [records[i] for i in indexes], mode=mode)
+            writes.extend(stored)
+            for index, outcome in zip(indexes, done, strict=True):
+                outcomes[index] = outcome
+        final = [o for o in outcomes if o is not None]
+        if not rolled_back(final, all_or_none):
+            self.state.store.put_many(writes)
+        return final
 
-        def canonical(name: str) -> str:
-            f = self.schema.field(q.object, name)
-            if f is None:
-                raise SalesforceError(
-                    400, "INVALID_FIELD", f"No such column '{name}' on entity '{q.object}'."
+    def delete(self, ids: list[str], all_or_none: bool = False) -> list[Outcome]:
+        """Move records to the recycle bin (IsDeleted = true); their type from the id."""
+        prefixes = {prefix: obj for obj, prefix in ID_PREFIX.items()}
+        outcomes = [Outcome(key=i, id=i) for i in ids]
+        by_type: dict[str, list[Outcome]] = {}
+        for outcome in outcomes:
+            obj = prefixes.get(outcome.key[:3])
+            if obj is None or len(outcome.key) not in (15, 18):
+                outcome.errors = [_error("MALFORMED_ID", f"malformed id {outcome.key}")]
+            else:
+                by_type.setdefault(obj, []).append(outcome)
+        for obj, group in by_type.items():
+            known = self.state.store.get_many(f"sf:{obj}", [o.key for o in group], deleted=True)
+            for outcome in group:
+                record = known.get(outcome.key)
+                if record is None:
+                    outcome.errors = [_error("INVALID_CROSS_REFERENCE_KEY",
+                                             "invalid cross reference id")]  # fmt: skip
+                elif record.deleted:
+                    outcome.errors = [_error("ENTITY_IS_DELETED", "entity is deleted")]
+        if rolled_back(outcomes, all_or_none):
+            return outcomes
+        stamp = sf_now()
+        for obj, group in by_type.items():
+            self.state.store.recycle(f"sf:{obj}", [o.key for o in group if not o.errors], stamp)
+        return outcomes
+
+
+def rolled_back(outcomes: list[Outcome], all_or_none: bool) -> bool:
+    """With allOrNone, one failure fails every record; True if so."""
+    if not all_or_none or not any(o.errors for o in outcomes):
+        return False
+    for o in outcomes:
+        if not o.errors:
+            o.id, o.created = None, False
+            o.errors = [
+                _error(
+                    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                    "Record rolled back because not all records were valid and the"
+                    " request was using AllOrNone header",
                 )
-            return f.name
-
-        selected = [canonical(n) for n in q.fields]
-        conditions = [(canonical(n), op, v) for n, op, v in q.conditions]
-        rows = [
-            r
-            for r in self.state.store.select(f"sf:{q.object}")
-            if all(soql.matches(r.properties.get(n), op, v) for n, op, v in conditions)
-        ]
-        if q.order_by:
-            name = canonical(q.order_by)
-            rows.sort(
-                key=lambda r: (r.properties.get(name) is None, r.properties.get(name) or 0),
-                reverse=q.descending,
-            )
-        rows = rows[: q.limit] if q.limit is not None else rows
-        records = [] if q.count_only else [
-            {
-                "attributes": {"type": q.object, "url": self._url(q.object, r.id)},
-                **{n: r.properties.get(n) for n in selected},
-            }
-            for r in rows
-        ]  # fmt: skip
-        return {"totalSize": len(rows), "done": True, "records": records}
-
-    @staticmethod
-    def _url(obj: str, record_id: str) -> str:
-        return f"/services/data/v59.0/sobjects/{obj}/{record_id}"
+            ]
+    return True
 
 
-def _result(outcome: Outcome) -> dict[str, Any]:
+def _result(outcome: Outcome, created: bool = True) -> dict[str, Any]:
+    """One record's result in sObject Collections; ``created``: say whether it was."""
     if outcome.errors:
         return {"success": False, "errors": [e.as_dict() for e in outcome.errors]}
-    return {"id": outcome.id, "success": True, "errors": [], "created": outcome.created}
+    result = {"id": outcome.id, "success": True, "errors": []}
+    return {**result, "created": outcome.created} if created else result
 
 
 async def _json(request: Request) -> Any:
@@ -266,14 +302,18 @@ async def _json(request: Request) -> Any:
 
 def salesforce_app(state: SandboxState) -> FastAPI:
     from lead_scoring.crm_sandbox.salesforce_bulk import bulk_router
+    from lead_scoring.crm_sandbox.salesforce_bulk_query import query_router
 
     app = FastAPI(title="CRM sandbox: Salesforce REST", openapi_url=None, docs_url=None)
     app.include_router(admin_router(state))
+    app.include_router(salesforce_admin_router(state))
     service = SalesforceService(state)
     app.include_router(bulk_router(state, service), prefix=API + "/jobs/ingest")
+    app.include_router(query_router(state), prefix=API + "/jobs/query")
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
+        state.salesforce.refresh(state.store)
         if request.url.path.startswith("/_sandbox"):
             return await call_next(request)
         response = await _guarded(request, call_next)
@@ -322,18 +362,47 @@ def salesforce_app(state: SandboxState) -> FastAPI:
 
     @app.get(API + "/sobjects/{obj}/{record_id}")
     async def get_record(obj: str, record_id: str):
-        service.object_fields(obj)
-        record = state.store.get(f"sf:{obj}", record_id)
+        fields = service.object_fields(obj)
+        record = state.store.get_many(f"sf:{obj}", [record_id], deleted=True).get(record_id)
         if record is None:
             raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
-        return {"attributes": {"type": obj, "url": service._url(obj, record.id)},
-                **record.properties}  # fmt: skip
+        if record.deleted:
+            raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return {"attributes": {"type": obj, "url": salesforce_query.url(obj, record.id)},
+                **record_values(fields, record)}  # fmt: skip
 
     @app.delete(API + "/sobjects/{obj}/{record_id}")
     async def delete_record(obj: str, record_id: str):
         service.object_fields(obj)
-        if not state.store.delete(f"sf:{obj}", [record_id]):
+        (outcome,) = service.delete([record_id])
+        if outcome.errors:
+            code = outcome.errors[0].code
+            if code == "ENTITY_IS_DELETED":
+                raise SalesforceError(404, code, str(outcome.errors[0]))
             raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+        return Response(status_code=204)
+
+    @app.post(API + "/sobjects/{obj}")
+    @app.post(API + "/sobjects/{obj}/")
+    async def create_one(request: Request, obj: str):
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise SalesforceError(400, "JSON_PARSER_ERROR", "expected a JSON object")
+        (outcome,) = service.write(obj, [body], mode="insert")
+        if outcome.errors:
+            return _errors_response(outcome)
+        return JSONResponse(_result(outcome, created=False), status_code=201)
+
+    @app.patch(API + "/sobjects/{obj}/{record_id}")
+    async def update_one(request: Request, obj: str, record_id: str):
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise SalesforceError(400, "JSON_PARSER_ERROR", "expected a JSON object")
+        (outcome,) = service.write(obj, [{**body, "Id": record_id}], mode="update")
+        if outcome.errors:
+            if outcome.errors[0].code in ("INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED"):
+                raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+            return _errors_response(outcome)
         return Response(status_code=204)
 
     @app.patch(API + "/sobjects/{obj}/{field}/{value}")
@@ -342,30 +411,24 @@ def salesforce_app(state: SandboxState) -> FastAPI:
         body = await _json(request)
         if not isinstance(body, dict):
             raise SalesforceError(400, "JSON_PARSER_ERROR", "expected a JSON object")
-        outcome = service.upsert(obj, external, [{**body, external: value}])[0]
+        (outcome,) = service.write(obj, [{**body, external: value}], external_field=external)
         if outcome.errors:
-            return JSONResponse(
-                [{"message": str(e), "errorCode": e.code, "fields": e.fields}
-                 for e in outcome.errors],
-                status_code=400,
-            )  # fmt: skip
+            return _errors_response(outcome)
         return JSONResponse(_result(outcome), status_code=201 if outcome.created else 200)
+
+    async def collection_body(request: Request) -> tuple[list[dict[str, Any]], bool]:
+        body = await _json(request)
+        records = body.get("records") if isinstance(body, dict) else None
+        if not isinstance(records, list) or not records:
+            raise SalesforceError(400, "INVALID_FIELD", "records: a non-empty list is required")
+        _check_limit(len(records))
+        return records, bool(body.get("allOrNone", False))
 
     @app.patch(API + "/composite/sobjects/{obj}/{field}")
     async def upsert_collection(request: Request, obj: str, field: str):
         service.object_fields(obj)
         external = service.external_field(obj, field)
-        body = await _json(request)
-        records = body.get("records") if isinstance(body, dict) else None
-        if not isinstance(records, list) or not records:
-            raise SalesforceError(400, "INVALID_FIELD", "records: a non-empty list is required")
-        if len(records) > COLLECTION_LIMIT:
-            raise SalesforceError(
-                400,
-                "EXCEEDED_ID_LIMIT",
-                f"record limit reached. cannot submit more than {COLLECTION_LIMIT}"
-                f" records into this call ({len(records)} sent)",
-            )
+        records, all_or_none = await collection_body(request)
         bad_type = next(
             (r for r in records if (r.get("attributes") or {}).get("type") != obj), None
         )
@@ -378,14 +441,77 @@ def salesforce_app(state: SandboxState) -> FastAPI:
             )
         if state.faults.take_empty_results():
             return []
-        outcomes = service.upsert(
-            obj, external, records, all_or_none=bool(body.get("allOrNone", False))
-        )
+        outcomes = service.write(obj, records, external_field=external, all_or_none=all_or_none)
         return JSONResponse([_result(o) for o in outcomes])
+
+    @app.post(API + "/composite/sobjects")
+    async def create_collection(request: Request):
+        records, all_or_none = await collection_body(request)
+        outcomes = service.collection(records, "insert", all_or_none)
+        return JSONResponse([_result(o, created=False) for o in outcomes])
+
+    @app.patch(API + "/composite/sobjects")
+    async def update_collection(request: Request):
+        records, all_or_none = await collection_body(request)
+        if state.faults.take_empty_results():
+            return []
+        outcomes = service.collection(records, "update", all_or_none)
+        return JSONResponse([_result(o) for o in outcomes])
+
+    @app.delete(API + "/composite/sobjects")
+    async def delete_collection(ids: str = "", allOrNone: bool = False):  # noqa: N803
+        wanted = [i.strip() for i in ids.split(",") if i.strip()]
+        if not wanted:
+            raise SalesforceError(400, "MISSING_ARGUMENT", "ids: at least one id is required")
+        _check_limit(len(wanted))
+        outcomes = service.delete(wanted, allOrNone)
+        return JSONResponse([_result(o, created=False) for o in outcomes])
+
+    def run_query(request: Request, q: str, all_rows: bool) -> JSONResponse:
+        size = salesforce_query.batch_size(request.headers.get("sforce-query-options"))
+        return JSONResponse(
+            salesforce_query.run_query(
+                state.store, service.schema, state.query_cursors, q, all_rows, size
+            )
+        )
+
+    def more(request: Request, locator: str) -> JSONResponse:
+        size = salesforce_query.batch_size(request.headers.get("sforce-query-options"))
+        return JSONResponse(
+            salesforce_query.next_page(state.store, state.query_cursors, locator, size)
+        )
 
     @app.get(API + "/query")
     @app.get(API + "/query/")
-    async def query(q: str):
-        return JSONResponse(service.query(q))
+    async def query(request: Request, q: str):
+        return run_query(request, q, all_rows=False)
+
+    @app.get(API + "/queryAll")
+    @app.get(API + "/queryAll/")
+    async def query_all(request: Request, q: str):
+        return run_query(request, q, all_rows=True)
+
+    @app.get(API + "/query/{locator}")
+    @app.get(API + "/queryAll/{locator}")
+    async def query_more(request: Request, locator: str):
+        return more(request, locator)
 
     return app
+
+
+def _check_limit(count: int) -> None:
+    if count > COLLECTION_LIMIT:
+        raise SalesforceError(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {COLLECTION_LIMIT}"
+            f" records into this call ({count} sent)",
+        )
+
+
+def _errors_response(outcome: Outcome) -> JSONResponse:
+    errors = outcome.errors or []
+    return JSONResponse(
+        [{"message": str(e), "errorCode": e.code, "fields": e.fields} for e in errors],
+        status_code=400,
+    )

@@ -1,4 +1,5 @@
-"""Bulk API 2.0 ingest: create job, upload CSV, UploadComplete, poll, read result files.
+"""Bulk API 2.0 ingest (upsert, update by Id): create job, upload CSV, UploadComplete, poll,
+read result files.
 
 A job advances one state per status request once uploaded: ``UploadComplete`` ->
 ``InProgress`` (the records are processed then) -> ``JobComplete`` or ``Failed``.
@@ -99,13 +100,19 @@ def bulk_router(state: SandboxState, service: SalesforceService) -> APIRouter:
         obj, operation = body.get("object"), body.get("operation")
         if not obj or service.schema.fields(obj) is None:
             raise SalesforceError(400, "INVALIDENTITY", f"Entity '{obj}' is not supported")
-        if operation != "upsert":
+        if operation not in ("upsert", "update"):
             raise SalesforceError(
-                400, "FEATURENOTENABLED", f"operation {operation!r}: the sandbox supports upsert"
+                400,
+                "FEATURENOTENABLED",
+                f"operation {operation!r}: the sandbox supports upsert and update",
             )
-        if not body.get("externalIdFieldName"):
-            raise SalesforceError(400, "INVALIDJOB", "externalIdFieldName is required for upsert")
-        external = service.external_field(obj, body["externalIdFieldName"])
+        external = None
+        if operation == "upsert":
+            if not body.get("externalIdFieldName"):
+                raise SalesforceError(
+                    400, "INVALIDJOB", "externalIdFieldName is required for upsert"
+                )
+            external = service.external_field(obj, body["externalIdFieldName"])
         if body.get("contentType", "CSV") != "CSV":
             raise SalesforceError(400, "INVALIDJOB", "contentType must be CSV")
         delimiter = body.get("columnDelimiter", "COMMA")
@@ -242,8 +249,8 @@ def _process(job: IngestJob, service: SalesforceService, state: SandboxState) ->
             {k: (None if v == "#N/A" else v) for k, v in row.items() if v != ""} for row in chunk
         ]
         try:
-            outcomes = service.upsert(
-                job.object, external, records,
+            outcomes = service.write(
+                job.object, records, mode=job.operation, external_field=external,
                 locked=state.faults.locks_row if parallel else None,
             )  # fmt: skip
         except SalesforceError as exc:

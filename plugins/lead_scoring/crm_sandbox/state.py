@@ -27,6 +27,8 @@ class SandboxState:
     faults: Faults = field(default_factory=Faults)
     stats: Stats = field(default_factory=Stats)
     bulk_jobs: dict[str, Any] = field(default_factory=dict)
+    query_jobs: dict[str, Any] = field(default_factory=dict)  # Bulk API 2.0 query jobs
+    query_cursors: dict[str, Any] = field(default_factory=dict)  # /query locators
     search_result_cap: int = 10_000
 
     # -- HubSpot properties: defaults plus the ones created through the API ----------------
@@ -49,6 +51,8 @@ class SandboxState:
         self.stats.reset()
         self.limiter.reset()
         self.bulk_jobs.clear()
+        self.query_jobs.clear()
+        self.query_cursors.clear()
 
     def snapshot(self) -> dict[str, Any]:
         data = self.stats.snapshot()

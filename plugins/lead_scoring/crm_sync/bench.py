@@ -4,10 +4,15 @@ Prints ``sync_records_per_s=``, ``sync_vs_ceiling_ratio=`` (against the CRM's ce
 rate/10 requests/s x 100 records per batch: 1,900 records/s at 190 per 10 s) and, after a
 rerun of unchanged marts, ``sync_resend_rows=`` (must be 0). Also the sample marts the
 tests build on (columns of docs/data-contracts.md section 4).
+
+``bench_salesforce``: a Salesforce shop's round trip (``salesforce_round_trip_records_created=``,
+must be 0) and the Salesforce extract beside the HubSpot one of the same size
+(``salesforce_extract_s=``, ``hubspot_extract_s=``).
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from dataclasses import replace
@@ -18,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from lead_scoring.settings import Settings
+
+log = logging.getLogger(__name__)
 
 STAGES = np.array(["iql", "mql", "sql", "customer"])
 QUADRANTS = np.array(["yes", "maybe", "no"])
@@ -176,8 +183,92 @@ def bench_sync(n: int = 100_000, rate_per_10s: int = 190) -> dict:
     return figures
 
 
+def _simulated_sandbox(home: Path, crm: str, leads: int, accounts: int, events: int):
+    """Settings of a new home whose CRM sandbox store holds a simulated ``crm`` funnel,
+    and a running sandbox (a context manager) serving it."""
+    from lead_scoring.bench import END_DATE, _settings
+    from lead_scoring.crm_sandbox import start_sandbox
+    from lead_scoring.simulator import simulate
+
+    settings = _settings(home)
+    started = time.monotonic()
+    simulate(settings, leads=leads, accounts=accounts, events=events, end_date=END_DATE,
+             seed=7, crm=crm)  # fmt: skip
+    log.info("bench: simulated %s leads as a %s shop in %.0f s", f"{leads:,}", crm,
+             time.monotonic() - started)  # fmt: skip
+    sandbox = start_sandbox(
+        settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10**7, daily_limit=10**9
+    )
+    return settings, sandbox
+
+
+def _source(sandbox, crm: str):
+    from lead_scoring.sources.extract import CrmSource
+
+    if crm == "hubspot":
+        return CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=10_000)
+    return CrmSource(sandbox.salesforce_url, sandbox.token, max_requests_per_second=10_000,
+                     kind="salesforce", ca_bundle=str(sandbox.ca_path))  # fmt: skip
+
+
+def bench_salesforce_round_trip(leads: int, accounts: int, runs: int = 3) -> int:
+    """Extract, gate, dbt build and sync ``runs`` times as a Salesforce shop whose scores go
+    back to the org they came from; prints and returns how many records the org gained."""
+    from lead_scoring.bench import END_DATE, _gate, emit, run_dbt
+    from lead_scoring.crm_sync import CrmTarget, SyncOptions, preflight, run_sync
+    from lead_scoring.sources.extract import extract
+
+    home = Path(tempfile.mkdtemp(prefix="salesforce-round-trip-"))
+    settings, sandbox = _simulated_sandbox(home, "salesforce", leads, accounts, leads * 10)
+    with sandbox:
+        before = sum(sandbox.store.counts().values())
+        url = sandbox.salesforce_url
+        target = CrmTarget(
+            "salesforce", url, sandbox.token, ca_bundle=str(sandbox.ca_path), source_url=url,
+            source_kind="salesforce", options=SyncOptions(max_requests_per_10s=10**6),
+        )  # fmt: skip
+        for run in range(1, runs + 1):
+            started = time.monotonic()
+            extract(settings, _source(sandbox, "salesforce"))
+            _gate(settings, END_DATE, f"bench-salesforce-{run}", f"salesforce_gate_{run}_s")
+            run_dbt(settings, END_DATE, "build", "--exclude-resource-type", "test")
+            preflight(target, settings)
+            result = run_sync(settings, target, f"bench-salesforce-{run}")
+            emit(f"salesforce_run_{run}_s", round(time.monotonic() - started, 1))
+            emit(f"salesforce_run_{run}_sync", f"{result.status}/sent={result.sent}")
+        created = sum(sandbox.store.counts().values()) - before
+    emit("salesforce_round_trip_records_created", created)
+    return created
+
+
+def bench_salesforce_extract(leads: int, accounts: int) -> dict[str, float]:
+    """The whole extract of a simulated HubSpot shop and of a Salesforce shop of the same
+    size (one event per lead: the CRM's share of the extract dominates)."""
+    from lead_scoring.bench import emit
+    from lead_scoring.sources.extract import extract
+
+    seconds = {}
+    for crm in ("hubspot", "salesforce"):
+        home = Path(tempfile.mkdtemp(prefix=f"{crm}-extract-"))
+        settings, sandbox = _simulated_sandbox(home, crm, leads, accounts, leads)
+        with sandbox:
+            started = time.monotonic()
+            extract(settings, _source(sandbox, crm))
+            seconds[crm] = round(time.monotonic() - started, 1)
+        emit(f"{crm}_extract_s", seconds[crm])
+    emit(
+        "salesforce_vs_hubspot_extract_ratio", round(seconds["salesforce"] / seconds["hubspot"], 2)
+    )
+    return seconds
+
+
+def bench_salesforce(leads: int, accounts: int, round_trip_leads: int) -> None:
+    """The ``salesforce`` bench section: the round trip, then both extracts."""
+    bench_salesforce_round_trip(round_trip_leads, max(1, round_trip_leads // 5))
+    bench_salesforce_extract(leads, accounts)
+
+
 if __name__ == "__main__":
-    import logging
     import sys
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

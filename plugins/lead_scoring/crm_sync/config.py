@@ -40,8 +40,8 @@ class SyncOptions:
     lifecycle_backwards: Literal["keep", "allow"] = "keep"
     create_properties: bool = True  # HubSpot preflight creates missing group/properties
     sync_accounts: bool = True
-    # Whether the marts' lead_id/account_id are this CRM's own record ids (hs_object_id):
-    # auto = yes when the records were read from this same CRM (source URL = target URL).
+    # Whether the marts' records are this CRM's own (hs_object_id, Salesforce Id): auto = yes
+    # when they were read from this same CRM (source kind and URL = target kind and URL).
     record_ids: Literal["auto", "crm", "external"] = "auto"
     create_records: bool = False  # create records the CRM does not hold (else: not_in_crm)
 
@@ -56,6 +56,7 @@ class CrmTarget:
     name: str = ""  # key of this target in sync.crm_state; default kind:host
     options: SyncOptions = field(default_factory=SyncOptions)
     source_url: str = ""  # the CRM the leads and accounts were read from, if known
+    source_kind: Kind = "hubspot"  # that CRM's kind
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -86,13 +87,14 @@ class CrmTarget:
         """True when a mart record id is the id of the CRM record it came from.
 
         Then every write is an update of that record by its id and nothing is created.
-        ``auto``: HubSpot targets that are also the source (same URL). The source can only
-        be HubSpot today, so a Salesforce target resolves records by their match key.
+        ``auto``: the target is the source (same kind, same URL origin).
         """
         if self.options.record_ids != "auto":
             return self.options.record_ids == "crm"
-        return self.kind == "hubspot" and bool(self.source_url) and (
-            _origin(self.source_url) == _origin(self.base_url)
+        return (
+            self.kind == self.source_kind
+            and bool(self.source_url)
+            and _origin(self.source_url) == _origin(self.base_url)
         )
 
 
@@ -135,27 +137,42 @@ def options_from_mapping(values: Mapping[str, Any], base: SyncOptions | None = N
 
 def target_from_env(environ: Mapping[str, str] | None = None) -> CrmTarget:
     """``LEAD_SCORING_CRM_KIND``, ``_URL``, ``_TOKEN``, ``_CA_BUNDLE``, ``_API_VERSION``,
-    ``_NAME`` and one ``LEAD_SCORING_CRM_<OPTION>`` per ``SyncOptions`` field."""
+    ``_NAME`` and one ``LEAD_SCORING_CRM_<OPTION>`` per ``SyncOptions`` field.
+
+    Without ``LEAD_SCORING_CRM_URL`` the target is the source CRM when one is set
+    (``LEAD_SCORING_CRM_SOURCE_URL``): kind, URL, token and CA bundle default to the
+    ``LEAD_SCORING_CRM_SOURCE_*`` ones.
+    """
     env = os.environ if environ is None else environ
 
     def get(name: str) -> str:
         return (env.get(ENV_PREFIX + name) or "").strip()
 
-    kind = get("KIND").lower() or "hubspot"
+    source_url = get("SOURCE_URL")
+    source_kind = get("SOURCE_KIND").lower() or "hubspot"
+    to_source = bool(source_url) and not get("URL")
+
+    def setting(name: str) -> str:
+        return get(name) or (get(f"SOURCE_{name}") if to_source else "")
+
+    kind = setting("KIND").lower() or "hubspot"
     options = options_from_mapping({f.name: get(f.name.upper()) for f in fields(SyncOptions)})
     return CrmTarget(
         kind=kind,  # type: ignore[arg-type]
-        base_url=get("URL") or DEFAULT_URLS.get(kind, ""),
-        token=get("TOKEN"),
-        ca_bundle=get("CA_BUNDLE") or None,
+        base_url=setting("URL") or DEFAULT_URLS.get(kind, ""),
+        token=setting("TOKEN"),
+        ca_bundle=setting("CA_BUNDLE") or None,
         api_version=get("API_VERSION"),
         name=get("NAME"),
         options=options,
-        source_url=(env.get(ENV_PREFIX + "SOURCE_URL") or "").strip(),
+        source_url=source_url,
+        source_kind=source_kind,  # type: ignore[arg-type]
     )
 
 
-def target_from_connection(conn: Any, source_url: str = "") -> CrmTarget:
+def target_from_connection(
+    conn: Any, source_url: str = "", source_kind: str = "hubspot"
+) -> CrmTarget:
     """A target from an Airflow connection (conn id ``lead_scoring_crm``, see docs/crm-sync.md).
 
     conn_type ``hubspot`` or ``salesforce`` (or ``http`` with extra ``kind``); host (a URL or
@@ -182,4 +199,5 @@ def target_from_connection(conn: Any, source_url: str = "") -> CrmTarget:
         name=str(extra.get("name") or ""),
         options=options_from_mapping(extra),
         source_url=source_url,
+        source_kind=source_kind,  # type: ignore[arg-type]
     )

@@ -207,9 +207,7 @@ def _dry_run(wh: Warehouse, target: CrmTarget, result: SyncResult) -> None:
     when creation is on, else as ``not_in_crm`` (a real run first looks them up by key)."""
     for p in _plans(wh, target):
         prepared = p.prepared
-        unknown = [
-            r for r in p.send if not (prepared.by_crm_id or r.record_id in p.crm_ids)
-        ]
+        unknown = [r for r in p.send if not (prepared.by_crm_id or r.record_id in p.crm_ids)]
         result.planned += len(p.send)
         if target.options.create_records:
             result.inserted += len(unknown)

@@ -113,6 +113,8 @@ ACCOUNTS = ObjectSpec(
     fields=ACCOUNT_FIELDS,
 )
 OBJECTS = (LEADS, ACCOUNTS)
+# Written by Id, a converted person's scores go to their Salesforce Contact, not the Lead.
+SALESFORCE_CONTACT = "Contact"
 
 # Fields Salesforce requires when a record is created; the marts do not carry names, so a new
 # Lead/Account gets Salesforce's own web-to-lead placeholder (see docs/crm-sync.md).

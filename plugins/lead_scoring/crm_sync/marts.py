@@ -1,13 +1,16 @@
 """Read the score marts and turn them into CRM rows: match keys, wire values, change hashes.
 
 Input contract: ``marts.lead_scores`` and ``marts.account_scores``
-(docs/data-contracts.md section 4). Rows in ``quality.quarantine`` never reach the CRM,
-and a failed latest quality gate run blocks the sync before any write.
+(docs/data-contracts.md section 4), and ``marts.crm_records`` (the Salesforce record each
+lead's scores go to) when Salesforce records are written by their Id. Rows in
+``quality.quarantine`` never reach the CRM, and a failed latest quality gate run blocks the
+sync before any write.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,7 @@ from lead_scoring.crm_sync.rows import ID_PROPERTIES, SyncRow
 from lead_scoring.warehouse import Warehouse
 
 QUARANTINE_RECORD_TYPES = {"leads": "contact", "accounts": "company"}
+CRM_RECORDS = ("crm_records", ("lead_id", "crm_object", "crm_record_id"))
 EXTRA_COLUMNS = {"leads": ("email", "account_id"), "accounts": ("domain",)}
 _UNHASHED = {
     spec.name: {n for f in spec.fields if not f.hashed for n in (f.hubspot, f.salesforce)}
@@ -93,20 +97,25 @@ def read_mart_columns(wh: Warehouse, spec: ObjectSpec, required: bool = True) ->
             [spec.key_column, *EXTRA_COLUMNS[spec.name], *(f.column for f in spec.fields)]
         )
     )
-    if not wh.table_exists("marts", spec.table):
+    check_mart(wh, spec.table, needed, required)
+    return needed
+
+
+def check_mart(wh: Warehouse, table: str, needed: Sequence[str], required: bool = True) -> None:
+    """Raise naming the table and the first missing column (a missing table: if required)."""
+    if not wh.table_exists("marts", table):
         if not required:
-            return needed
+            return
         raise CrmSyncError(
-            f"table marts.{spec.table} does not exist in the warehouse: build the dbt marts first"
+            f"table marts.{table} does not exist in the warehouse: build the dbt marts first"
         )
-    present = set(wh.columns("marts", spec.table))
+    present = set(wh.columns("marts", table))
     missing = [c for c in needed if c not in present]
     if missing:
         raise CrmSyncError(
-            f"table marts.{spec.table} lacks column {missing[0]!r} needed by the CRM sync"
+            f"table marts.{table} lacks column {missing[0]!r} needed by the CRM sync"
             f" (missing: {', '.join(missing)}; see docs/data-contracts.md section 4)"
         )
-    return needed
 
 
 def read_mart(wh: Warehouse, spec: ObjectSpec) -> pd.DataFrame:
@@ -147,8 +156,8 @@ def prepare(
     Rows sharing a match key (e-mails differing in case or spaces) collapse into the one with
     the freshest score (then the lowest record id); the others are reported as duplicates.
     When the record ids are the CRM's own (``target.uses_crm_ids``), each row is the update
-    of that record by its id and carries no match property. Wire values are converted a
-    column at a time.
+    of that record by its id and carries no match property (Salesforce leads: of the Lead or
+    Contact ``marts.crm_records`` names). Wire values are converted a column at a time.
     """
     df = read_mart(wh, spec)
     ids = df[spec.key_column].map(record_id)
@@ -168,7 +177,9 @@ def prepare(
     duplicates = [(rid, kept[key]) for rid, key in zip(ids[repeated], keys[repeated], strict=True)]
     df, ids, keys = df[~repeated], ids[~repeated], keys[~repeated]
     rows = _rows(spec, target, df, ids.tolist(), keys.tolist(), match, domains or {})
-    if by_id:
+    if by_id and target.kind == "salesforce" and spec is LEADS:
+        rows, invalid = _to_salesforce_records(wh, target, rows, match, invalid)
+    elif by_id:
         for row in rows:
             write_by_id(row, target, match, row.record_id)
     return PreparedObject(
@@ -236,9 +247,41 @@ def _create_fields(
     ]
 
 
-def write_by_id(row: SyncRow, target: CrmTarget, match_property: str, crm_id: str) -> None:
-    """Make ``row`` the update of CRM record ``crm_id``: no match key, no creation fields."""
-    row.crm_id, row.create_fields = crm_id, {}
+def _to_salesforce_records(
+    wh: Warehouse,
+    target: CrmTarget,
+    rows: list[SyncRow],
+    match: str,
+    invalid: list[tuple[str, str]],
+) -> tuple[list[SyncRow], list[tuple[str, str]]]:
+    """Point each lead at the Salesforce record ``marts.crm_records`` names for it: its Lead,
+    or its Contact once converted (a converted Lead refuses updates). Leads it does not
+    name are invalid rows."""
+    table, columns = CRM_RECORDS
+    check_mart(wh, table, columns)
+    df = wh.query_df(f"select {', '.join(columns)} from marts.{table}")
+    homes = {
+        record_id(lead): (str(obj), str(crm_id))
+        for lead, obj, crm_id in df.itertuples(index=False)
+        if not (is_missing(obj) or is_missing(crm_id))
+    }
+    kept = []
+    for row in rows:
+        if row.record_id in homes:
+            obj, crm_id = homes[row.record_id]
+            write_by_id(row, target, match, crm_id, obj)
+            kept.append(row)
+        else:
+            invalid.append((row.record_id, f"no Salesforce record for it in marts.{table}"))
+    return kept, invalid
+
+
+def write_by_id(
+    row: SyncRow, target: CrmTarget, match_property: str, crm_id: str, crm_object: str = ""
+) -> None:
+    """Make ``row`` the update of CRM record ``crm_id`` (Salesforce: of sObject
+    ``crm_object``, default the object's own): no match key, no creation fields."""
+    row.crm_id, row.create_fields, row.crm_object = crm_id, {}, crm_object
     row.properties.pop(match_property, None)
     if target.kind == "salesforce":
         row.properties = {"Id": crm_id, **row.properties}

@@ -2,8 +2,9 @@
 
 HubSpot: creates the ``lead_scoring`` property group and the score properties when missing
 (``create_properties``), verifies types/options and that the match properties are unique.
-Salesforce: describes Lead and Account and lists every field an admin must create or fix
-(fields cannot be created through the REST API). Any problem raises ``CrmPreflightError``
+Salesforce: describes Lead and Account (and Contact, where converted people's scores go when
+records are written by Id) and lists every field an admin must create or fix (fields cannot
+be created through the REST API). Any problem raises ``CrmPreflightError``
 with one message naming all of them.
 """
 
@@ -13,8 +14,13 @@ import logging
 
 from lead_scoring.crm_sync.config import ENV_PREFIX, CrmTarget
 from lead_scoring.crm_sync.errors import CrmPreflightError, DailyLimitReached
-from lead_scoring.crm_sync.fields import LEADS, OBJECTS, ObjectSpec
-from lead_scoring.crm_sync.marts import match_property, read_mart_columns
+from lead_scoring.crm_sync.fields import LEADS, OBJECTS, SALESFORCE_CONTACT, ObjectSpec
+from lead_scoring.crm_sync.marts import (
+    CRM_RECORDS,
+    check_mart,
+    match_property,
+    read_mart_columns,
+)
 from lead_scoring.crm_sync.throttle import Throttle
 from lead_scoring.settings import Settings
 from lead_scoring.warehouse import open_warehouse
@@ -46,6 +52,20 @@ def make_writer(target: CrmTarget, throttle: Throttle):
     return SalesforceWriter(target, throttle)
 
 
+def salesforce_objects(
+    target: CrmTarget, objects: list[ObjectSpec]
+) -> list[tuple[str, ObjectSpec, str | None]]:
+    """(sObject, spec, external id) of every sObject written to. By Id, leads go to Leads and
+    converted people's Contacts, and no external id is needed."""
+    if not target.uses_crm_ids:
+        return [(spec.salesforce_object, spec, spec.salesforce_external_id) for spec in objects]
+    return [
+        (obj, spec, None)
+        for spec in objects
+        for obj in (spec.salesforce_object, *((SALESFORCE_CONTACT,) if spec is LEADS else ()))
+    ]
+
+
 def check_crm(target: CrmTarget, writer, create: bool = False) -> None:
     """Raise ``CrmPreflightError`` listing every problem of the CRM side."""
     import requests
@@ -65,7 +85,7 @@ def check_crm(target: CrmTarget, writer, create: bool = False) -> None:
                 " and a token with the crm.schemas write scopes)"
             )
         else:
-            problems = writer.preflight(objects)
+            problems = writer.preflight(salesforce_objects(target, objects))
             hint = "a Salesforce admin must create or fix these fields (Setup > Object Manager)"
     except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise CrmPreflightError(
@@ -85,6 +105,8 @@ def preflight(target: CrmTarget, settings: Settings) -> None:
         with open_warehouse(settings, read_only=True) as wh:
             for spec in selected_objects(target):
                 read_mart_columns(wh, spec, required=False)
+            if target.kind == "salesforce" and target.uses_crm_ids:
+                check_mart(wh, *CRM_RECORDS, required=False)
     throttle = Throttle(target.options, target.max_requests_per_10s)
     writer = make_writer(target, throttle)
     try:

@@ -17,6 +17,7 @@ class SyncRow:
     lifecycle_stage: str | None = None
     create_fields: dict[str, Any] = field(default_factory=dict)  # new records only
     crm_id: str | None = None  # the CRM record's own id, when known: written by that id
+    crm_object: str = ""  # Salesforce sObject of that record, when not the object's own
 
     def key(self, id_property: str) -> str:
         """The value the row is written by: its CRM id, or its match key (creation)."""

@@ -2,9 +2,12 @@
 
 simple-salesforce only refreshes sessions, so it gets our own ``requests`` session: every
 request passes the run's ``Throttle`` (rate limit, backoff with jitter, daily-limit stop).
-Small syncs use sObject Collections upserts (200 records, allOrNone false); from
-``bulk_threshold`` rows Bulk API 2.0 ingest jobs. Bulk results come back in another order
-than the upload, so they are joined on the external id. ``UNABLE_TO_LOCK_ROW`` and
+Small syncs use sObject Collections (200 records, allOrNone false); from ``bulk_threshold``
+rows Bulk API 2.0 ingest jobs. Rows whose record Id is known are updates
+(``PATCH /composite/sobjects``, records of several sObjects in one call; Bulk ``update``
+jobs, one per sObject), which never create a record; the others are upserts on the
+external id. Bulk results come back in another order than the upload, so they are joined on
+the Id or external id. ``UNABLE_TO_LOCK_ROW`` and
 unprocessed Bulk rows come back as ``retry`` and are sent again one request at a time.
 A record Salesforce cannot create without ``LastName``/``Company``/``Name`` is sent a
 second time with placeholders (``[not provided]``), so existing names are never touched.
@@ -29,7 +32,7 @@ from lead_scoring.crm_sync.errors import (
 )
 from lead_scoring.crm_sync.fields import FieldSpec, ObjectSpec, csv_value
 from lead_scoring.crm_sync.marts import redact
-from lead_scoring.crm_sync.rows import Outcome, SyncRow
+from lead_scoring.crm_sync.rows import ID_PROPERTIES, Outcome, SyncRow
 from lead_scoring.crm_sync.throttle import (
     Throttle,
     TransientAnswer,
@@ -143,7 +146,11 @@ class SalesforceWriter:
 
     # -- sObject Collections ---------------------------------------------------------------
     def upsert(self, sobject: str, external_id: str, rows: Sequence[SyncRow]) -> list[Outcome]:
-        """Upsert up to 200 rows with sObject Collections; every row gets an outcome."""
+        """Write up to 200 rows with sObject Collections; every row gets an outcome.
+
+        ``external_id`` ``Id``: an update of each row's record (of sObject ``row.crm_object``,
+        default ``sobject``); else an upsert on that external id.
+        """
         try:
             return self._upsert(sobject, external_id, rows)
         except (DailyLimitReached, DeadlineReached) as exc:
@@ -173,15 +180,17 @@ class SalesforceWriter:
 
         records = []
         for row in rows:
-            record = {"attributes": {"type": sobject}, **row.properties}
+            record = {"attributes": {"type": row.crm_object or sobject}, **row.properties}
             if with_create:
                 record.update({k: v for k, v in row.create_fields.items() if v is not None})
             records.append(record)
         body = {"allOrNone": False, "records": records}
+        update = external_id == ID_PROPERTIES["salesforce"]
+        path = "composite/sobjects" if update else f"composite/sobjects/{sobject}/{external_id}"
 
         def send() -> list[dict[str, Any]]:
             result = self.sf.restful(
-                f"composite/sobjects/{sobject}/{external_id}",
+                path,
                 method="PATCH",
                 data=json.dumps(body),
                 headers={"Content-Type": "application/json"},
@@ -192,7 +201,7 @@ class SalesforceWriter:
 
         try:
             results = self.throttle.retrying(
-                send, _empty_answer, acquire=False, what=f"{sobject} collection upsert"
+                send, _empty_answer, acquire=False, what=f"{sobject} collection write"
             )
         except TransientAnswer as exc:
             return [Outcome(r.record_id, "failed", error=str(exc)) for r in rows]
@@ -201,7 +210,7 @@ class SalesforceWriter:
         except SalesforceError as exc:
             if exc.status in (401, 403):
                 raise CrmSyncError(
-                    f"Salesforce refused the session for {sobject} upserts (HTTP {exc.status}):"
+                    f"Salesforce refused the session for {sobject} writes (HTTP {exc.status}):"
                     " check LEAD_SCORING_CRM_TOKEN / the connection password"
                 ) from exc
             if 400 <= exc.status < 500 and len(rows) > 1:  # whole request refused: split
@@ -220,9 +229,20 @@ class SalesforceWriter:
 
     # -- Bulk API 2.0 ----------------------------------------------------------------------
     def bulk_upsert(self, sobject: str, external_id: str, rows: Sequence[SyncRow]) -> list[Outcome]:
-        """One Bulk 2.0 ingest job; rows needing placeholders go in a second job."""
+        """Bulk 2.0 ingest: by ``Id`` one update job per sObject of the rows; else one upsert
+        job on the external id, rows needing placeholders in a second job."""
         try:
-            return self._bulk_upsert(sobject, external_id, rows)
+            if external_id != ID_PROPERTIES["salesforce"]:
+                return self._bulk_upsert(sobject, external_id, rows)
+            by_object: dict[str, list[SyncRow]] = {}
+            for row in rows:
+                by_object.setdefault(row.crm_object or sobject, []).append(row)
+            outcomes = {
+                o.record_id: o
+                for obj, group in by_object.items()
+                for o in self._bulk_job(obj, external_id, group, with_create=False)
+            }
+            return [outcomes[r.record_id] for r in rows]
         except (DailyLimitReached, DeadlineReached) as exc:
             return [Outcome(r.record_id, "failed", error=str(exc)) for r in rows]
 
@@ -253,7 +273,10 @@ class SalesforceWriter:
         bulk = getattr(self.sf.bulk2, sobject)
         client = bulk._client  # the job steps, so a Failed job's id stays known
         try:
-            job = client.create_job("upsert", external_id_field=external_id)
+            if external_id == ID_PROPERTIES["salesforce"]:
+                job = client.create_job("update")
+            else:
+                job = client.create_job("upsert", external_id_field=external_id)
             job_id = job["id"]
             client.upload_job_data(job_id, _to_csv(rows, with_create))
             client.close_job(job_id)
@@ -349,39 +372,39 @@ class SalesforceWriter:
         return deleted
 
     # -- preflight -------------------------------------------------------------------------
-    def preflight(self, objects: Sequence[ObjectSpec]) -> list[str]:
+    def preflight(self, objects: Sequence[tuple[str, ObjectSpec, str | None]]) -> list[str]:
+        """Describe each (sObject, spec, external id or None: written by Id only) and list
+        what an admin must create or fix."""
         from simple_salesforce.exceptions import SalesforceError
 
         problems: list[str] = []
-        for spec in objects:
+        for obj, spec, external_id in objects:
             try:
-                described = getattr(self.sf, spec.salesforce_object).describe()
+                described = getattr(self.sf, obj).describe()
             except SalesforceError as exc:
                 if exc.status in (401, 403):
                     raise CrmPreflightError(
                         f"Salesforce refused the session (HTTP {exc.status}) describing"
-                        f" {spec.salesforce_object}: check the token"
+                        f" {obj}: check the token"
                     ) from exc
                 raise CrmPreflightError(
-                    f"Salesforce preflight could not describe {spec.salesforce_object}:"
-                    f" {_error_text(exc)}"
+                    f"Salesforce preflight could not describe {obj}: {_error_text(exc)}"
                 ) from exc
             fields = {f["name"]: f for f in described.get("fields", [])}
-            problems += _check_fields(spec, fields)
+            problems += _check_fields(obj, spec, external_id, fields)
         return problems
 
 
-def _check_fields(spec: ObjectSpec, fields: dict[str, dict[str, Any]]) -> list[str]:
-    obj = spec.salesforce_object
+def _check_fields(
+    obj: str, spec: ObjectSpec, external_id: str | None, fields: dict[str, dict[str, Any]]
+) -> list[str]:
     problems: list[str] = []
-    ext = fields.get(spec.salesforce_external_id)
-    if ext is None:
+    ext = fields.get(external_id) if external_id else None
+    if external_id and ext is None:
+        problems.append(f"{obj}.{external_id}: create it as Text(64), External ID, Unique")
+    elif ext is not None and not (ext.get("externalId") and ext.get("unique")):
         problems.append(
-            f"{obj}.{spec.salesforce_external_id}: create it as Text(64), External ID, Unique"
-        )
-    elif not (ext.get("externalId") and ext.get("unique")):
-        problems.append(
-            f"{obj}.{spec.salesforce_external_id} is the upsert key but is not"
+            f"{obj}.{external_id} is the upsert key but is not"
             f" {'an External ID' if not ext.get('externalId') else 'Unique'}: upserts could"
             " match several records; mark it External ID and Unique"
         )

@@ -28,7 +28,7 @@ import pandas as pd
 
 from lead_scoring.quality import batch_gates, checks, store
 from lead_scoring.quality.config import QualityConfig, load_config
-from lead_scoring.quality.raw import imported_tables, load_raw, volumes
+from lead_scoring.quality.raw import RECORD_ID, imported_tables, load_raw, volumes
 from lead_scoring.quality.schema import RawSchemaError
 from lead_scoring.settings import Settings
 from lead_scoring.warehouse import Warehouse, open_warehouse
@@ -89,12 +89,21 @@ def build_batches(
                                      known, checks.PRODUCT_EVENT_TYPES, as_of))  # fmt: skip
     if "marketing_events" in frames:
         batches.append(checks.events(frames["marketing_events"], "marketing_event",
-                                     "contact_id", contacts.checks.index,
+                                     "contact_id", _marketing_subjects(frames["crm_contacts"]),
                                      checks.MARKETING_EVENT_TYPES, as_of))  # fmt: skip
     for table, record_type in ATTRIBUTE_RECORDS.items():
         if table in frames:
             batches.append(checks.attributes(frames[table], record_type))
     return batches
+
+
+def _marketing_subjects(contacts: pd.DataFrame) -> pd.Index:
+    """The ids a marketing event may name: a contact's key or, for Salesforce, the Id of
+    the record the person is now (a converted Lead's Contact)."""
+    ids = contacts["hs_object_id"]
+    if RECORD_ID in contacts:
+        ids = pd.concat([ids, contacts[RECORD_ID].dropna()])
+    return pd.Index(ids.astype("str").unique())
 
 
 def keep_values_since(config: QualityConfig, now: datetime) -> datetime | None:

@@ -20,6 +20,9 @@ from lead_scoring.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 LEADS = "crm_contacts"
+# Salesforce: the record a person is now (a converted Lead's Contact), which marketing
+# exports may name instead of the person's key.
+RECORD_ID = "crm_record_id"
 KEYS = {"crm_contacts": "hs_object_id", "crm_companies": "hs_object_id",
         "crm_deals": "hs_object_id", "product_users": "user_id", "product_events": "event_id",
         "marketing_events": "event_id", "crm_contact_attributes": "hs_object_id",
@@ -63,7 +66,10 @@ def load_raw(wh: Warehouse) -> dict[str, pd.DataFrame]:
             continue
         check_table(wh, table)
         check_readable(wh, table, KEYS[table])
-        listed = ", ".join(f'"{c}"' for c in columns if c in NEEDED.get(table, columns))
+        wanted = [c for c in columns if c in NEEDED.get(table, columns)]
+        if table == LEADS and RECORD_ID in wh.columns(RAW, table):
+            wanted.append(RECORD_ID)
+        listed = ", ".join(f'"{c}"' for c in wanted)
         frames[table] = read_frame(wh, f"select {listed} from {RAW}.{table}")
         log.info("read %s.%s: %d rows", RAW, table, len(frames[table]))
     if frames[LEADS].empty:

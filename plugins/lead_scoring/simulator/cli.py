@@ -30,6 +30,11 @@ def simulate(
         False, "--next-day", help="Append one day after the current end instead."
     ),
     home: Path = typer.Option(None, help="LEAD_SCORING_HOME to write into (default: env)."),
+    crm: str = typer.Option(
+        None,
+        help="The CRM the sandbox holds the funnel for: hubspot or salesforce [default:"
+        " hubspot; --next-day: the simulation's].",
+    ),
 ) -> None:
     """Simulate leads, accounts, product and marketing events and outcomes, with ground truth."""
     import dataclasses
@@ -45,7 +50,7 @@ def simulate(
         settings = dataclasses.replace(settings, home=home.resolve())
     try:
         if next_day:
-            summary = simulate_next_day(settings, seed=seed)
+            summary = simulate_next_day(settings, seed=seed, crm=crm)
         else:
             summary = run_simulation(
                 settings,
@@ -56,6 +61,7 @@ def simulate(
                 end_date=end_date.date() if end_date else None,
                 seed=42 if seed is None else seed,
                 error_rates=_rates(error_rate or []),
+                crm=crm or "hubspot",
             )
     except SimulatorError as exc:
         typer.echo(f"error: {exc}", err=True)

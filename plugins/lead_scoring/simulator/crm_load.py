@@ -1,4 +1,5 @@
-"""Seeding the CRM sandbox store, in a worker process for large runs.
+"""Seeding the CRM sandbox store (HubSpot objects, or Salesforce records through
+``crm_sandbox.salesforce_load``), in a worker process for large runs.
 
 The store's ``bulk_load`` is Python per record (JSON, datetime checks), the slowest part
 of a large simulation, so the records are staged as Parquet (all string columns) and a
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lead_scoring.crm_sandbox.salesforce_load import load_funnel
 from lead_scoring.crm_sandbox.store import CrmStore
 
 OBJECT_TYPES = ("companies", "contacts", "deals")
@@ -33,12 +35,18 @@ def stage(staging_dir: Path, columns: dict[str, dict[str, np.ndarray]]) -> list[
     return paths
 
 
-def load(store_path: str, staged: list[str]) -> tuple[bool, dict[str, int]]:
-    """Replace the store's records with the staged ones; (had records before, counts)."""
+def load(store_path: str, staged: list[str], crm: str = "hubspot") -> tuple[bool, dict[str, int]]:
+    """Replace the store's records with the staged ones, as HubSpot objects or (``crm``
+    "salesforce") as Salesforce records; (had records before, counts)."""
     store = CrmStore(store_path)
     try:
         had_records = bool(sum(store.counts().values()))
         store.clear()
+        if crm == "salesforce":
+            tables = {Path(p).stem: pq.read_table(p).to_pylist() for p in staged}
+            return had_records, load_funnel(
+                store, tables["companies"], tables["contacts"], tables["deals"]
+            )
         counts = {}
         for path in staged:
             object_type = Path(path).stem
@@ -48,9 +56,9 @@ def load(store_path: str, staged: list[str]) -> tuple[bool, dict[str, int]]:
         store.close()
 
 
-def start_load(store_path: Path, staged: list[Path], records: int) -> Future:
+def start_load(store_path: Path, staged: list[Path], records: int, crm: str) -> Future:
     """Load in a spawned worker when there are many records, else right here."""
-    arguments = (str(store_path), [str(p) for p in staged])
+    arguments = (str(store_path), [str(p) for p in staged], crm)
     if records < WORKER_THRESHOLD:
         done: Future = Future()
         done.set_result(load(*arguments))

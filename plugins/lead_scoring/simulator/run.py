@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lead_scoring.crm_sandbox.salesforce_load import load_funnel, salesforce_id
 from lead_scoring.crm_sandbox.store import CrmStore
 from lead_scoring.settings import Settings
 from lead_scoring.simulator import crm_load, files
@@ -62,6 +63,7 @@ NEXT_DAY_EVENT_SHARE = 0.01
 NEXT_DAY_UPDATE_SHARE = 0.005
 MANIFEST = "simulation.json"
 STATE_DIR = "simulation"
+CRMS = ("hubspot", "salesforce")  # how the CRM sandbox holds the funnel
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,11 @@ def _epoch(day: date) -> int:
 
 def _moment(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _check_crm(crm: str) -> None:
+    if crm not in CRMS:
+        raise SimulatorError(f"crm {crm!r}: expected one of {', '.join(CRMS)}")
 
 
 def _check(name: str, value: int, minimum: int) -> None:
@@ -208,7 +215,20 @@ def _labels(names: tuple[str, ...], codes: np.ndarray) -> pa.Array:
     )
 
 
-def _marketing_output(rng, events: Frame, leads: Frame, first_id: int, as_of: int, rates):
+def _salesforce_subjects(contact: np.ndarray, converted: np.ndarray) -> pa.Array:
+    """The Salesforce record a marketing tool names for a contact number: its Lead, or its
+    Contact once converted (ids as ``salesforce_load.salesforce_id`` makes them)."""
+    digits = pc.utf8_lpad(pa.array(contact).cast(pa.string()), 11, "0")
+    prefix = pc.if_else(pa.array(converted), salesforce_id("Contact", 0)[:4],
+                        salesforce_id("Lead", 0)[:4])  # fmt: skip
+    return pc.binary_join_element_wise(prefix, digits, "AAA", "")
+
+
+def _marketing_output(
+    rng, events: Frame, leads: Frame, first_id: int, as_of: int, rates, crm: str = "hubspot"
+):
+    """The marketing exports' rows; each names the contact as the CRM knows it (HubSpot:
+    its number; Salesforce: its Lead, or its Contact after the conversion)."""
     order = np.argsort(events["t"])
     lead, t, codes = events["lead"][order], events["t"][order], events["type"][order]
     export_day = t // DAY
@@ -224,10 +244,15 @@ def _marketing_output(rng, events: Frame, leads: Frame, first_id: int, as_of: in
         0, len(UNKNOWN_MARKETING_TYPES), len(odd)
     )
     event_id = np.arange(first_id, first_id + n, dtype=np.int64)
+    if crm == "salesforce":
+        converted = (leads["deal_id"][lead] >= 0) & (t >= leads["sql_at"][lead])
+        subjects = _salesforce_subjects(contact, converted)
+    else:
+        subjects = pa.array(contact).cast(pa.string())
     table = pa.Table.from_arrays(
         [
             pc.binary_join_element_wise("me-", pa.array(event_id).cast(pa.string()), ""),
-            pa.array(contact).cast(pa.string()),
+            subjects,
             _labels(types, named),
             pa.array(t.astype("datetime64[s]")).cast(pa.timestamp("us")),
             _urls(rng, codes),
@@ -258,9 +283,12 @@ def simulate(
     end_date: date | None = None,
     seed: int = 42,
     error_rates: dict[str, float] | None = None,
+    crm: str = "hubspot",
 ) -> SimulationSummary:
     """Generate ``days`` of funnel history ending at ``end_date`` (00:00 UTC, default today)
-    and replace whatever an earlier simulation wrote to the source systems in this home."""
+    and replace whatever an earlier simulation wrote to the source systems in this home.
+    ``crm``: the CRM sandbox holds the funnel as HubSpot objects or as Salesforce records."""
+    _check_crm(crm)
     _check("leads", leads, 10)
     _check("accounts", accounts, 1)
     _check("days", days, 1)
@@ -298,7 +326,7 @@ def simulate(
                 "deals": deal_columns(take(lead_frame, deal_rows), account_frame, as_of),
             },
         )
-        crm_job = crm_load.start_load(paths["crm"], staged, accounts + leads + len(deal_rows))
+        crm_job = crm_load.start_load(paths["crm"], staged, accounts + leads + len(deal_rows), crm)
     with _stage("product events") as counts:
         product = product_events(rng, lead_frame, start, as_of, events * PRODUCT_SHARE)
         product_rows, product_truth = _product_output(
@@ -308,7 +336,7 @@ def simulate(
     with _stage("marketing events") as counts:
         marketing = marketing_events(rng, lead_frame, start, as_of, events * (1 - PRODUCT_SHARE))
         marketing_table, export_day, marketing_truth = _marketing_output(
-            rng, marketing, lead_frame, FIRST_IDS["marketing_event"], as_of, rates
+            rng, marketing, lead_frame, FIRST_IDS["marketing_event"], as_of, rates, crm
         )
         counts["events"] = marketing_table.num_rows
     with _stage(f"product database {describe(settings)}") as counts:
@@ -352,6 +380,7 @@ def simulate(
                 "marketing_event": FIRST_IDS["marketing_event"] + marketing_table.num_rows,
             },
             "days_added": [],
+            "crm": crm,
         },
     )
     summary = _summary(
@@ -457,10 +486,19 @@ def _merged(store: CrmStore, object_type: str, records: Iterator[dict[str, str]]
     ]
 
 
-def simulate_next_day(settings: Settings, seed: int | None = None) -> SimulationSummary:
+def simulate_next_day(
+    settings: Settings, seed: int | None = None, crm: str | None = None
+) -> SimulationSummary:
     """Append one more day after the current end: ~1% more events, a few new leads, a few
-    updated leads (newer ``lastmodifieddate``), deals that open or close that day."""
+    updated leads (newer ``lastmodifieddate``), deals that open or close that day.
+    ``crm``: the simulation's (default); another one is an error."""
     manifest, lead_frame, account_frame = _load_state(settings)
+    simulated_crm = manifest.get("crm", "hubspot")
+    if crm not in (None, simulated_crm):
+        raise SimulatorError(
+            f"the simulation in {settings.sources_dir} wrote its CRM records for"
+            f" {simulated_crm}, not {crm}: run `lead-scoring simulate --crm {crm}` first"
+        )
     began = time.perf_counter()
     lo = int(manifest["as_of"])
     hi = lo + DAY
@@ -530,25 +568,39 @@ def simulate_next_day(settings: Settings, seed: int | None = None) -> Simulation
         )
         marketing = marketing_events(rng, lead_frame, lo, hi, budget * (1 - PRODUCT_SHARE))
         marketing_table, _, marketing_truth = _marketing_output(
-            rng, marketing, lead_frame, ids["marketing_event"], hi, rates
+            rng, marketing, lead_frame, ids["marketing_event"], hi, rates, simulated_crm
         )
         counts.update(product=length(product_rows), marketing=marketing_table.num_rows)
     with _stage("next day: write") as counts:
         store = CrmStore(paths["crm"])
         try:
-            contacts = _merged(
-                store,
-                "contacts",
-                records(contact_columns(take(lead_frame, changed), account_frame)),
-            )
             deal_rows = np.union1d(opened, closing)
-            deals = _merged(
-                store,
-                "deals",
-                records(deal_columns(take(lead_frame, deal_rows), account_frame, hi)),
-            )
-            counts["contacts"] = store.bulk_load("contacts", contacts)
-            counts["deals"] = store.bulk_load("deals", deals)
+            if simulated_crm == "salesforce":
+                # a converted lead is written with its deal, so that it stays converted
+                has_deal = changed[lead_frame["deal_id"][changed] >= 0]
+                counts.update(
+                    load_funnel(
+                        store,
+                        [],
+                        records(contact_columns(take(lead_frame, changed), account_frame)),
+                        records(deal_columns(take(lead_frame, np.union1d(deal_rows, has_deal)),
+                                             account_frame, hi)),
+                        merge=True,
+                    )
+                )  # fmt: skip
+            else:
+                contacts = _merged(
+                    store,
+                    "contacts",
+                    records(contact_columns(take(lead_frame, changed), account_frame)),
+                )
+                deals = _merged(
+                    store,
+                    "deals",
+                    records(deal_columns(take(lead_frame, deal_rows), account_frame, hi)),
+                )
+                counts["contacts"] = store.bulk_load("contacts", contacts)
+                counts["deals"] = store.bulk_load("deals", deals)
         finally:
             store.close()
         append_product_db(settings, users, product_rows)

@@ -14,7 +14,7 @@ long attribute tables (sources/attributes.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dlt
 import pandas as pd
@@ -202,19 +202,27 @@ def crm_resource(
     return records
 
 
-def check_attributes(base_url: str, token: str, object_type: str, listed: dict[str, str]) -> None:
-    """Stop with one message when a listed property is no attribute name, has a kind other
-    than fit / pain, or is not a property of ``object_type`` in the CRM (its property list:
-    GET /crm/v3/properties/{object_type})."""
-    where = f"{ATTRIBUTE_ENV[object_type]} ({object_type})"
+def check_listed(
+    where: str, listed: dict[str, str], attribute_name: Callable[[str], str] = str
+) -> None:
+    """Stop with one message (starting with ``where``) when a listed field does not give an
+    attribute name (``attribute_name`` of it) or has a kind other than fit / pain."""
     for name, kind in listed.items():
-        problem = attributes.name_problem(name)
+        problem = attributes.name_problem(attribute_name(name))
         if problem:
             raise SourceUnavailable(f"{where}: {problem}")
         if kind not in (attributes.FIT, attributes.PAIN):
             raise SourceUnavailable(
                 f"{where}: {name}:{kind}: the only suffix is :pain (activity aggregates)"
             )
+
+
+def check_attributes(base_url: str, token: str, object_type: str, listed: dict[str, str]) -> None:
+    """Stop with one message when a listed property is no attribute name, has a kind other
+    than fit / pain, or is not a property of ``object_type`` in the CRM (its property list:
+    GET /crm/v3/properties/{object_type})."""
+    where = f"{ATTRIBUTE_ENV[object_type]} ({object_type})"
+    check_listed(where, listed)
     url = f"{base_url.rstrip('/')}/crm/v3/properties/{object_type}"
     known = {p["name"] for p in _request(Client(**RETRY).session, url, token)["results"]}
     unknown = [name for name in listed if name not in known]

@@ -34,18 +34,30 @@ RAW_DATASET = "raw"
 ATTRIBUTE_TABLES = {
     table: dict.fromkeys(attributes.COLUMNS, "text") for table in attributes.TABLES.values()
 }
+CRM_KINDS = ("hubspot", "salesforce")  # the CRMs the extract reads (CrmSource.kind)
 
 
 @dataclass(frozen=True)
 class CrmSource:
-    """Where to read CRM records: a HubSpot-compatible API base URL and a token.
+    """Where to read CRM records: ``kind`` ``hubspot`` (an API base URL and a private-app
+    token) or ``salesforce`` (the instance URL and a session / access token, sources/
+    salesforce.py), and the CA bundle to verify its HTTPS with, if not the system's.
 
     HubSpot allows 5 search requests a second per account; a local sandbox allows more.
+    Salesforce limits requests a day, not a second: ``max_requests_per_second`` is HubSpot's.
     """
 
     base_url: str
     token: str = field(repr=False)
     max_requests_per_second: float = 5.0
+    kind: str = "hubspot"
+    ca_bundle: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in CRM_KINDS:
+            raise SourceUnavailable(
+                f"CRM source kind {self.kind!r} is not supported: use {' or '.join(CRM_KINDS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,13 @@ class ExtractResult:
     rows_loaded: dict[str, int]
     seconds: float
     forgotten_skipped: int = 0  # source records of forgotten people left out
+
+
+def crm_kind(conn_type: str | None, kind: str | None = None) -> str:
+    """The source CRM kind of a connection: its extra ``kind``, else its type when that is
+    ``salesforce`` or ``hubspot``, else ``hubspot`` (an ``http`` connection)."""
+    conn_type = (conn_type or "").lower()
+    return (kind or (conn_type if conn_type in CRM_KINDS else "hubspot")).strip().lower()
 
 
 def crm_source_from_env() -> CrmSource:
@@ -64,7 +83,9 @@ def crm_source_from_env() -> CrmSource:
             "CRM source not configured: set LEAD_SCORING_CRM_SOURCE_URL and"
             " LEAD_SCORING_CRM_SOURCE_TOKEN (or the Airflow connection lead_scoring_crm_source)"
         )
-    return CrmSource(url, token, rps)
+    kind = crm_kind(None, os.environ.get("LEAD_SCORING_CRM_SOURCE_KIND"))
+    ca_bundle = os.environ.get("LEAD_SCORING_CRM_SOURCE_CA_BUNDLE") or None
+    return CrmSource(url, token, rps, kind=kind, ca_bundle=ca_bundle)
 
 
 def _destination(settings: Settings):
@@ -98,7 +119,6 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     from lead_scoring.privacy.tombstones import load_tombstones, skipped_message
-    from lead_scoring.sources.crm import crm_attribute_resource, crm_resource
     from lead_scoring.sources.marketing import marketing_resource
     from lead_scoring.sources.product import check_product_db, product_resources
 
@@ -106,17 +126,7 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     check_product_db(settings.product_db)
     forgotten = load_tombstones(settings)  # records of forgotten people never reach raw
     resources = [
-        *(
-            crm_resource(crm.base_url, crm.token, kind, crm.max_requests_per_second, forgotten)
-            for kind in ("contacts", "companies", "deals")
-        ),
-        *(
-            crm_attribute_resource(
-                crm.base_url, crm.token, kind, listed, crm.max_requests_per_second, forgotten
-            )
-            for kind, listed in settings.crm_attributes.items()
-            if listed
-        ),  # fmt: skip
+        *_crm_resources(crm, settings.crm_attributes, forgotten),
         *product_resources(settings.product_db, forgotten),
         marketing_resource(settings.marketing_exports_dir, forgotten),
     ]
@@ -147,8 +157,36 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     if skipped_message(forgotten):
         log.info("%s", skipped_message(forgotten))
     _check_not_empty(settings)
-    create_missing_tables(settings, ATTRIBUTE_TABLES)
+    tables = ATTRIBUTE_TABLES
+    if crm.kind == "salesforce":
+        from lead_scoring.sources.salesforce import EXTRA_TABLES
+
+        tables = tables | EXTRA_TABLES
+    create_missing_tables(settings, tables)
     return ExtractResult(counts, time.monotonic() - started, forgotten.skipped_total)
+
+
+def _crm_resources(crm: CrmSource, listed: dict[str, dict[str, str]], forgotten) -> list:
+    """The CRM's dlt resources: contacts, companies, deals and the ``listed`` attributes
+    (HubSpot), or every Salesforce object read (sources/salesforce.py)."""
+    if crm.kind == "salesforce":
+        from lead_scoring.sources.salesforce import salesforce_resources
+
+        return salesforce_resources(crm, listed, forgotten)
+    from lead_scoring.sources.crm import crm_attribute_resource, crm_resource
+
+    rps = crm.max_requests_per_second
+    return [
+        *(
+            crm_resource(crm.base_url, crm.token, kind, rps, forgotten)
+            for kind in ("contacts", "companies", "deals")
+        ),
+        *(
+            crm_attribute_resource(crm.base_url, crm.token, kind, attrs, rps, forgotten)
+            for kind, attrs in listed.items()
+            if attrs
+        ),
+    ]
 
 
 def create_missing_tables(settings: Settings, tables: dict[str, dict[str, str]]) -> list[str]:

@@ -1,5 +1,6 @@
 """The `simulate` command: options, summary, re-runs that replace data, clear errors."""
 
+import pyarrow.parquet as pq
 import typer
 from conftest import truth
 from typer.testing import CliRunner
@@ -44,3 +45,29 @@ def test_bad_options_fail_with_one_clear_line(settings):
     result = CliRunner().invoke(app, ["simulate", "--next-day", *home])
     assert result.exit_code == 2
     assert f"no simulation in {settings.sources_dir}" in result.output
+
+
+def test_crm_option_writes_salesforce_records_and_next_day_keeps_the_crm(settings):
+    home = ["--home", str(settings.home)]
+    result = CliRunner().invoke(app, [*ARGS, *home, "--crm", "salesforce"])
+    assert result.exit_code == 0, result.output
+    store = CrmStore(settings.crm_sandbox_dir / "crm.sqlite")
+    assert store.count("sf:Lead") == 400 and store.count("contacts") == 0
+    named = set(pq.read_table(settings.marketing_exports_dir).column("contact_id").to_pylist())
+    leads = store.get_many("sf:Lead", [i for i in named if i[:3] == "00Q"])
+    contacts = store.get_many("sf:Contact", [i for i in named if i[:3] == "003"])
+    store.close()
+    # marketing exports name the Lead, or the Contact once converted, as a Salesforce
+    # marketing tool does; the rest are the injected unknown contacts
+    assert {i[:3] for i in named} == {"00Q", "003"}
+    assert contacts and all(c.properties["Email"] for c in contacts.values())
+    assert len(leads) + len(contacts) > 0.9 * len({i for i in named if i[:3] in ("00Q", "003")})
+    wrong = CliRunner().invoke(app, ["simulate", "--next-day", *home, "--crm", "hubspot"])
+    assert wrong.exit_code == 2 and "salesforce, not hubspot" in wrong.output
+    day = CliRunner().invoke(app, ["simulate", "--next-day", *home])
+    assert day.exit_code == 0, day.output
+    store = CrmStore(settings.crm_sandbox_dir / "crm.sqlite")
+    assert store.count("sf:Lead") > 400 and store.count("contacts") == 0
+    store.close()
+    bad = CliRunner().invoke(app, [*ARGS, *home, "--crm", "pipedrive"])
+    assert bad.exit_code == 2 and "crm 'pipedrive'" in bad.output
