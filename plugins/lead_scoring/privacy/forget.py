@@ -285,6 +285,12 @@ def find_person(wh: Warehouse, tables, label: str, emails=(), contact_ids=()) ->
             person.emails |= emails
         if (len(person.emails), len(person.contact_ids)) == before:
             break
+    if ("raw", "crm_contacts") in tables and "crm_record_id" in wh.columns("raw", "crm_contacts"):
+        params = []  # Salesforce: the Contact a converted person is now (events may name it)
+        where = _in("cast(hs_object_id as varchar)", person.contact_ids, params)
+        select = "cast(crm_record_id as varchar)"
+        person.contact_ids |= _values(wh, tables, "raw", "crm_contacts", select, where or "",
+                                      params)  # fmt: skip
     params = []
     where = _in("lower(trim(cast(email as varchar)))", person.emails, params)
     person.user_ids = _values(wh, tables, "raw", "product_users", "cast(user_id as varchar)",

@@ -40,6 +40,8 @@ IDENTIFIERS: dict[str, tuple[tuple[str, str], ...]] = {
     "marketing_events": (("contact_id", CONTACT),),
     "product_users": (("user_id", PRODUCT_USER), ("email", EMAIL)),
     "product_events": (("user_id", PRODUCT_USER),),
+    "crm_campaign_members": (("contact_id", CONTACT),),
+    "crm_activities": (("contact_id", CONTACT),),
 }
 
 

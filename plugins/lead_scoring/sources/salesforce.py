@@ -43,7 +43,7 @@ from dlt.sources.helpers.requests import Client
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from lead_scoring.privacy.tombstones import CONTACT, IDENTIFIERS, Tombstones
+from lead_scoring.privacy.tombstones import Tombstones
 from lead_scoring.settings import ATTRIBUTE_ENV
 from lead_scoring.sources import attributes
 from lead_scoring.sources.crm import EPOCH, PROPERTIES, RETRY, check_listed
@@ -461,13 +461,8 @@ class Reader:
         yield "crm_activities", self._keep("crm_activities", rows) + gone
 
     def _keep(self, table: str, rows: list[dict]) -> list[dict]:
-        """``rows`` without those of forgotten people: by the privacy contract's identifiers,
-        else (activities, campaign members) by the person key."""
-        if self.tombstones is None:
-            return rows
-        if table in IDENTIFIERS:
-            return self.tombstones.drop(table, rows)
-        return [row for row in rows if not self.tombstones.forgotten(CONTACT, row["contact_id"])]
+        """``rows`` without those of forgotten people (privacy.tombstones.IDENTIFIERS)."""
+        return rows if self.tombstones is None else self.tombstones.drop(table, rows)
 
 
 def _domain(website: str | None) -> str | None:

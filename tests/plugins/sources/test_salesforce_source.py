@@ -288,6 +288,31 @@ def test_forgotten_people_are_left_out(funnel, source, sf):
                      [by_id["Id"]])  # fmt: skip
 
 
+def test_forgetting_a_converted_person_removes_what_names_their_contact(funnel, source, sf):
+    """A converted person is known by the Lead key and by the Contact Id: forget finds the
+    marketing events and sales activities naming either, and a rerun does not bring any
+    of them back."""
+    from lead_scoring.privacy.forget import forget_people
+
+    exports = pq.read_table(funnel.marketing_exports_dir).column("contact_id").to_pylist()
+    contact = max((i for i in exports if i.startswith("003")), key=exports.count)
+    sf.Task.create({"WhoId": contact, "Subject": "Call", "TaskSubtype": "Call",
+                    "Status": "Completed", "ActivityDate": "2026-11-20"})  # fmt: skip
+    extract(funnel, source)
+    (person,) = _rows(funnel, "select hs_object_id from raw.crm_contacts where crm_record_id = ?",
+                      [contact])  # fmt: skip
+    key = person["hs_object_id"]
+    named = "select count(*) as n from raw.{} where contact_id in (?, ?)"
+    assert _rows(funnel, named.format("marketing_events"), [key, contact])[0]["n"] > 0
+    assert _rows(funnel, named.format("crm_activities"), [key, contact])[0]["n"] == 1
+    forget_people(funnel, ids=[key])
+    extract(funnel, source)
+    for table in ("crm_contacts", "marketing_events", "crm_activities"):
+        column = "hs_object_id" if table == "crm_contacts" else "contact_id"
+        sql = f"select count(*) as n from raw.{table} where {column} in (?, ?)"
+        assert _rows(funnel, sql, [key, contact])[0]["n"] == 0, table
+
+
 def _build_staging(settings, *select: str) -> None:
     """dbt build of ``select`` on the extracted warehouse (the quality tables empty)."""
     from lead_scoring.bench import run_dbt
