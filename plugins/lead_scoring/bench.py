@@ -28,7 +28,7 @@ from lead_scoring.settings import Settings
 log = logging.getLogger("lead_scoring.bench")
 
 SECTIONS = ("simulate", "quality", "scoring", "sync", "calibration", "realdata", "salesforce")
-# salesforce simulates and extracts the workload twice more (over an hour): run when asked for
+# salesforce simulates and extracts the workload twice more (about 12 minutes): on request
 DEFAULT_SECTIONS = SECTIONS[:-1]
 SIZES = {
     "LEAD_SCORING_BENCH_LEADS": 1_000_000,
