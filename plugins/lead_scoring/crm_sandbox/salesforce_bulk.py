@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from lead_scoring.crm_sandbox.salesforce_schema import SalesforceError, sf_now
+
 if TYPE_CHECKING:
     from lead_scoring.crm_sandbox.salesforce_api import SalesforceService
     from lead_scoring.crm_sandbox.state import SandboxState
@@ -79,24 +81,33 @@ class IngestJob:
         return body
 
 
+def found_job(jobs: dict[str, Any], job_id: str) -> Any:
+    """A Bulk job by id, or Salesforce's 404."""
+    job = jobs.get(job_id)
+    if job is None:
+        raise SalesforceError(404, "NOT_FOUND", f"Job {job_id} does not exist")
+    return job
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """A request's JSON body, or Salesforce's 400 JSON_PARSER_ERROR."""
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise SalesforceError(400, "JSON_PARSER_ERROR", f"Invalid JSON: {exc}") from exc
+
+
 def bulk_router(state: SandboxState, service: SalesforceService) -> APIRouter:
-    from lead_scoring.crm_sandbox.salesforce_api import SalesforceError, sf_now
 
     router = APIRouter()
 
     def job_or_404(job_id: str) -> IngestJob:
-        job = state.bulk_jobs.get(job_id)
-        if job is None:
-            raise SalesforceError(404, "NOT_FOUND", f"Job {job_id} does not exist")
-        return job
+        return found_job(state.bulk_jobs, job_id)
 
     @router.post("")
     @router.post("/")
     async def create_job(request: Request):
-        try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            raise SalesforceError(400, "JSON_PARSER_ERROR", f"Invalid JSON: {exc}") from exc
+        body = await json_body(request)
         obj, operation = body.get("object"), body.get("operation")
         if not obj or service.schema.fields(obj) is None:
             raise SalesforceError(400, "INVALIDENTITY", f"Entity '{obj}' is not supported")

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from lead_scoring.crm_sandbox import salesforce_query
-from lead_scoring.crm_sandbox.salesforce_bulk import DELIMITERS
+from lead_scoring.crm_sandbox.salesforce_bulk import DELIMITERS, found_job, json_body
 from lead_scoring.crm_sandbox.salesforce_schema import SalesforceError, sf_now
 
 if TYPE_CHECKING:
@@ -96,18 +96,12 @@ def query_router(state: SandboxState) -> APIRouter:
     jobs: dict[str, QueryJob] = state.query_jobs
 
     def job_or_404(job_id: str) -> QueryJob:
-        job = jobs.get(job_id)
-        if job is None:
-            raise SalesforceError(404, "NOT_FOUND", f"Job {job_id} does not exist")
-        return job
+        return found_job(jobs, job_id)
 
     @router.post("")
     @router.post("/")
     async def create_job(request: Request):
-        try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            raise SalesforceError(400, "JSON_PARSER_ERROR", f"Invalid JSON: {exc}") from exc
+        body = await json_body(request)
         operation = body.get("operation")
         if operation not in ("query", "queryAll"):
             raise SalesforceError(
