@@ -238,8 +238,6 @@ def _parse(job: IngestJob) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def _process(job: IngestJob, service: SalesforceService, state: SandboxState) -> None:
-    from lead_scoring.crm_sandbox.salesforce_api import SalesforceError
-
     header, rows = _parse(job)
     job.header = header
     unknown = [h for h in header if service.schema.field(job.object, h) is None]
