@@ -399,20 +399,14 @@ class Reader:
         contact_of = {lead["ConvertedOpportunityId"]: lead["ConvertedContactId"] for lead in leads}
         contact_of |= {role["OpportunityId"]: role["ContactId"] for role in roles}
         keys = self._person_keys(contact_of.values())
-        deals = [
-            {
-                "hs_object_id": o["Id"], "dealname": o["Name"],
-                "ls_contact_id": keys.get(contact_of.get(o["Id"])),
-                "associatedcompanyid": o["AccountId"], "dealstage": _deal_stage(o),
-                "amount": o["Amount"], "createdate": o["CreatedDate"],
-                "closedate": _stamp(o["CloseDate"]) if o["IsClosed"] == "true" else None,
-                "lastmodifieddate": o["SystemModstamp"],
-            }
-            for o in page
-            if not _deleted(o)
-        ]  # fmt: skip
-        gone = _gone("crm_deals", [o["Id"] for o in page if _deleted(o)])
-        yield "crm_deals", self._keep("crm_deals", deals) + gone
+        yield self._rows("crm_deals", page, lambda o: {
+            "hs_object_id": o["Id"], "dealname": o["Name"],
+            "ls_contact_id": keys.get(contact_of.get(o["Id"])),
+            "associatedcompanyid": o["AccountId"], "dealstage": _deal_stage(o),
+            "amount": o["Amount"], "createdate": o["CreatedDate"],
+            "closedate": _stamp(o["CloseDate"]) if o["IsClosed"] == "true" else None,
+            "lastmodifieddate": o["SystemModstamp"],
+        })  # fmt: skip
 
     def contact_roles(self, page: list[dict]) -> Iterator[tuple[str, list[dict]]]:
         """A changed contact role may change its Opportunity's person: the deal is read
@@ -424,41 +418,35 @@ class Reader:
     # -- CampaignMember, Task, Event -------------------------------------------------------------
     def campaign_members(self, page: list[dict]) -> Iterator[tuple[str, list[dict]]]:
         keys = self._person_keys(m["ContactId"] or m["LeadId"] for m in page)
-        members = [
-            {
-                "id": m["Id"], "contact_id": keys.get(m["ContactId"] or m["LeadId"]),
-                "campaign_id": m["CampaignId"], "campaign_name": m.get("Campaign.Name"),
-                "status": m["Status"], "has_responded": m["HasResponded"],
-                "first_responded_at": _stamp(m["FirstRespondedDate"]),
-                "createdate": m["CreatedDate"], "lastmodifieddate": m["SystemModstamp"],
-            }
-            for m in page
-            if not _deleted(m)
-        ]  # fmt: skip
-        gone = _gone("crm_campaign_members", [m["Id"] for m in page if _deleted(m)])
-        yield "crm_campaign_members", self._keep("crm_campaign_members", members) + gone
+        yield self._rows("crm_campaign_members", page, lambda m: {
+            "id": m["Id"], "contact_id": keys.get(m["ContactId"] or m["LeadId"]),
+            "campaign_id": m["CampaignId"], "campaign_name": m.get("Campaign.Name"),
+            "status": m["Status"], "has_responded": m["HasResponded"],
+            "first_responded_at": _stamp(m["FirstRespondedDate"]),
+            "createdate": m["CreatedDate"], "lastmodifieddate": m["SystemModstamp"],
+        })  # fmt: skip
 
     def activities(self, obj: str, page: list[dict]) -> Iterator[tuple[str, list[dict]]]:
         """Tasks (call, email or task, by TaskSubtype) and Events (meeting): when they happen
         (a Task's ActivityDate, an Event's start) and were done (CompletedDateTime, the
         Event's end)."""
         keys = self._person_keys(r["WhoId"] for r in page)
-        rows = [
-            {
-                "id": r["Id"], "contact_id": keys.get(r["WhoId"]), "crm_object": obj,
-                "activity_type": TASK_TYPES.get(r.get("TaskSubtype"), "task")
-                if obj == "Task" else "meeting",
-                "subject": r["Subject"], "status": r.get("Status"),
-                "occurred_at": _stamp(r.get("ActivityDate") or r.get("StartDateTime")),
-                "completed_at": r.get("CompletedDateTime") or r.get("EndDateTime"),
-                "owner_id": r["OwnerId"], "createdate": r["CreatedDate"],
-                "lastmodifieddate": r["SystemModstamp"],
-            }
-            for r in page
-            if not _deleted(r)
-        ]  # fmt: skip
-        gone = _gone("crm_activities", [r["Id"] for r in page if _deleted(r)])
-        yield "crm_activities", self._keep("crm_activities", rows) + gone
+        yield self._rows("crm_activities", page, lambda r: {
+            "id": r["Id"], "contact_id": keys.get(r["WhoId"]), "crm_object": obj,
+            "activity_type": TASK_TYPES.get(r.get("TaskSubtype"), "task")
+            if obj == "Task" else "meeting",
+            "subject": r["Subject"], "status": r.get("Status"),
+            "occurred_at": _stamp(r.get("ActivityDate") or r.get("StartDateTime")),
+            "completed_at": r.get("CompletedDateTime") or r.get("EndDateTime"),
+            "owner_id": r["OwnerId"], "createdate": r["CreatedDate"],
+            "lastmodifieddate": r["SystemModstamp"],
+        })  # fmt: skip
+
+    def _rows(self, table: str, page: list[dict], row) -> tuple[str, list[dict]]:
+        """``table``'s rows of a page: ``row`` of each live record, forgotten people left
+        out, and a deletion row for each deleted record."""
+        rows = self._keep(table, [row(record) for record in page if not _deleted(record)])
+        return table, rows + _gone(table, [record["Id"] for record in page if _deleted(record)])
 
     def _keep(self, table: str, rows: list[dict]) -> list[dict]:
         """``rows`` without those of forgotten people (privacy.tombstones.IDENTIFIERS)."""
