@@ -81,6 +81,11 @@ class IngestJob:
         return body
 
 
+def new_job_id() -> str:
+    """A Bulk job id, shaped like Salesforce's (prefix 750, 18 characters)."""
+    return "750" + uuid.uuid4().hex[:12].upper() + "AAA"
+
+
 def found_job(jobs: dict[str, Any], job_id: str) -> Any:
     """A Bulk job by id, or Salesforce's 404."""
     job = jobs.get(job_id)
@@ -136,7 +141,7 @@ def bulk_router(state: SandboxState, service: SalesforceService) -> APIRouter:
         if mode not in ("Parallel", "Serial"):
             raise SalesforceError(400, "INVALIDJOB", f"concurrencyMode {mode!r}")
         job = IngestJob(
-            id="750" + uuid.uuid4().hex[:12].upper() + "AAA",
+            id=new_job_id(),
             object=obj,
             operation=operation,
             external_id_field=external,

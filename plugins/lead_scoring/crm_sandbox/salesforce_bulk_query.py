@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from lead_scoring.crm_sandbox import salesforce_query
-from lead_scoring.crm_sandbox.salesforce_bulk import DELIMITERS, found_job, json_body
+from lead_scoring.crm_sandbox.salesforce_bulk import DELIMITERS, found_job, json_body, new_job_id
 from lead_scoring.crm_sandbox.salesforce_schema import SalesforceError, sf_now
 
 if TYPE_CHECKING:
@@ -126,7 +125,7 @@ def query_router(state: SandboxState) -> APIRouter:
         if problem:
             raise SalesforceError(400, "API_ERROR", problem)
         job = QueryJob(
-            id="750" + uuid.uuid4().hex[:12].upper() + "AAA",
+            id=new_job_id(),
             operation=operation,
             plan=plan,
             line_ending=line_ending,
