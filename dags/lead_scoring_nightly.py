@@ -1,7 +1,7 @@
 """
 ### Nightly lead scoring
 
-Extract -> quality gate -> dbt build (Cosmos) -> CRM sync -> run report.
+Extract -> quality gate -> dbt build (Cosmos) -> CRM sync and SLA alerts -> run report.
 
 * **extract**: new and changed rows from the CRM (connection `lead_scoring_crm_source`),
   the product database and the marketing event exports land in the `raw` schema (dlt).
@@ -11,7 +11,15 @@ Extract -> quality gate -> dbt build (Cosmos) -> CRM sync -> run report.
 * **crm_preflight / crm_sync**: changed scores only, to the CRM in connection
   `lead_scoring_crm` (HubSpot or Salesforce; not defined: back to the source CRM, updating
   the records read from it), through the `crm_api` pool.
-* **run_report**: counts and links for the run, written to the reports folder.
+* **sla_alerts**: follow-up SLA breaches not alerted before, one message per rep, through
+  the notifier of connection `lead_scoring_alerts` (not defined: a JSON-lines file under
+  the home); after the sync, whatever its outcome (one DuckDB writer at a time).
+* **run_report**: counts and links for the run, per-rep load and breaches, written to the
+  reports folder.
+
+With `LEAD_SCORING_NIGHTLY_DEADLINE_HOURS` set (docker-compose: 6), a run that has not
+finished that many hours after its scheduled time raises a Deadline Alert through the same
+channel (run by the triggerer).
 """
 
 from __future__ import annotations
@@ -20,12 +28,33 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import (
+    Asset,
+    AsyncCallback,
+    DeadlineAlert,
+    DeadlineReference,
+    dag,
+    get_current_context,
+    task,
+)
 
 from lead_scoring.airflow_runner import CRM_POOL
 from lead_scoring.dbt_group import dbt_task_group
 
 SCORES = Asset("lead_scoring://marts/lead_scores")
+DEADLINE_HOURS = os.environ.get("LEAD_SCORING_NIGHTLY_DEADLINE_HOURS")
+
+
+def _deadline() -> DeadlineAlert | None:
+    """The run's Deadline Alert, when a deadline is set. Off by default: Airflow 3.3.2's
+    `airflow dags test` (and so `make demo`) fails on a DAG that has one."""
+    if not DEADLINE_HOURS:
+        return None
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=timedelta(hours=float(DEADLINE_HOURS)),
+        callback=AsyncCallback("lead_scoring.alerts.DeadlineNotifier"),
+    )
 
 
 def _run_id() -> str:
@@ -41,6 +70,7 @@ def _run_id() -> str:
     dagrun_timeout=timedelta(hours=6),
     tags=["lead_scoring", "nightly"],
     doc_md=__doc__,
+    deadline=_deadline(),
 )
 def lead_scoring_nightly():
     @task
@@ -69,17 +99,26 @@ def lead_scoring_nightly():
 
         return sync_crm(crm_target(), _run_id())
 
+    @task(trigger_rule="all_done")
+    def sla_alerts(logical_date=None) -> dict:
+        from lead_scoring.nightly import sla_alerts
+
+        return sla_alerts(_run_id(), logical_date, get_current_context())
+
     @task
-    def run_report(extracted: dict, gate: dict, synced: dict, logical_date=None) -> dict:
+    def run_report(
+        extracted: dict, gate: dict, synced: dict, alerted: dict, logical_date=None
+    ) -> dict:
         from lead_scoring.nightly import report
 
-        return report(_run_id(), logical_date, extracted, gate, synced)
+        return report(_run_id(), logical_date, extracted, gate, synced, alerted)
 
     extracted = extract()
     gate = quality_gate()
     synced = crm_sync()
-    extracted >> gate >> dbt >> crm_preflight() >> synced
-    run_report(extracted, gate, synced)
+    alerted = sla_alerts()
+    extracted >> gate >> dbt >> crm_preflight() >> synced >> alerted
+    run_report(extracted, gate, synced, alerted)
 
 
 lead_scoring_nightly()

@@ -140,3 +140,56 @@ def test_copies_multiply_the_dataset_and_score_like_the_original(tmp_path):
         copy = copy.assign(lead_id=copy["lead_id"].str[1:]).set_index("lead_id")
         assert len(copy) == len(original) > 200
         pd.testing.assert_frame_equal(copy.loc[original.index], original)
+
+
+ROUTING_KEYS = {
+    "routing_balance_ratio", "routing_balance_worst_team", "routing_balance_ratio_per_capacity",
+    "sla_breach_recall", "sla_breach_false_alerts", "sla_follow_up_within_48h_share",
+    "sla_follow_up_within_48h_share_truth", "sla_assignments_due", "sla_assignments_unmatched",
+    "routing_3d_s",
+}  # fmt: skip
+
+
+def test_routing_days_measure_the_sla_against_the_simulated_team(tmp_path, capsys):
+    """The routing section's loop on 300 leads for 3 days, through the real stages (simulator,
+    CRM sandbox over HTTP, extract, gate, dbt, CRM sync, the simulated reps): every
+    assignment the marts made reached the CRM and the reps, the reps' activities reached
+    the warehouse, and the SLA figures are computed against the truth. The reps are the
+    seed's default roster, their CRM owners found by e-mail (no roster of the bench's own)."""
+    from lead_scoring.routing_bench import routing_days
+    from lead_scoring.simulator.reps import load_follow_ups
+
+    home = tmp_path / "routing"
+    figures = routing_days(home, leads=300, days=3)
+    printed = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert ROUTING_KEYS <= printed.keys() and ROUTING_KEYS <= figures.keys()
+    settings = _settings(home)
+    truth = load_follow_ups(settings, truth=True)
+    assignments = _frame(home, "select lead_id, rep_id, crm_owner_id, assigned_at"
+                               " from marts.lead_routing where rep_id is not null")  # fmt: skip
+    assert len(assignments) == len(truth) > 20  # every assignment reached the CRM and a rep
+    assignments["assigned_at"] = pd.to_datetime(assignments["assigned_at"], utc=True)
+    pd.testing.assert_frame_equal(
+        assignments.sort_values("lead_id").reset_index(drop=True),
+        truth[["lead_id", "rep_id", "crm_owner_id", "assigned_at"]].astype(object)
+        .sort_values("lead_id").reset_index(drop=True), check_dtype=False,
+    )  # fmt: skip
+    assert not (settings.sources_dir / "sales_reps.csv").exists()
+    reps = _frame(home, "select rep_id, crm_owner_id, crm_owner_source"
+                        " from intermediate.int_sales_reps_resolved")  # fmt: skip
+    roster = reps.set_index("rep_id")["crm_owner_id"]
+    # the default roster's e-mails are the sandbox's HubSpot owners 1001..1009
+    assert roster.to_dict() == {f"rep_{n:02d}": str(1000 + n) for n in range(1, 10)}
+    assert (reps["crm_owner_source"] == "email").all()
+    assert (truth["crm_owner_id"] == truth["rep_id"].map(roster)).all()
+    logged = set(truth.loc[truth["follow_up_logged"], "follow_up_activity_id"]) | set(
+        truth.loc[truth["decoy_logged"], "decoy_activity_id"]
+    )
+    extracted = set(_frame(home, "select id from raw.crm_activities")["id"])
+    assert logged and logged == extracted  # the reps' activities, and only them, were read
+    due = truth[truth["due_at"] <= truth["assigned_at"].min() + pd.Timedelta(days=2)]
+    assert figures["sla_assignments_due"] == len(due) > 0
+    assert figures["sla_assignments_unmatched"] == 0
+    assert figures["sla_breach_recall"] == 1.0 and figures["sla_breach_false_alerts"] == 0
+    assert figures["sla_follow_up_within_48h_share"] == round(1 - due["breached"].mean(), 4)
+    assert figures["routing_balance_ratio"] >= 1.0

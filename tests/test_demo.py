@@ -100,6 +100,7 @@ def test_a_salesforce_shop_demo_reads_from_and_writes_to_the_sandboxs_salesforce
         assert (conn["conn_type"], conn["schema"], conn["port"]) == ("salesforce", "https", 8)
         assert conn["extra"]["ca_bundle"] == "/tls/ca.pem"
     assert target["extra"]["name"] == "salesforce:crm-sandbox"
+    assert env["LEAD_SCORING_CRM_UNASSIGNED_OWNERS"] == "005000000000001AAA"  # integration user
     assert "CRM sandbox (salesforce) at https://127.0.0.1:8" in run.output
 
     assert CliRunner().invoke(_demo_app(), ["--crm", "pipedrive"]).exit_code == 2

@@ -1,4 +1,5 @@
-"""The DAG's task bodies: a missing connection fails the task with a message naming it."""
+"""The DAG's task bodies: a missing connection fails the task with a message naming it; a
+task waits while another holds the DuckDB warehouse file."""
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException

@@ -1,15 +1,15 @@
 """The run report on a small warehouse: top SDR-ready leads a rep can act on (name,
 e-mail, company, score, reasons; customers left out), each heading once, the CRM sync as
-a table."""
+a table, the routing (per-rep load and breaches) and the demo's summary lines."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-from lead_scoring.report import write_run_report
+from lead_scoring.report import format_summary, load_latest, write_run_report
 from lead_scoring.warehouse import open_warehouse
 
 SYNCED = {
@@ -117,3 +117,112 @@ def test_report_without_a_sync_result(settings):
                     [{"account_id": "900", "company_name": "Acme"}])  # fmt: skip
     html = render(settings, synced={})
     assert "not run" in html
+
+
+AS_OF = date(2026, 11, 2)  # the date render() reports as of
+
+
+def rep(rep_id: str, name: str, team: str, **values) -> dict:
+    """A marts.rep_workload row."""
+    row = {
+        "rep_id": rep_id, "name": name, "team": team, "daily_capacity": 20,
+        "out_of_office": False, "assigned_today": 5, "assigned_30d": 60, "open_assignments": 3,
+        "breaches_30d": 0, "followed_up_within_sla_share": 0.9, "as_of_date": AS_OF,
+    }  # fmt: skip
+    return row | values
+
+
+def routed(lead_id: str, rep_id: str | None, team: str, **values) -> dict:
+    """A marts.lead_routing row of AS_OF (rep_id None: waiting in the queue)."""
+    row = {
+        "lead_id": lead_id, "account_id": None, "lead_score": 120.0, "score_gain_7d": 0.0,
+        "grade": "A1", "team": team, "rep_id": rep_id, "crm_owner_id": None,
+        "routing_rule": "north_america_smb", "queue_position": None, "queued_since": None,
+        "wait_days": None, "assigned_at": datetime(2026, 11, 2, 23, 59, 59),
+        "assigned_reason": "rule north_america_smb: team na_smb, round-robin", "as_of_date": AS_OF,
+    }  # fmt: skip
+    return row | values
+
+
+def follow_up(lead_id: str, rep_id: str, team: str, assigned_at: datetime, status: str) -> dict:
+    """A marts.lead_follow_ups row: due 48 h after the assignment."""
+    return {
+        "lead_id": lead_id, "rep_id": rep_id, "assigned_at": assigned_at, "team": team,
+        "sla_due_at": assigned_at + timedelta(hours=48), "first_follow_up_at": None,
+        "hours_to_follow_up": None, "sla_status": status, "is_breached": status == "breached",
+        "reassign_due": False, "as_of_date": AS_OF,
+    }  # fmt: skip
+
+
+def write_routing_marts(settings, reps=None, routing=None, follow_ups=None) -> None:
+    """marts.rep_workload, lead_routing and lead_follow_ups with the given rows (a mart
+    whose rows are None is left out)."""
+    with open_warehouse(settings) as wh:
+        for table, rows in (("rep_workload", reps), ("lead_routing", routing),
+                            ("lead_follow_ups", follow_ups)):  # fmt: skip
+            if rows is not None:
+                frame = pd.DataFrame(list(rows))
+                wh.write_df(frame, "marts", table, mode="replace")
+
+
+def _section(html: str, heading: str) -> str:
+    return html.split(f"<h2>{heading}</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+def test_routing_section_shows_per_rep_load_and_breaches_escaped(settings):
+    write_warehouse(settings, [lead("1", 150.0)], [person("1", "Ann", "Lee")],
+                    [{"account_id": "900", "company_name": "Acme"}])  # fmt: skip
+    write_routing_marts(
+        settings,
+        reps=[
+            rep("rep_01", "Seán <b>O'Brien</b>", "na_smb", assigned_today=7, breaches_30d=2,
+                open_assignments=4, followed_up_within_sla_share=0.75),
+            rep("rep_02", "Ann & Bo", "na_smb", assigned_today=5, breaches_30d=1),
+            rep("rep_04", "Zoë", "emea", out_of_office=True, assigned_today=0, daily_capacity=15),
+        ],
+        routing=[
+            *[routed(f"r{i}", "rep_01", "na_smb") for i in range(7)],
+            *[routed(f"s{i}", "rep_02", "na_smb") for i in range(4)],
+            routed("f1", "rep_02", "na_smb", routing_rule="fast_lane"),
+            routed("q1", None, "na_smb", queue_position=1, wait_days=2),
+            routed("q2", None, "emea", queue_position=1, wait_days=0),
+            routed("old", "rep_01", "na_smb", as_of_date=date(2026, 11, 1)),  # another day
+        ],
+    )
+    alerted = {"breaches": 3, "new_breaches": 2, "alerts_sent": 2, "messages": 1}
+    summary = write_run_report(settings, "manual__1", datetime(2026, 11, 2, tzinfo=UTC),
+                               EXTRACTED, GATE, SYNCED, alerted)  # fmt: skip
+    html = open(summary["report_path"], encoding="utf-8").read()
+    section = _section(html, "Routing and follow-up")
+    rows = re.findall(r"<tr><td>.*?</tr>", section, flags=re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S) for row in rows]
+    # reps by team, then id
+    assert cells[0][:6] == ["Zoë<br><small>rep_04</small>", "emea", "0", "3", "15", "yes"]
+    assert cells[1] == ["Seán &lt;b&gt;O&#39;Brien&lt;/b&gt;<br><small>rep_01</small>", "na_smb",
+                        "7", "4", "20", "", "2", "75.0%"]  # fmt: skip
+    assert cells[2][:3] == ["Ann &amp; Bo<br><small>rep_02</small>", "na_smb", "5"]
+    # per team: reps, capacity of the reps in office, assigned today, open, breaches
+    assert cells[3:] == [["emea", "1", "0", "0", "3", "0"], ["na_smb", "2", "40", "12", "7", "3"]]
+    assert "<b>" not in section
+    assert summary["routing"] == {
+        "leads_routed": 12, "reps_routed_to": 2, "fast_lane": 1, "waiting_in_queue": 2,
+        "longest_wait_days": 2, "breaches_30d": 3, "breaches_30d_by_team": {"na_smb": 3,
+        "emea": 0}, "new_breaches": 2, "alerts_sent": 2, "alert_messages": 1,
+    }  # fmt: skip
+    lines = format_summary(load_latest(settings)).splitlines()
+    ready = next(i for i, line in enumerate(lines) if line.startswith("SDR-ready leads"))
+    assert lines[ready + 1 : ready + 4] == [
+        "leads routed: 12 today (2 reps, 1 fast lane)",
+        "waiting in queue: 2 (longest 2 days)",
+        "SLA breaches: 2 new, 3 in 30 days (alerts sent: 2)",
+    ]
+
+
+def test_a_warehouse_without_routing_marts_still_reports(settings):
+    write_warehouse(settings, [lead("1", 150.0)], [person("1", "Ann", "Lee")],
+                    [{"account_id": "900", "company_name": "Acme"}])  # fmt: skip
+    html = render(settings)
+    assert "Not built yet: no <code>marts.lead_routing</code>" in html
+    lines = format_summary(load_latest(settings)).splitlines()
+    assert [line.split(":")[0] for line in lines[3:6]] == [
+        "leads routed", "waiting in queue", "SLA breaches"]  # fmt: skip

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from jinja2 import DictLoader
 from markupsafe import escape
-from test_report import lead, person, write_warehouse
+from test_report import lead, person, rep, routed, write_routing_marts, write_warehouse
 
 from lead_scoring.calibration import calibration_summary_html
 from lead_scoring.calibration.backtest import Backtest
@@ -75,7 +75,7 @@ def _run_report(settings, payload: str) -> tuple[str, dict[str, str]]:
     fields = {name: f"{payload}~{name}" for name in (
         "lead_id", "first_name", "last_name", "email", "company", "contact_company",
         "reason", "grade", "stage", "model_version", "run_id", "rule", "table",
-        "sync_status", "sync_target", "sync_message")}  # fmt: skip
+        "sync_status", "sync_target", "sync_message", "rep_id", "rep_name", "team")}  # fmt: skip
     write_warehouse(
         settings,
         leads=[
@@ -98,6 +98,11 @@ def _run_report(settings, payload: str) -> tuple[str, dict[str, str]]:
             {"account_id": "900", "company_name": fields["company"]},
             {"account_id": "901", "company_name": None},
         ],
+    )
+    write_routing_marts(
+        settings,
+        reps=[rep(fields["rep_id"], fields["rep_name"], fields["team"], breaches_30d=1)],
+        routing=[routed(fields["lead_id"], fields["rep_id"], fields["team"])],
     )
     gate = {"records_quarantined": 1, "quarantine_rate": 0.5,
             "counts_by_rule": {fields["rule"]: 1}, "data_docs_path": payload}  # fmt: skip
@@ -132,6 +137,12 @@ def _calibration_summary(payload: str) -> dict:
         "backtest": {"train_period": [f"{payload}~train", "b"], "test_period": ["c", "d"]},
         "auc_current": 0.8, "auc_proposed": 0.85, "auc_challenger": 0.9,
         "auc_proposed_interval": [0.8, 0.9],
+        "capacity": {"source": f"{payload}~capacity_source", "reps": 3, "per_week": 300.0,
+                     "within_sla_rate": 0.5, "decided_assignments": 40,
+                     "follow_up_per_week": 150.0, "binding": True,
+                     "lowest_fitting_threshold": 120, "band_only_threshold": 90,
+                     "raise_over_band": 30, "current_volume_per_week": 200.0,
+                     "current_fits": False, "reason": f"{payload}~capacity_reason"},
     }  # fmt: skip
 
 
@@ -213,7 +224,9 @@ def test_calibration_report_escapes_every_field(tmp_path, monkeypatch, payload):
                     "var_value": f"{payload}~var_value", "train": f"{payload}~train",
                     "model": model, "signal": f"{payload}~signal",
                     "category": f"{payload}~category",
-                    "signal_status": f"{payload}~signal_status"})  # fmt: skip
+                    "signal_status": f"{payload}~signal_status",
+                    "capacity_source": f"{payload}~capacity_source",
+                    "capacity_reason": f"{payload}~capacity_reason"})  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -5,22 +5,49 @@
     call stays unconditional, so the dependency is known at parse time. -#}
 {% macro source_if_exists(source_name, table_name) -%}
     {%- set relation = source(source_name, table_name) -%}
-    {%- if not execute -%}
+    {%- if not execute or relation.is_cte -%}
+        {#- parse time, or a unit test's fixture (which stands for the table) -#}
         {{ return(relation) }}
     {%- endif -%}
     {{ return(adapter.get_relation(
         database=relation.database, schema=relation.schema, identifier=relation.identifier)) }}
 {%- endmacro %}
 
-{#- The raw attribute table shape (every column text, as dlt writes it), empty. -#}
-{% macro empty_attribute_source() -%}
+{#- An empty relation of text `columns` (the shape dlt writes raw tables in). -#}
+{% macro empty_text_source(columns) -%}
     select
-        {%- for column in ['hs_object_id', 'attribute', 'value', 'kind', 'valid_from',
-                           '_dlt_load_id', '_dlt_id'] %}
+        {%- for column in columns %}
         cast(null as {{ dbt.type_string() }}) as {{ column }}
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
     where 1 = 0
+{%- endmacro %}
+
+{#- The raw attribute table shape (every column text, as dlt writes it), empty. -#}
+{% macro empty_attribute_source() -%}
+    {{ lead_scoring.empty_text_source(['hs_object_id', 'attribute', 'value', 'kind', 'valid_from',
+                                       '_dlt_load_id', '_dlt_id']) }}
+{%- endmacro %}
+
+{#- Optional columns: a raw table an older extract wrote may lack a column a
+    newer one adds (e.g. hubspot_owner_id). `relation_columns` lists the
+    relation's columns in lower case; it is none for a unit test's fixture,
+    whose rows name the columns the test needs, and at parse time. -#}
+{% macro relation_columns(relation) -%}
+    {%- if not execute or relation is none or relation.is_cte -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list) }}
+{%- endmacro %}
+
+{#- `alias.column_name` when the relation has the column (or its columns are
+    unknown), else a typed null. -#}
+{% macro optional_column(alias, column_name, columns) -%}
+    {%- if columns is none or column_name in columns -%}
+        {{ alias }}.{{ column_name }}
+    {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The staging of a raw attribute table (contact or company): its rows typed,

@@ -8,6 +8,37 @@
     cast({{ lead_scoring.clean_text(expression) }} as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
+{#- ISO-8601 text that may carry a UTC offset ('2026-11-01T10:00:00+02:00',
+    '...Z', '...+0200') to a UTC timestamp; text without an offset is read as
+    UTC; empty = null. A plain cast to timestamp drops the offset on DuckDB and
+    PostgreSQL alike, so text with one goes through a zone-aware timestamp. -#}
+{% macro text_to_utc_timestamp(expression) -%}
+    {%- set text = lead_scoring.clean_text(expression) -%}
+    case
+        when {{ lead_scoring.matches_pattern(text, lead_scoring.utc_offset_pattern()) }}
+            then cast(cast({{ text }} as timestamp with time zone) at time zone 'UTC'
+                as {{ dbt.type_timestamp() }})
+        else cast({{ text }} as {{ dbt.type_timestamp() }})
+    end
+{%- endmacro %}
+
+{#- A time of day followed by Z or a +hh[:mm] / -hh[:mm] offset, at the end. -#}
+{% macro utc_offset_pattern() -%}
+    {{ return("'[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$'") }}
+{%- endmacro %}
+
+{% macro matches_pattern(expression, pattern) -%}
+    {{ return(adapter.dispatch('matches_pattern', 'lead_scoring')(expression, pattern)) }}
+{%- endmacro %}
+
+{% macro default__matches_pattern(expression, pattern) -%}
+    {{ expression }} ~ {{ pattern }}
+{%- endmacro %}
+
+{% macro duckdb__matches_pattern(expression, pattern) -%}
+    regexp_matches({{ expression }}, {{ pattern }})
+{%- endmacro %}
+
 {#- Whole-number text to an integer; anything else (e.g. '50-100') is null. -#}
 {% macro text_to_integer(expression) -%}
     case

@@ -1,9 +1,10 @@
 """``lead-scoring bench`` (``make bench``): the long benchmarks, as ``name=value`` lines.
 
-Sections (docs/benchmarks.md): simulate, quality, scoring, sync, calibration, realdata, and
-salesforce when asked for (docs/crm-sync.md). Sizes and the sections to run come from
-environment variables (``LEAD_SCORING_BENCH_*``); every section works in a temporary home
-under ``LEAD_SCORING_BENCH_DIR``, removed afterwards unless ``LEAD_SCORING_BENCH_KEEP=1``.
+Sections (docs/benchmarks.md): simulate, quality, scoring, routing, sync, calibration,
+realdata, and salesforce when asked for (docs/crm-sync.md). Sizes and the sections to run
+come from environment variables (``LEAD_SCORING_BENCH_*``); every section works in a
+temporary home under ``LEAD_SCORING_BENCH_DIR``, removed afterwards unless
+``LEAD_SCORING_BENCH_KEEP=1``.
 Progress goes to stderr as log lines, figures to stdout.
 """
 
@@ -27,7 +28,8 @@ from lead_scoring.settings import Settings
 
 log = logging.getLogger("lead_scoring.bench")
 
-SECTIONS = ("simulate", "quality", "scoring", "sync", "calibration", "realdata", "salesforce")
+SECTIONS = ("simulate", "quality", "scoring", "routing", "sync", "calibration", "realdata",
+            "salesforce")  # fmt: skip
 # salesforce simulates and extracts the workload twice more (about 12 minutes): on request
 DEFAULT_SECTIONS = SECTIONS[:-1]
 SIZES = {
@@ -37,6 +39,8 @@ SIZES = {
     "LEAD_SCORING_BENCH_SYNC_ROWS": 100_000,
     "LEAD_SCORING_BENCH_CALIBRATION_LEADS": 200_000,
     "LEAD_SCORING_BENCH_COPIES": 1,
+    "LEAD_SCORING_BENCH_ROUTING_LEADS": 10_000,  # the routing section's 30 simulated days
+    "LEAD_SCORING_BENCH_ROUTING_DAYS": 30,
 }
 END_DATE = date(2026, 6, 1)  # the simulated history ends here (00:00 UTC)
 FLOOR_SQL = Path(__file__).with_name("scoring_floor.sql")
@@ -81,7 +85,9 @@ def bench() -> None:
     try:
         sections = _sections()
         leads, accounts, events = (_size(n) for n in list(SIZES)[:3])
-        sync_rows, calibration_leads, copies = (_size(n) for n in list(SIZES)[3:])
+        sync_rows, calibration_leads, copies, routing_leads, routing_days = (
+            _size(n) for n in list(SIZES)[3:]
+        )
     except BenchConfigError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -91,6 +97,7 @@ def bench() -> None:
     root = Path(tempfile.mkdtemp(prefix="lead-scoring-bench-", dir=parent))
     tempfile.tempdir = str(root)  # the section functions' own temp homes go here too
     started = time.monotonic()
+    figures: dict[str, float] = {}  # what a later section compares with
     try:
         for section in sections:
             log.info("bench: section %s (%s leads, %s accounts, %s events) in %s",
@@ -108,7 +115,12 @@ def bench() -> None:
                 _quality_eval(home)
             elif section == "scoring":
                 home = _simulated_home(root, leads, accounts, events)
-                bench_scoring(home, copies)
+                figures |= bench_scoring(home, copies)
+            elif section == "routing":
+                from lead_scoring.routing_bench import bench_routing
+
+                bench_routing(root, leads, accounts, events, routing_leads, routing_days,
+                              figures.get("scoring_full_s"))  # fmt: skip
             elif section == "sync":
                 from lead_scoring.crm_sync.bench import bench_sync
 
@@ -163,7 +175,8 @@ def _simulated_home(root: Path, leads: int, accounts: int, events: int) -> Path:
     return home
 
 
-def _gate(settings: Settings, day: date, run_id: str, figure: str) -> None:
+def _gate(settings: Settings, day: date, run_id: str, figure: str | None = None) -> None:
+    """The quality gate as of ``day`` (00:00 UTC); its seconds printed as ``figure``."""
     from lead_scoring.quality import QualityGateFailed, run_quality_gate
 
     os.environ.setdefault("LEAD_SCORING_DQ_MAX_SOURCE_AGE_HOURS", "100000")
@@ -172,7 +185,8 @@ def _gate(settings: Settings, day: date, run_id: str, figure: str) -> None:
         run_quality_gate(settings, run_id, datetime(day.year, day.month, day.day, tzinfo=UTC))
     except QualityGateFailed as exc:  # the bench goes on: the figures say how far it got
         log.warning("bench: %s", exc)
-    emit(figure, round(time.monotonic() - started, 1))
+    if figure:
+        emit(figure, round(time.monotonic() - started, 1))
 
 
 def _quality_eval(home: Path) -> None:

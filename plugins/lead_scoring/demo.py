@@ -70,6 +70,12 @@ def demo(
             # so a second demo sends only what changed.
             crm_target=_sandbox_connection(sandbox, crm, name=f"{crm}:crm-sandbox"),
         )
+        if crm == "salesforce":
+            from lead_scoring.crm_sandbox.salesforce_load import INTEGRATION_USER
+
+            # the sandbox's Integration User owns every simulated record: "nobody yet", so
+            # routing assigns those leads and the sync may write their OwnerId
+            env["LEAD_SCORING_CRM_UNASSIGNED_OWNERS"] = INTEGRATION_USER
         log_file = airflow_runner.new_log_file(settings.home / "logs", "demo")
         try:
             airflow_runner.prepare_airflow(env, log_file)

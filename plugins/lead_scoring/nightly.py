@@ -12,8 +12,6 @@ from lead_scoring.settings import get_settings
 
 CRM_SOURCE_CONN = "lead_scoring_crm_source"
 CRM_TARGET_CONN = "lead_scoring_crm"
-
-
 def _connection(conn_id: str):
     """The Airflow connection, or a task failure (not retried) naming what is missing."""
     from airflow.sdk import Connection
@@ -119,7 +117,21 @@ def sync_crm(target, run_id: str) -> dict:
     return asdict(run_sync(get_settings(), target, run_id))
 
 
-def report(run_id: str, logical_date, extracted: dict, gate: dict, synced: dict) -> dict:
+def sla_alerts(run_id: str, logical_date: datetime | None, context=None) -> dict:
+    """New SLA breaches, one message per rep, through the ``lead_scoring_alerts`` notifier."""
+    from lead_scoring.alerts import current_breaches, send_sla_alerts
+
+    settings = get_settings()
+    as_of = (logical_date or datetime.now(UTC)).date().isoformat()
+    breaches = current_breaches(settings)
+    return send_sla_alerts(settings, run_id, as_of, breaches, context)
+
+
+def report(
+    run_id: str, logical_date, extracted: dict, gate: dict, synced: dict, alerted: dict
+) -> dict:
     from lead_scoring.report import write_run_report
 
-    return write_run_report(get_settings(), run_id, logical_date, extracted, gate, synced)
+    return write_run_report(
+        get_settings(), run_id, logical_date, extracted, gate, synced, alerted
+    )

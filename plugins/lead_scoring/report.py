@@ -1,17 +1,19 @@
 """The run report: what one nightly run did, as HTML for people and JSON for tools.
 
 The HTML lists the top SDR-ready leads a rep can act on (name, e-mail, company, score,
-reasons; customers left out) and the CRM sync outcome as a table. It is rendered with the
-product's autoescaping environment (``lead_scoring.rendering``). The JSON holds counts
-only, no personal data.
+reasons; customers left out), the routing (leads routed, the queue, per-rep load and SLA
+breaches, from ``marts.lead_routing``/``rep_workload`` when they are built) and the CRM
+sync outcome as a table. It is rendered with the product's autoescaping environment
+(``lead_scoring.rendering``). The JSON holds counts only, no personal data.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 from jinja2 import PackageLoader
 
 from lead_scoring.calibration import calibration_summary_html
@@ -85,12 +87,73 @@ def _top_leads(wh: Warehouse) -> list[dict]:
     return leads
 
 
+ROUTED_SQL = """
+select count(*) as routed, count(distinct rep_id) as reps,
+    sum(case when routing_rule = 'fast_lane' then 1 else 0 end) as fast_lane
+from marts.lead_routing
+where as_of_date = ? and rep_id is not null
+"""
+QUEUE_SQL = """
+select count(*) as waiting, max(wait_days) as longest_wait_days
+from marts.lead_routing
+where as_of_date = ? and rep_id is null
+"""
+REPS_SQL = """
+select rep_id, name, team, daily_capacity, out_of_office, assigned_today, open_assignments,
+    breaches_30d, followed_up_within_sla_share
+from marts.rep_workload
+order by team, rep_id
+"""
+
+
+def _count(value) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _routing(wh: Warehouse, as_of: date, alerted: dict) -> tuple[dict | None, list, list]:
+    """Routing counts for the summary, per-rep rows and per-team rows (None, [], [] when
+    the routing marts are not built)."""
+    if not wh.table_exists("marts", "lead_routing"):
+        return None, [], []
+    routed = wh.query_df(ROUTED_SQL, [as_of]).iloc[0]
+    queue = wh.query_df(QUEUE_SQL, [as_of]).iloc[0]
+    reps = (
+        wh.query_df(REPS_SQL).to_dict(orient="records")
+        if wh.table_exists("marts", "rep_workload")
+        else []
+    )
+    for rep in reps:
+        rep["out_of_office"] = str(rep["out_of_office"]).strip().lower() in ("true", "1")
+    teams: dict[str, dict] = {}
+    for rep in reps:
+        team = teams.setdefault(_text(rep["team"]), {"team": _text(rep["team"]), "reps": 0,
+                                "capacity": 0, "assigned_today": 0, "open_assignments": 0,
+                                "breaches_30d": 0})  # fmt: skip
+        team["reps"] += 1
+        team["capacity"] += 0 if rep["out_of_office"] else _count(rep["daily_capacity"]) or 0
+        for key in ("assigned_today", "open_assignments", "breaches_30d"):
+            team[key] += _count(rep[key]) or 0
+    summary = {
+        "leads_routed": _count(routed["routed"]) or 0,
+        "reps_routed_to": _count(routed["reps"]) or 0,
+        "fast_lane": _count(routed["fast_lane"]) or 0,
+        "waiting_in_queue": _count(queue["waiting"]) or 0,
+        "longest_wait_days": _count(queue["longest_wait_days"]),
+        "breaches_30d": sum(t["breaches_30d"] for t in teams.values()) if reps else None,
+        "breaches_30d_by_team": {name: t["breaches_30d"] for name, t in teams.items()},
+        "new_breaches": alerted.get("new_breaches"),
+        "alerts_sent": alerted.get("alerts_sent"),
+        "alert_messages": alerted.get("messages"),
+    }
+    return summary, reps, sorted(teams.values(), key=lambda t: t["team"])
+
+
 def sync_table(synced: dict) -> list[tuple[str, int]]:
     """(label, rows) for each column of the CRM sync table."""
     return [(label, int(synced.get(key) or 0)) for key, label in SYNC_COLUMNS]
 
 
-def _scores_summary(settings: Settings) -> tuple[dict, list[dict]]:
+def _scores_summary(settings: Settings, as_of: date, alerted: dict) -> tuple[dict, list, tuple]:
     with open_warehouse(settings) as wh:
         totals = wh.query_df(
             "select count(*) as leads_scored,"
@@ -100,14 +163,16 @@ def _scores_summary(settings: Settings) -> tuple[dict, list[dict]]:
         ).iloc[0]
         accounts = wh.scalar("select count(*) from marts.account_scores")
         top = _top_leads(wh)
+        routing = _routing(wh, as_of, alerted)
     summary = {
         "leads_scored": int(totals["leads_scored"]),
         "sdr_ready_leads": int(totals["sdr_ready_leads"] or 0),
         "mean_lead_score": round(float(totals["mean_lead_score"] or 0), 2),
         "accounts_scored": int(accounts or 0),
         "model_version": totals["model_version"],
+        "routing": routing[0],
     }
-    return summary, top
+    return summary, top, routing[1:]
 
 
 def write_run_report(
@@ -117,10 +182,13 @@ def write_run_report(
     extracted: dict,
     gate: dict,
     synced: dict,
+    alerted: dict | None = None,
 ) -> dict:
-    """Write ``run_<date>.html``/``.json`` (and ``latest.json``); return the summary."""
-    scores, top_leads = _scores_summary(settings)
-    as_of = (logical_date or datetime.now(UTC)).date().isoformat()
+    """Write ``run_<date>.html``/``.json`` (and ``latest.json``); return the summary.
+    ``alerted`` is the ``sla_alerts`` task's result."""
+    as_of_date = (logical_date or datetime.now(UTC)).date()
+    scores, top_leads, (reps, teams) = _scores_summary(settings, as_of_date, alerted or {})
+    as_of = as_of_date.isoformat()
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     html_path = settings.reports_dir / f"run_{as_of}.html"
     summary = {
@@ -147,6 +215,8 @@ def write_run_report(
             extracted=extracted,
             top_leads=top_leads,
             sync=sync_table(synced),
+            reps=reps,
+            teams=teams,
             calibration=calibration_summary_html(settings),
         )
     )
@@ -163,6 +233,7 @@ def format_summary(summary: dict) -> str:
         f"as-of date          {summary['as_of_date']}",
         f"leads scored        {summary['leads_scored']:,}",
         f"SDR-ready leads     {summary['sdr_ready_leads']:,}",
+        *routing_lines(summary.get("routing")),
         f"accounts scored     {summary['accounts_scored']:,}",
         f"rows quarantined    {summary['rows_quarantined']:,}",
         f"rows synced to CRM  {sync.get('sent', 0):,} (status {sync.get('status', '?')})",
@@ -171,6 +242,27 @@ def format_summary(summary: dict) -> str:
         f"warehouse           {summary['warehouse']}",
     ]
     return "\n".join(lines)
+
+
+def routing_lines(routing: dict | None) -> list[str]:
+    """The demo's ``leads routed``, ``waiting in queue`` and ``SLA breaches`` lines."""
+    if routing is None:
+        return [
+            "leads routed: none (marts.lead_routing is not built)",
+            "waiting in queue: none",
+            "SLA breaches: none (marts.lead_follow_ups is not built)",
+        ]
+    longest = routing["longest_wait_days"]
+    wait = "" if longest is None else f" (longest {longest} day{'' if longest == 1 else 's'})"
+    in_30d = "" if routing["breaches_30d"] is None else f", {routing['breaches_30d']:,} in 30 days"
+    alerts = routing["alerts_sent"]
+    return [
+        f"leads routed: {routing['leads_routed']:,} today ({routing['reps_routed_to']} reps,"
+        f" {routing['fast_lane']:,} fast lane)",
+        f"waiting in queue: {routing['waiting_in_queue']:,}{wait}",
+        f"SLA breaches: {routing['new_breaches'] or 0:,} new{in_30d} (alerts sent:"
+        f" {'not run' if alerts is None else f'{alerts:,}'})",
+    ]
 
 
 def load_latest(settings: Settings) -> dict:

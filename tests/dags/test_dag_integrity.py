@@ -52,3 +52,31 @@ def test_nightly_stage_order(dagbag):
     assert sync.upstream_task_ids == {"crm_preflight"}
     assert sync.pool == "crm_api"
     assert dag.get_task("crm_preflight").upstream_task_ids <= {t.task_id for t in dbt_tasks}
+
+
+def test_sla_alerts_after_the_sync_whatever_its_outcome_and_before_the_report(dagbag):
+    dag = dagbag.dags["lead_scoring_nightly"]
+    alerts = dag.get_task("sla_alerts")
+    # one DuckDB writer at a time: the alerts read the marts once the sync let go of them
+    assert alerts.upstream_task_ids == {"crm_sync"}
+    assert alerts.trigger_rule == "all_done"  # a CRM outage does not hold back the alerts
+    assert {"sla_alerts", "crm_sync"} <= dag.get_task("run_report").upstream_task_ids
+
+
+def test_nightly_deadline_alert_only_when_set(dagbag, monkeypatch):
+    import importlib
+    import sys
+
+    from airflow.sdk import DeadlineReference
+
+    from lead_scoring.settings import PROJECT_ROOT
+
+    assert not dagbag.dags["lead_scoring_nightly"].deadline
+    monkeypatch.setenv("LEAD_SCORING_NIGHTLY_DEADLINE_HOURS", "6")
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "dags"))
+    sys.modules.pop("lead_scoring_nightly", None)
+    module = importlib.import_module("lead_scoring_nightly")
+    (deadline,) = module.lead_scoring_nightly().deadline
+    assert deadline.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
+    assert deadline.interval.total_seconds() == 6 * 3600
+    assert deadline.callback.path == "lead_scoring.alerts.DeadlineNotifier"

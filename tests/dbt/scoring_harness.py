@@ -22,6 +22,7 @@ from lead_scoring.warehouse import open_warehouse
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MARTS = ("lead_scores", "account_scores", "lead_score_contributions")
+ROUTING_MARTS = ("lead_routing", "lead_owners", "lead_follow_ups", "rep_workload")
 
 
 class DbtFailed(AssertionError):
@@ -111,6 +112,11 @@ class WarehouseUnderTest:
     def marts(self) -> dict[str, pd.DataFrame]:
         return {name: self.table("marts", name, "1, 2") for name in MARTS}
 
+    def routing_marts(self) -> dict[str, pd.DataFrame]:
+        """The routing and SLA marts; lead_routing holds every as-of date routed so far."""
+        orders = {"lead_routing": "as_of_date, lead_id", "lead_follow_ups": "lead_id, assigned_at"}
+        return {name: self.table("marts", name, orders.get(name, "1")) for name in ROUTING_MARTS}
+
 
 def scoring_project(destination: Path) -> Path:
     """A copy of the dbt project whose signal_rules.csv also holds the test rules
@@ -135,7 +141,7 @@ class Scenario:
 
 
 def take_snapshot(scenario: Scenario, label: str) -> None:
-    snapshot = scenario.warehouse.marts()
+    snapshot = {**scenario.warehouse.marts(), **scenario.warehouse.routing_marts()}
     snapshot["state"] = scenario.warehouse.table(
         "intermediate", "int_subject_events_decayed", "1, 2, 3"
     )

@@ -1,4 +1,5 @@
-"""The same project builds and passes its tests on PostgreSQL, with the same scores."""
+"""The same project builds and passes its tests on PostgreSQL, with the same scores and the
+same routing, owners and follow-up SLA."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from scoring_harness import MARTS
+from scoring_harness import MARTS, ROUTING_MARTS
 
 
 def canonical(value) -> str:
@@ -31,10 +32,10 @@ def canonical(value) -> str:
 
 @pytest.fixture(scope="module")
 def postgres_marts(postgres_warehouse) -> dict[str, pd.DataFrame]:
-    return postgres_warehouse.marts()
+    return {**postgres_warehouse.marts(), **postgres_warehouse.routing_marts()}
 
 
-@pytest.mark.parametrize("mart", MARTS)
+@pytest.mark.parametrize("mart", MARTS + ROUTING_MARTS)
 def test_postgres_scores_equal_duckdb_scores(postgres_marts, duckdb_scenario, mart):
     on_postgres = postgres_marts[mart].drop(columns=["scored_at"], errors="ignore")
     on_duckdb = duckdb_scenario.snapshots["d1"][mart].drop(columns=["scored_at"], errors="ignore")

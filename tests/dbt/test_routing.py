@@ -1,15 +1,21 @@
 """Real outcomes of the lead routing on the hand-made dataset (DuckDB, first as-of date).
 
 The project is built once with the default roster, then the roster is cut (every rep
-takes one lead a day, the EMEA team is out of office) and the routing rebuilt.
+takes one lead a day, the EMEA team is out of office) and the routing rebuilt. Bad
+input (a roster without capacity, a rule on a column the routing does not know) then
+stops the build with one clear message. tests/dbt/test_routing_days.py runs several days.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import scoring_dataset as ds
-from scoring_harness import WarehouseUnderTest, scoring_project
+from scoring_harness import DbtFailed, WarehouseUnderTest, scoring_project
 
 from lead_scoring.settings import Settings
 
@@ -18,17 +24,23 @@ OUT_OF_OFFICE_TEAM = "emea"
 
 
 @pytest.fixture(scope="module")
-def routed(tmp_path_factory) -> dict[str, pd.DataFrame]:
+def routing_warehouse(tmp_path_factory) -> tuple[WarehouseUnderTest, Path]:
     work = tmp_path_factory.mktemp("dbt_routing")
     project = scoring_project(work / "project")
     warehouse = WarehouseUnderTest(
         Settings(home=work / "home", warehouse="duckdb"), work, project_dir=project
     )
+    return warehouse, project
+
+
+@pytest.fixture(scope="module")
+def routed(routing_warehouse) -> dict[str, pd.DataFrame]:
+    warehouse, project = routing_warehouse
     warehouse.write(1)
     warehouse.dbt("build", ds.AS_OF_1)  # seeds, models, data and unit tests
     snapshot = {
         "leads": warehouse.table("marts", "lead_scores", "lead_id"),
-        "reps": warehouse.table("scoring_rules", "sales_reps", "rep_id"),
+        "reps": warehouse.table("intermediate", "int_sales_reps_resolved", "rep_id"),
         "default": warehouse.table("marts", "lead_routing", "lead_id"),
     }
     roster_path = project / "seeds" / "sales_reps.csv"
@@ -37,8 +49,9 @@ def routed(tmp_path_factory) -> dict[str, pd.DataFrame]:
         roster[column] = value
     roster.loc[roster["team"] == OUT_OF_OFFICE_TEAM, "out_of_office"] = "true"
     roster.to_csv(roster_path, index=False)
-    warehouse.dbt("build", ds.AS_OF_1, "--select", "sales_reps", "lead_routing")
-    snapshot["tight_reps"] = warehouse.table("scoring_rules", "sales_reps", "rep_id")
+    warehouse.dbt("build", ds.AS_OF_1, "--select", "sales_reps", "int_sales_reps_resolved",
+                  "lead_routing")  # fmt: skip
+    snapshot["tight_reps"] = warehouse.table("intermediate", "int_sales_reps_resolved", "rep_id")
     snapshot["tight"] = warehouse.table("marts", "lead_routing", "lead_id")
     return snapshot
 
@@ -67,6 +80,16 @@ def test_capacity_and_out_of_office_are_respected(routed, roster, reps):
     )
     assert (per_rep["leads"] <= per_rep["cap"]).all()
     assert not routing["out_of_office"].any()
+
+
+def test_reps_without_crm_owners_route_without_owners(routed):
+    """The dataset's CRM has no owners (no raw.crm_owners): the default roster's e-mails
+    name nobody, the leads are routed all the same, and no owner is written."""
+    reps = routed["reps"]
+    assert len(reps) == 9 and reps["email"].str.endswith("@example.com").all()
+    assert reps["crm_owner_id"].isna().all() and reps["crm_owner_source"].isna().all()
+    assert routed["default"]["rep_id"].notna().any()
+    assert routed["default"]["crm_owner_id"].isna().all()
 
 
 def test_fast_lane_goes_to_senior_reps_and_aes(routed):
@@ -115,3 +138,46 @@ def test_tight_roster_queues_the_rest_in_priority_order(routed):
         assert positions == list(range(1, len(queue) + 1))
         ranked = queue.sort_values(["lead_score", "score_gain_7d"], ascending=False)
         assert list(ranked["queue_position"].astype(int)) == positions
+
+
+@contextmanager
+def _seed_changed(
+    warehouse: WarehouseUnderTest, project: Path, seed: str, change
+) -> Iterator[None]:
+    """``change`` the seed's CSV (a DataFrame -> DataFrame); restored and reloaded after."""
+    path = project / "seeds" / f"{seed}.csv"
+    original = path.read_text()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    change(frame).to_csv(path, index=False)
+    try:
+        yield
+    finally:
+        path.write_text(original)
+        warehouse.dbt("seed", ds.AS_OF_1, "--select", seed, "--full-refresh")
+
+
+def test_a_roster_without_capacity_stops_with_one_message(routed, routing_warehouse):
+    warehouse, project = routing_warehouse
+    nobody = _seed_changed(warehouse, project, "sales_reps", lambda r: r.assign(daily_capacity="0"))
+    with nobody, pytest.raises(DbtFailed) as failed:
+        warehouse.dbt("build", ds.AS_OF_1, "--select", "sales_reps", "int_sales_reps_resolved",
+                      "lead_routing")  # fmt: skip
+    message = str(failed.value)
+    assert "no rep has capacity: every SDR-ready lead would wait" in message
+    assert "assert_routing_roster_has_capacity" in message
+    assert message.count(": error ") == 1  # one clear error; the queue itself was built
+
+
+def test_a_rule_on_an_unknown_column_stops_naming_it(routed, routing_warehouse):
+    warehouse, project = routing_warehouse
+    add_vertical = lambda rules: rules.assign(vertical="")  # noqa: E731
+    with _seed_changed(warehouse, project, "routing_rules", add_vertical), pytest.raises(
+        DbtFailed
+    ) as failed:
+        # a seed whose columns change is reloaded in full (lead_routing keeps its rows)
+        warehouse.dbt(
+            "build", ds.AS_OF_1, "--select", "routing_rules", "lead_routing", "--full-refresh"
+        )
+    message = str(failed.value)
+    assert "seeds/routing_rules.csv has a column lead_routing does not know: vertical" in message
+    assert message.count(": error ") == 1

@@ -74,7 +74,11 @@ def _period(data: CalibrationData) -> tuple[str, str]:
     return dates.min().date().isoformat(), dates.max().date().isoformat()
 
 
-def run_backtest(data: CalibrationData, rules: Rules, config: CalibrationConfig) -> Backtest:
+def run_backtest(
+    data: CalibrationData, rules: Rules, config: CalibrationConfig, capacity_per_week: float
+) -> Backtest:
+    """Calibrate on the earlier decisions, test on the later ones; the proposed threshold is
+    the one recommended for a team following up ``capacity_per_week`` leads a week."""
     train, test = data.time_split(config.test_share)
     if train.is_won.nunique() < 2 or test.is_won.nunique() < 2:
         raise CalibrationError(
@@ -84,7 +88,7 @@ def run_backtest(data: CalibrationData, rules: Rules, config: CalibrationConfig)
     _, train_rules, train_design = propose(train, rules, config)
     train_scores = score_leads(train_rules, train.attributes, train.decayed)
     chosen, _ = recommend_threshold(train_scores, train.is_won, data.leads_per_week,
-                                    train_rules, config)  # fmt: skip
+                                    train_rules, config, capacity_per_week)  # fmt: skip
     model = challenger.fit_challenger(train_design.matrix, train.is_won)
     test_design = design(train_design.rules, rules, test.attributes, test.decayed)
     scored = {

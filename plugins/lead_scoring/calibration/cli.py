@@ -14,7 +14,9 @@ def calibrate(
         " calibration.challenger_scores (logistic regression close probabilities).",
     ),
     sdr_capacity: float = typer.Option(
-        None, help="SDR-ready leads per week the SDRs can follow up within 48 h."
+        None,
+        help="SDR-ready leads per week the SDRs can follow up within 48 h (default: the"
+        " roster's capacity x the follow-up rate measured in marts.lead_follow_ups).",
     ),
     close_rate_low: float = typer.Option(None, help="Target close rate band, low end (0.10)."),
     close_rate_high: float = typer.Option(None, help="Target close rate band, high end (0.15)."),
@@ -67,6 +69,8 @@ def calibrate(
                    f" {s['proposed_threshold']:g} ({s['threshold_status']}),"
                    f" {s['factors_kept']} factors of {s['candidates']} candidates;"
                    f" {aucs}")  # fmt: skip
+    if capacity := s.get("capacity"):
+        typer.echo(capacity["reason"])
     typer.echo(f"report: {result.report_path}")
     typer.echo(f"to apply: {s['apply_command']}")
 

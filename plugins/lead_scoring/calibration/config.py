@@ -22,8 +22,10 @@ class CalibrationConfig:
     # Close rate of SDR-ready leads the threshold aims for (domain: 10-15%).
     target_close_rate_low: float = 0.10
     target_close_rate_high: float = 0.15
-    # SDR-ready leads per week the SDR team can follow up within 48 hours.
-    sdr_capacity_per_week: float = 250.0
+    # SDR-ready leads per week the SDR team can follow up within 48 hours. None: the roster's
+    # capacity (reps not out of office x daily capacity x 5 days) times the follow-up rate
+    # measured in marts.lead_follow_ups (see ``capacity``); a number overrides both.
+    sdr_capacity_per_week: float | None = None
     # A signal is dropped (0 points) below this lift in percentage points ...
     min_lift_points: float = 5.0
     # ... or with fewer leads than this having it (or lacking it).
@@ -46,7 +48,8 @@ class CalibrationConfig:
         checks = [
             (0 < self.target_close_rate_low < self.target_close_rate_high < 1,
              "target close-rate band must satisfy 0 < low < high < 1"),
-            (self.sdr_capacity_per_week > 0, "sdr_capacity_per_week must be positive"),
+            (self.sdr_capacity_per_week is None or self.sdr_capacity_per_week > 0,
+             "sdr_capacity_per_week must be positive"),
             (self.min_lift_points >= 0, "min_lift_points must not be negative"),
             (self.min_samples >= 1, "min_samples must be at least 1"),
             (self.max_factors >= 1, "max_factors must be at least 1"),

@@ -39,6 +39,7 @@ def write_report(path: Path, summary: dict, decisions: pd.DataFrame, curve: pd.D
 
     config = summary["config"]
     band = (config["target_close_rate_low"], config["target_close_rate_high"])
+    capacity = (summary.get("capacity") or {}).get("follow_up_per_week")
     images = {
         "distribution": plots.score_distribution(proposed_scores["lead_score"], is_won,
                                                  summary["proposed_threshold"],
@@ -48,7 +49,8 @@ def write_report(path: Path, summary: dict, decisions: pd.DataFrame, curve: pd.D
             is_won, path / "conversion_by_band.png"),
         "lift": plots.lift_chart(backtest.deciles, path / "lift_chart.png"),
         "calibration": plots.calibration_plot(backtest.test_scores, path / "calibration_curve.png"),
-        "tradeoff": plots.threshold_tradeoff(curve, band, config["sdr_capacity_per_week"],
+        "tradeoff": plots.threshold_tradeoff(curve, band,
+                                             capacity or config["sdr_capacity_per_week"],
                                              summary["proposed_at_threshold"],
                                              summary["current_at_threshold"],
                                              path / "threshold_tradeoff.png"),
@@ -110,6 +112,13 @@ def calibration_summary_html(settings: Settings) -> Markup:
         ("close rate of SDR-ready leads", _pct(s["current_at_threshold"]["close_rate"]),
          _pct(s["proposed_at_threshold"]["close_rate"]), ""),
     ]  # fmt: skip
+    if capacity := s.get("capacity"):
+        rows.append((
+            f"SDR-ready leads a week (the team follows up"
+            f" {capacity['follow_up_per_week']:,.0f} within the SLA)",
+            f"{s['current_at_threshold']['volume_per_week']:,.0f}",
+            f"{s['proposed_at_threshold']['volume_per_week']:,.0f}", "",
+        ))  # fmt: skip
     return Markup(
         template.render(s=s, applied=applied, rows=rows, report_url=(path / "report.html").as_uri())
     )

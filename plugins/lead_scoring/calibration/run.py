@@ -19,6 +19,11 @@ import pandas as pd
 
 from lead_scoring.calibration import challenger
 from lead_scoring.calibration.backtest import run_backtest
+from lead_scoring.calibration.capacity import (
+    capacity_verdict,
+    team_capacity,
+    threshold_within_capacity,
+)
 from lead_scoring.calibration.config import CalibrationConfig, CalibrationError
 from lead_scoring.calibration.dataset import CalibrationData, prepare
 from lead_scoring.calibration.features import event_features
@@ -35,11 +40,7 @@ from lead_scoring.calibration.rules import (
     write_seed,
 )
 from lead_scoring.calibration.scoring import score_leads
-from lead_scoring.calibration.threshold import (
-    describe_threshold,
-    recommend_threshold,
-    tradeoff,
-)
+from lead_scoring.calibration.threshold import describe_threshold, tradeoff
 from lead_scoring.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def run_calibration(
     started = time.monotonic()
     rules = load_rules(settings.dbt_project_dir)
     inputs = load_inputs(settings)
+    capacity = team_capacity(settings, config)
     data = prepare(inputs, rules, config)
     log.info("calibration: %s decided leads (%s won) as of %s", len(data.decided),
              int(data.is_won.sum()), data.as_of_date)  # fmt: skip
@@ -73,18 +75,21 @@ def run_calibration(
     current_scores = score_leads(rules, data.attributes, data.decayed)
     proposed_scores = score_leads(proposed, data.attributes, data.decayed)
     log.info("calibration: backtest on a time split (test share %s)", config.test_share)
-    backtest = run_backtest(data, rules, config)
+    backtest = run_backtest(data, rules, config, capacity.follow_up_per_week)
     no_signal = judge_signal(backtest, decisions)
+    current = describe_threshold(current_scores, data.is_won, rules.threshold,
+                                 data.leads_per_week, rules)  # fmt: skip
     if no_signal:
         choice = describe_threshold(proposed_scores, data.is_won, rules.threshold,
                                     data.leads_per_week, proposed, "no_signal")  # fmt: skip
         curve = tradeoff(proposed_scores, data.is_won, data.leads_per_week)
+        verdict = capacity_verdict(capacity, curve, current.as_dict(), None, None)
     else:
-        choice, curve = recommend_threshold(proposed_scores, data.is_won, data.leads_per_week,
-                                            proposed, config)  # fmt: skip
+        choice, curve, verdict = threshold_within_capacity(
+            proposed_scores, data.is_won, data.leads_per_week, proposed, config, capacity,
+            current,
+        )  # fmt: skip
     proposed = proposed.with_threshold(choice.threshold)
-    current = describe_threshold(current_scores, data.is_won, rules.threshold,
-                                 data.leads_per_week, rules)  # fmt: skip
     model = challenger.fit_challenger(factors.matrix, data.is_won)
 
     path = new_proposal_dir(settings)
@@ -100,6 +105,8 @@ def run_calibration(
     summary = _summary(path, config, data, rules, proposed, decisions, current, choice,
                        backtest, mode, no_signal)  # fmt: skip
     summary["suggested_vars"] = suggested_vars(settings, rules, choice.threshold)
+    summary["capacity"] = verdict
+    log.info("calibration: %s", summary["capacity"]["reason"])
     if mode == "challenger":
         summary["challenger_scores"] = write_challenger_scores(settings, inputs, rules, model,
                                                                factors, path)  # fmt: skip

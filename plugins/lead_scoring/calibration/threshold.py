@@ -4,7 +4,8 @@ For every candidate threshold the decided leads at or above it are the SDR-ready
 their close rate (won / SDR-ready) and their weekly volume (the SDR-ready share times the
 leads created per week) trace the trade-off. The recommendation is the lowest threshold
 (the most leads for sales) whose close rate is inside the band and whose volume the SDR
-team can follow up within 48 hours. When none is, the threshold that comes closest says
+team can follow up within 48 hours (``capacity``: the roster's capacity times the measured
+follow-up rate). When none is, the threshold that comes closest says
 why: capacity-bound (raise it or hire) or band unreachable (the model cannot separate).
 A threshold that every lead reaches is never recommended.
 """
@@ -58,23 +59,17 @@ def tradeoff(scores: pd.DataFrame, is_won: pd.Series, leads_per_week: float) -> 
     })  # fmt: skip
 
 
-def recommend_threshold(
-    scores: pd.DataFrame,
-    is_won: pd.Series,
-    leads_per_week: float,
-    rules: Rules,
-    config: CalibrationConfig,
-) -> tuple[ThresholdChoice, pd.DataFrame]:
-    """The recommended threshold for ``scores`` (fit/pain/lead_score per lead) and the curve."""
-    curve = tradeoff(scores, is_won, leads_per_week)
+def choose_threshold(
+    curve: pd.DataFrame, config: CalibrationConfig, capacity_per_week: float
+) -> tuple[float | None, str]:
+    """(threshold, status) on the trade-off ``curve`` for a team that follows up
+    ``capacity_per_week`` SDR-ready leads a week within the SLA (None: no usable threshold)."""
     low, high = config.band
     # a threshold every lead reaches separates nothing: never recommended
     usable = curve[(curve["sdr_ready_leads"] >= config.min_samples) & (curve["share"] < 1)]
     if usable.empty:  # all scores (nearly) tied: no lead is SDR-ready
-        above = float(np.floor(scores["lead_score"].max())) + 1
-        return describe_threshold(scores, is_won, above, leads_per_week, rules,
-                                  "band_unreachable"), curve  # fmt: skip
-    within = usable["volume_per_week"] <= config.sdr_capacity_per_week
+        return None, "band_unreachable"
+    within = usable["volume_per_week"] <= capacity_per_week
     in_band = usable[within & usable["close_rate"].between(low, high)]
     if not in_band.empty:
         row, status = in_band.iloc[0], "in_band"
@@ -85,8 +80,25 @@ def recommend_threshold(
         distance = np.where(pool["close_rate"] < low, low - pool["close_rate"],
                             pool["close_rate"] - high)  # fmt: skip
         row, status = pool.iloc[int(np.argmin(distance))], "band_unreachable"
-    return describe_threshold(scores, is_won, float(row["threshold"]), leads_per_week,
-                              rules, status), curve  # fmt: skip
+    return float(row["threshold"]), status
+
+
+def recommend_threshold(
+    scores: pd.DataFrame,
+    is_won: pd.Series,
+    leads_per_week: float,
+    rules: Rules,
+    config: CalibrationConfig,
+    capacity_per_week: float,
+) -> tuple[ThresholdChoice, pd.DataFrame]:
+    """The recommended threshold for ``scores`` (fit/pain/lead_score per lead) and the curve,
+    for a team that follows up ``capacity_per_week`` leads a week within the SLA."""
+    curve = tradeoff(scores, is_won, leads_per_week)
+    threshold, status = choose_threshold(curve, config, capacity_per_week)
+    if threshold is None:
+        threshold = float(np.floor(scores["lead_score"].max())) + 1
+    return describe_threshold(scores, is_won, threshold, leads_per_week, rules,
+                              status), curve  # fmt: skip
 
 
 def describe_threshold(

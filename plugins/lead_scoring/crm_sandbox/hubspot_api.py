@@ -1,4 +1,5 @@
-"""The HubSpot CRM v3 side: objects (list, get, search, batch) and properties."""
+"""The HubSpot CRM side: objects (list, get, create, search, batch) with their associations,
+properties and owners."""
 
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ from lead_scoring.crm_sandbox.store import Record, canonical_datetime, normalise
 BATCH_LIMIT = 100
 SEARCH_LIMIT = 200
 LIST_LIMIT = 100
+OWNERS_LIMIT = 500
+ASSOCIATIONS_BATCH_LIMIT = 1_000  # inputs of a v4 associations batch read
 _COLUMN = {"hs_object_id": "cast(id as integer)", "createdate": "created_at",
-           "lastmodifieddate": "updated_at"}  # fmt: skip
+           "lastmodifieddate": "updated_at", "hs_createdate": "created_at",
+           "hs_lastmodifieddate": "updated_at"}  # fmt: skip
 _COMPARE = {"EQ": "=", "NEQ": "!=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">="}
 
 
@@ -134,17 +138,12 @@ def hubspot_app(state: SandboxState) -> FastAPI:
     @app.get("/crm/v3/objects/{object_type}")
     async def list_objects(request: Request, object_type: str):
         object_type = _object_type(object_type)
-        limit = _int_param(request, "limit", 10)
-        if not 0 < limit <= LIST_LIMIT:
-            raise HubSpotError(
-                400, "VALIDATION_ERROR", f"limit must be between 1 and {LIST_LIMIT}, got {limit}"
-            )
+        limit = _limit_param(request, 10, LIST_LIMIT)
         after = _int_param(request, "after", 0)
         rows = state.store.select(object_type, "cast(id as integer) >= ?", [after], limit=limit + 1)
-        names = service.returned_names(object_type, _properties_param(request))
-        body: dict[str, Any] = {"results": [service.public(r, names) for r in rows[:limit]]}
-        if len(rows) > limit:
-            body["paging"] = {"next": {"after": rows[limit].id}}
+        names = service.returned_names(object_type, _list_param(request, "properties"))
+        body = _page([service.public(r, names) for r in rows], limit)
+        service.add_associations(object_type, body["results"], _list_param(request, "associations"))
         return JSONResponse(body)
 
     @app.get("/crm/v3/objects/{object_type}/{object_id}")
@@ -156,9 +155,19 @@ def hubspot_app(state: SandboxState) -> FastAPI:
             raise HubSpotError(
                 404, "OBJECT_NOT_FOUND", "Object not found.", context={"id": [object_id]}
             )
-        return JSONResponse(
-            service.public(record, service.returned_names(object_type, _properties_param(request)))
-        )
+        names = service.returned_names(object_type, _list_param(request, "properties"))
+        body = service.public(record, names)
+        service.add_associations(object_type, [body], _list_param(request, "associations"))
+        return JSONResponse(body)
+
+    @app.post("/crm/v3/objects/{object_type}")
+    async def create_object(request: Request, object_type: str):
+        """One record, as batch/create makes it; an invalid input is a 400."""
+        results, errors = service.write(_object_type(object_type), "create", [await _json(request)])
+        if errors:
+            error = errors[0]
+            raise HubSpotError(400, error["category"], error["message"], errors=error["errors"])
+        return JSONResponse(results[0], status_code=201)
 
     @app.post("/crm/v3/objects/{object_type}/search")
     async def search(request: Request, object_type: str):
@@ -192,6 +201,39 @@ def hubspot_app(state: SandboxState) -> FastAPI:
             return _batch_body([], [], 201 if action == "create" else 200)
         results, errors = service.write(object_type, action, inputs)
         return _batch_body(results, errors, 201 if action == "create" else 200)
+
+    @app.post("/crm/v4/associations/{from_type}/{to_type}/batch/read")
+    async def read_associations(request: Request, from_type: str, to_type: str):
+        body = await _json(request)
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or len(inputs) > ASSOCIATIONS_BATCH_LIMIT:
+            raise HubSpotError(
+                400, "VALIDATION_ERROR",
+                f"inputs must be a list of at most {ASSOCIATIONS_BATCH_LIMIT} objects",
+            )  # fmt: skip
+        ids = [str(i.get("id", "")) for i in inputs]
+        return service.associations(_object_type(from_type), ids, _object_type(to_type))
+
+    @app.get("/crm/v3/owners")
+    @app.get("/crm/v3/owners/")
+    async def list_owners(request: Request):
+        limit = _limit_param(request, 100, OWNERS_LIMIT)
+        after = _int_param(request, "after", 0)
+        email = (request.query_params.get("email") or "").strip().lower()
+        owners = [
+            o for o in hs.owners()
+            if o["archived"] == _archived_param(request) and int(o["id"]) >= after
+            and email in ("", o["email"])
+        ]  # fmt: skip
+        return JSONResponse(_page(owners, limit))
+
+    @app.get("/crm/v3/owners/{owner_id}")
+    async def get_owner(request: Request, owner_id: str):
+        key = "userId" if request.query_params.get("idProperty") == "userId" else "id"
+        for owner in hs.owners():
+            if str(owner[key]) == owner_id and owner["archived"] == _archived_param(request):
+                return JSONResponse(owner)
+        raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Owner {owner_id} not found.")
 
     @app.get("/crm/v3/properties/{object_type}")
     async def list_properties(object_type: str):
@@ -265,10 +307,33 @@ def _int_param(request: Request, name: str, default: int) -> int:
         ) from exc
 
 
-def _properties_param(request: Request) -> list[str] | None:
-    values = request.query_params.getlist("properties")
+def _limit_param(request: Request, default: int, most: int) -> int:
+    limit = _int_param(request, "limit", default)
+    if not 0 < limit <= most:
+        raise HubSpotError(
+            400, "VALIDATION_ERROR", f"limit must be between 1 and {most}, got {limit}"
+        )
+    return limit
+
+
+def _archived_param(request: Request) -> bool:
+    return (request.query_params.get("archived") or "false").lower() == "true"
+
+
+def _list_param(request: Request, name: str) -> list[str] | None:
+    """A list parameter, repeated or comma-separated (``properties``, ``associations``)."""
+    values = request.query_params.getlist(name)
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
     return names or None
+
+
+def _page(results: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """A list answer of up to ``limit + 1`` results: the first ``limit``, and the next
+    page's ``after`` (the id of the one past them) if there is one."""
+    body: dict[str, Any] = {"results": results[:limit]}
+    if len(results) > limit:
+        body["paging"] = {"next": {"after": results[limit]["id"]}}
+    return body
 
 
 def _batch_body(results: list[dict], errors: list[dict], ok_status: int) -> JSONResponse:
@@ -313,7 +378,8 @@ class HubSpotService:
         """The properties an answer shows; ``props``: the request's property map, if made."""
         known = self.state.hubspot_properties(object_type) if props is None else props
         names = requested if requested else hs.DEFAULT_RETURNED[object_type]
-        return [n for n in dict.fromkeys([*names, *hs.ALWAYS_RETURNED]) if n in known]
+        always = hs.always_returned(object_type)
+        return [n for n in dict.fromkeys([*names, *always]) if n in known]
 
     @staticmethod
     def public(record: Record, names: list[str], new: bool | None = None) -> dict[str, Any]:
@@ -325,12 +391,53 @@ class HubSpotService:
             "updatedAt": record.updated_at,
             "archived": False,
         }
+        created, modified = hs.stamp_names(record.object_type)
         body["properties"]["hs_object_id"] = record.id
-        body["properties"]["createdate"] = record.created_at
-        body["properties"]["lastmodifieddate"] = record.updated_at
+        body["properties"][created] = record.created_at
+        body["properties"][modified] = record.updated_at
         if new is not None:
             body["new"] = new
         return body
+
+    def add_associations(
+        self, object_type: str, bodies: list[dict[str, Any]], to_types: list[str] | None
+    ) -> None:
+        """Add the ids of each answer's associated records of ``to_types`` (a read's
+        ``associations`` parameter; types HubSpot does not know are ignored, as it does):
+        ``associations.contacts.results[{id, type}]``."""
+        for name in to_types or []:
+            to_type = hs.OBJECT_TYPE_IDS.get(name, name)
+            if to_type not in hs.OBJECT_TYPES:
+                continue
+            found = self.store.associated(object_type, [b["id"] for b in bodies], to_type)
+            for body in bodies:
+                if body["id"] in found:
+                    results = [
+                        {"id": i, "type": hs.ASSOCIATION_LABELS[t]} for i, t in found[body["id"]]
+                    ]
+                    body.setdefault("associations", {})[to_type] = {"results": results}
+
+    def associations(self, from_type: str, ids: list[str], to_type: str) -> JSONResponse:
+        """The v4 batch read: per id, its associated ``to_type`` records and their types; an
+        id without any is an error (207)."""
+        found = self.store.associated(from_type, ids, to_type)
+        results = []
+        for from_id in dict.fromkeys(i for i in ids if i in found):
+            types: dict[str, list[dict[str, Any]]] = {}
+            for to_id, type_id in found[from_id]:
+                types.setdefault(to_id, []).append(
+                    {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}
+                )
+            to = [{"toObjectId": int(i), "associationTypes": t} for i, t in types.items()]
+            results.append({"from": {"id": from_id}, "to": to})
+        errors = [
+            {"status": "error", "category": "OBJECT_NOT_FOUND",
+             "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+             "message": f"No {to_type} is associated with {from_type} {i}.",
+             "context": {"fromObjectId": [i]}, "errors": [], "links": {}}
+            for i in dict.fromkeys(ids) if i not in found
+        ]  # fmt: skip
+        return _batch_body(results, errors, 200)
 
     def lookup(
         self,
@@ -546,7 +653,10 @@ class HubSpotService:
     def write(
         self, object_type: str, action: str, inputs: list[dict[str, Any]]
     ) -> tuple[list[dict], list[dict]]:
-        """One batch create/update/upsert: a few reads per batch (not per input), one write."""
+        """One batch create/update/upsert: a few reads per batch (not per input), one write.
+        Creates may carry ``associations`` (``[{to: {id}, types: [{associationCategory,
+        associationTypeId}]}]``), written with the record in both directions."""
+        _check_required(object_type, action, inputs)
         props = self.state.hubspot_properties(object_type)
         unique = [n for n, d in props.items() if d.get("hasUniqueValue")]
         keys = self._input_keys(object_type, action, inputs, props)
@@ -558,9 +668,11 @@ class HubSpotService:
         ]  # fmt: skip
         values = [c[0] for c in checked if c is not None]
         owners = self._owners(object_type, unique, values, looked_up)
-        next_id = self.store.next_id(object_type)
+        links = self._links(object_type, inputs if action == "create" else [{}] * len(inputs))
+        next_id = self.store.next_id(*hs.id_space(object_type))
+        created, modified = hs.stamp_names(object_type)
         claimed: dict[tuple[str, str], str] = {}
-        results, errors, writes = [], [], []
+        results, errors, writes, linked = [], [], [], []
         stamp = now_iso()
         for index, (item, key, check) in enumerate(zip(inputs, keys, checked, strict=True)):
             existing = matched.get(key) if key is not None else None
@@ -569,6 +681,7 @@ class HubSpotService:
                 errors.append(_input_error("OBJECT_NOT_FOUND", "Object not found", label, index))
                 continue
             new_values, details = check
+            details = [*details, *links[index][1]]
             # Faults name a record by any of its keys (id, e-mail, unique properties).
             known = [existing.id, *(existing.properties.get(n) for n in ("email", *unique))] if (
                 existing
@@ -597,9 +710,13 @@ class HubSpotService:
                 record = existing
             record.properties = _merged(record.properties, new_values)
             record.properties.update(
-                hs_object_id=record_id, createdate=record.created_at, lastmodifieddate=stamp
+                {"hs_object_id": record_id, created: record.created_at, modified: stamp}
             )
             record.updated_at = stamp
+            for to_type, to_id, type_id in links[index][0]:
+                reverse = hs.ASSOCIATION_TYPES[(to_type, object_type)][0]
+                linked += [(object_type, record_id, to_type, to_id, type_id),
+                           (to_type, to_id, object_type, record_id, reverse)]  # fmt: skip
             for name in unique:
                 if record.properties.get(name):
                     claimed[(name, normalise_key(name, record.properties[name]))] = record_id
@@ -610,8 +727,43 @@ class HubSpotService:
             results.append(
                 self.public(record, names, new=existing is None if action == "upsert" else None)
             )
-        self.store.put_many(writes)
+        self.store.put_many(writes, linked)
         return results, errors
+
+    def _links(
+        self, object_type: str, inputs: list[dict[str, Any]]
+    ) -> list[tuple[list[tuple[str, str, int]], list[dict]]]:
+        """Per input, the associations it asks for as (to type, to id, type id), and the
+        errors of those that name no HubSpot-defined type of ``object_type`` or no live
+        record (one read per associated type)."""
+        to_types = {type_id: to for (source, to), (type_id, _) in hs.ASSOCIATION_TYPES.items()
+                    if source == object_type}  # fmt: skip
+        asked = [
+            [
+                (_association_target(spec, to_types), str((link.get("to") or {}).get("id", "")))
+                for link in item.get("associations") or []
+                for spec in link.get("types") or [{}]
+            ]
+            for item in inputs
+        ]
+        wanted: dict[str, set[str]] = {}
+        for (to_type, _), to_id in (a for links in asked for a in links if a[0][0]):
+            wanted.setdefault(to_type, set()).add(to_id)
+        live = {t: set(self.store.get_many(t, ids)) for t, ids in wanted.items()}
+        result = []
+        for links in asked:
+            rows, details = [], []
+            for (to_type, type_id), to_id in links:
+                if to_type is None:
+                    message = f"{object_type} have no HUBSPOT_DEFINED association type {type_id}"
+                elif to_id not in live[to_type]:
+                    message = f"No {to_type} record has id {to_id!r}"
+                else:
+                    rows.append((to_type, to_id, type_id))
+                    continue
+                details.append(_detail("INVALID_ASSOCIATION", message, "associations"))
+            result.append((rows, details))
+        return result
 
     def _checked(
         self, props: dict[str, dict], action: str, item: dict[str, Any], key: str | None
@@ -780,6 +932,33 @@ class HubSpotService:
         return definition
 
 
+def _association_target(spec: dict[str, Any], to_types: dict[int, str]) -> tuple[str | None, Any]:
+    """The object type an association spec points to (None: not a HUBSPOT_DEFINED type of the
+    object), and its type id."""
+    raw = spec.get("associationTypeId")
+    type_id = int(raw) if str(raw).isdigit() else raw
+    if spec.get("associationCategory") != "HUBSPOT_DEFINED":
+        return None, type_id
+    return to_types.get(type_id), type_id
+
+
+def _check_required(object_type: str, action: str, inputs: list[dict[str, Any]]) -> None:
+    """HubSpot's 400 for a create without a property the object requires (an engagement's
+    ``hs_timestamp``); nothing is written."""
+    if action != "create":
+        return
+    for item in inputs:
+        given = item.get("properties") or {}
+        missing = [n for n in hs.REQUIRED_ON_CREATE.get(object_type, ()) if given.get(n) in
+                   (None, "")]  # fmt: skip
+        if missing:
+            raise HubSpotError(
+                400, "VALIDATION_ERROR",
+                f"Error creating {object_type[:-1].upper()}. Some required properties were"
+                " not set.", context={"properties": missing},
+            )  # fmt: skip
+
+
 def _detail(code: str, message: str, name: str) -> dict[str, Any]:
     return {"message": message, "code": code, "context": {"propertyName": [name]}}
 
@@ -810,8 +989,11 @@ def _conflicts(
 
 
 def _merged(current: dict[str, Any], new_values: dict[str, str]) -> dict[str, Any]:
-    """Apply new values; HubSpot never moves ``lifecyclestage`` backwards unless cleared first."""
+    """Apply new values; HubSpot never moves ``lifecyclestage`` backwards unless cleared first,
+    and stamps a task completed without a completion date with the time."""
     merged = {**current, **new_values}
+    if merged.get("hs_task_status") == "COMPLETED" and not merged.get("hs_task_completion_date"):
+        merged["hs_task_completion_date"] = now_iso()
     old, new = current.get("lifecyclestage"), new_values.get("lifecyclestage")
     if old and new and old in hs.LIFECYCLE_STAGES and new in hs.LIFECYCLE_STAGES:
         if hs.LIFECYCLE_STAGES.index(new) < hs.LIFECYCLE_STAGES.index(old):

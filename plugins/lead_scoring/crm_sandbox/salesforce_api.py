@@ -21,6 +21,7 @@ from lead_scoring.crm_sandbox import salesforce_query
 from lead_scoring.crm_sandbox.admin import admin_router, salesforce_admin_router
 from lead_scoring.crm_sandbox.salesforce_schema import (
     ID_PREFIX,
+    OBJECT_OF_PREFIX,
     REQUIRED,
     SYSTEM_FIELDS,
     FieldError,
@@ -116,6 +117,7 @@ class SalesforceService:
             found = self.state.store.find_ids(store_type, match, lookup)
             existing = self.state.store.get_many(store_type, set(found.values()))
         ext_fields = [n for n, f in fields.items() if f.external_id]
+        users: dict[str, Record | None] = {}  # the owners named, looked up once each
         outcomes, writes = [], []
         stamp = sf_now()
         for record, key in zip(records, keys, strict=True):
@@ -148,6 +150,8 @@ class SalesforceService:
                         values[f.name] = coerce(f, raw)
                     except FieldError as exc:
                         errors.append(exc)
+            if values.get("OwnerId") and not errors:
+                errors += self._owner_errors(values["OwnerId"], users)
             current = existing.get(found.get(normalise_key(match, key or ""), ""))
             if key and match == "Id" and not errors:
                 # As Salesforce: a write keyed on Id updates that record, never creates one.
@@ -201,6 +205,19 @@ class SalesforceService:
             writes.append((current, {n: current.properties.get(n) for n in ext_fields}))
         return outcomes, writes
 
+    def _owner_errors(self, owner: str, users: dict[str, Record | None]) -> list[FieldError]:
+        """Salesforce's refusal of an owner that is no User, or an inactive one."""
+        if owner not in users:
+            users[owner] = self.state.store.get_many("sf:User", [owner]).get(owner)
+        user = users[owner]
+        if user is None:
+            message = f"OwnerId: invalid cross reference id {owner}"
+            return [_error("INVALID_CROSS_REFERENCE_KEY", message, ["OwnerId"])]
+        if user.properties.get("IsActive") is False:
+            return [_error("INACTIVE_OWNER_OR_USER", "operation performed with inactive user",
+                           ["OwnerId"])]  # fmt: skip
+        return []
+
     @staticmethod
     def _unknown_id(obj: str, key: str, mode: str) -> FieldError:
         if len(key) not in (15, 18) or not key.startswith(ID_PREFIX[obj]):
@@ -242,11 +259,10 @@ class SalesforceService:
 
     def delete(self, ids: list[str], all_or_none: bool = False) -> list[Outcome]:
         """Move records to the recycle bin (IsDeleted = true); their type from the id."""
-        prefixes = {prefix: obj for obj, prefix in ID_PREFIX.items()}
         outcomes = [Outcome(key=i, id=i) for i in ids]
         by_type: dict[str, list[Outcome]] = {}
         for outcome in outcomes:
-            obj = prefixes.get(outcome.key[:3])
+            obj = OBJECT_OF_PREFIX.get(outcome.key[:3])
             if obj is None or len(outcome.key) not in (15, 18):
                 outcome.errors = [_error("MALFORMED_ID", f"malformed id {outcome.key}")]
             else:

@@ -7,6 +7,12 @@ on its Account, and the deal as an Opportunity whose primary contact role is tha
 Ids are derived from the funnel's ids (``salesforce_id``), so loading a record again
 replaces it; each Lead and Contact keeps the funnel's contact id in ``LS_Lead_Id__c``, each
 Account the company id in ``LS_Account_Id__c``.
+
+Users (``seed_users``; every sandbox org has them): 1 is the Integration User, which owns
+every Lead, Contact and Account the funnel makes (nobody has taken them yet); 2..10 are
+the sandbox's reps (``reps.REPS``). A later
+day's load (``merge``) keeps the owner a stored Lead or Account has (e.g. a rep the sync
+assigned), and a Lead converting then hands its owner to its Contact.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
+from lead_scoring.crm_sandbox.reps import REPS, rep_email
 from lead_scoring.crm_sandbox.salesforce_convert import conversion, conversion_records, stored
 from lead_scoring.crm_sandbox.salesforce_schema import (
     ID_PREFIX,
     LEAD_STATUSES,
     declare_custom_field,
     derive,
+    sf_now,
 )
 from lead_scoring.crm_sandbox.store import CrmStore, Record
 
@@ -29,8 +37,6 @@ STAGES = {"appointmentscheduled": "Prospecting", "qualifiedtobuy": "Qualificatio
 # The funnel's BANT answers, as custom fields an org would add for them
 BANT_FIELDS = {"bant_budget": "BANT_Budget__c", "bant_authority": "BANT_Authority__c",
                "bant_need": "BANT_Need__c", "bant_timeline": "BANT_Timeline__c"}  # fmt: skip
-USERS = [("Avery", "Stone"), ("Jordan", "Blake"), ("Riley", "Chen"), ("Morgan", "Diaz"),
-         ("Casey", "Nguyen")]  # fmt: skip
 CHUNK = 50_000  # records written per transaction
 
 
@@ -40,8 +46,11 @@ def salesforce_id(obj: str, number: Any, marker: str = "0") -> str:
     return f"{ID_PREFIX[obj]}{marker}{int(number):011d}AAA"
 
 
-def owner_id(number: Any) -> str:
-    return salesforce_id("User", int(number) % len(USERS) + 1)
+INTEGRATION_USER = "005000000000001AAA"  # salesforce_id("User", 1)
+USERS = [
+    ("Integration", "User", "integration@example.com"),
+    *((first, last, rep_email(n)) for n, (first, last) in enumerate(REPS, start=1)),
+]
 
 
 def _datetime(wire: str) -> str | None:
@@ -62,27 +71,38 @@ def _lead_source(hubspot_source: str) -> str | None:
     return hubspot_source.replace("_", " ").title() or None
 
 
+def seed_users(store: CrmStore, stamp: str | None = None) -> int:
+    """Write the org's Users the store lacks (1 the Integration User, 2..10 the reps,
+    rep01@example.com ...), created at ``stamp`` (default now); how many were written.
+    Users the store holds are left as they are (e.g. deactivated through the API)."""
+    users = _users(stamp or sf_now())
+    known = store.get_many("sf:User", [record.id for record, _ in users], deleted=True)
+    missing = [(record, keys) for record, keys in users if record.id not in known]
+    store.put_many(missing)
+    return len(missing)
+
+
 def _users(stamp: str) -> list[tuple[Record, dict[str, Any]]]:
     return [
         stored(
             "User",
             {
-                "Id": owner_id(number - 1),
+                "Id": salesforce_id("User", number),
                 "CreatedDate": stamp,
                 "LastModifiedDate": stamp,
                 "FirstName": first,
                 "LastName": last,
-                "Username": f"{first}.{last}@sandbox.example".lower(),
-                "Email": f"{first}.{last}@sandbox.example".lower(),
+                "Username": email,
+                "Email": email,
                 "IsActive": True,
             },
             stamp,
         )  # fmt: skip
-        for number, (first, last) in enumerate(USERS, start=1)
+        for number, (first, last, email) in enumerate(USERS, start=1)
     ]
 
 
-def _account(company: dict[str, str]) -> dict[str, Any]:
+def _account(company: dict[str, str], owner: str | None = None) -> dict[str, Any]:
     domain = company.get("domain") or ""
     number = company["hs_object_id"]
     return {
@@ -95,12 +115,14 @@ def _account(company: dict[str, str]) -> dict[str, Any]:
         "NumberOfEmployees": _number(company.get("numberofemployees"), int),
         "AnnualRevenue": _number(company.get("annualrevenue")),
         "BillingCountry": company.get("country") or None,
-        "OwnerId": owner_id(number),
+        "OwnerId": owner or INTEGRATION_USER,
         "LS_Account_Id__c": number,
     }
 
 
-def _lead(contact: dict[str, str], account: dict[str, Any] | None) -> dict[str, Any]:
+def _lead(
+    contact: dict[str, str], account: dict[str, Any] | None, owner: str | None = None
+) -> dict[str, Any]:
     number = contact["hs_object_id"]
     account = account or {}
     return {
@@ -120,7 +142,7 @@ def _lead(contact: dict[str, str], account: dict[str, Any] | None) -> dict[str, 
         "AnnualRevenue": account.get("AnnualRevenue"),
         "LeadSource": _lead_source(contact.get("hs_analytics_source") or ""),
         "Status": LEAD_STATUSES[0],
-        "OwnerId": owner_id(number),
+        "OwnerId": owner or INTEGRATION_USER,
         "IsConverted": False,
         "LS_Lead_Id__c": number,
         **{to: contact.get(name) or None for name, to in BANT_FIELDS.items()},
@@ -128,10 +150,14 @@ def _lead(contact: dict[str, str], account: dict[str, Any] | None) -> dict[str, 
 
 
 def _converted(
-    lead: dict[str, Any], deal: dict[str, str], account: dict[str, Any] | None
+    lead: dict[str, Any],
+    deal: dict[str, str],
+    account: dict[str, Any] | None,
+    owners: dict[str, str],
 ) -> list[tuple[Record, dict[str, Any]]]:
     """The records of a converted Lead, onto its Account (a new one without), its deal as
-    the Opportunity; each record's SystemModstamp is its LastModifiedDate."""
+    the Opportunity; each record's SystemModstamp is its LastModifiedDate. The Contact and
+    new Account keep the owner ``owners`` has for them (stored ones), else the Lead's."""
     contact_number = deal["ls_contact_id"]
     ids = {
         "Contact": salesforce_id("Contact", contact_number),
@@ -148,6 +174,9 @@ def _converted(
         opportunity_name=deal.get("dealname"),
     )
     result.opportunity.update(_deal_fields(deal))
+    for obj, record in (("Contact", result.contact), ("Account", result.account)):
+        if record is not None and ids[obj] in owners:
+            record["OwnerId"] = owners[ids[obj]]
     changed = max(lead["LastModifiedDate"] or "", converted_at)
     result.lead["LastModifiedDate"] = result.contact["LastModifiedDate"] = changed
     records = conversion_records(result, converted_at)
@@ -175,12 +204,14 @@ def load_funnel(
     for name in BANT_FIELDS.values():
         for obj in ("Lead", "Contact"):
             declare_custom_field(store, obj, name, "string", length=40)
-    accounts = {c["hs_object_id"]: _account(c) for c in companies}
-    writes = [
-        *(_users(stamp) if accounts else []),
-        *(stored("Account", a, a["LastModifiedDate"]) for a in accounts.values()),
-    ]
     deals_by_contact = {d["ls_contact_id"]: d for d in deals}
+    owners = _stored_owners(store, companies, contacts, deals_by_contact) if merge else {}
+    accounts = {
+        c["hs_object_id"]: _account(c, owners.get(salesforce_id("Account", c["hs_object_id"])))
+        for c in companies
+    }
+    seed_users(store, stamp)
+    writes = [stored("Account", a, a["LastModifiedDate"]) for a in accounts.values()]
     wanted = {c["associatedcompanyid"] for c in contacts if c.get("associatedcompanyid")}
     stored_accounts = store.get_many(
         "sf:Account", [salesforce_id("Account", n) for n in wanted - set(accounts)]
@@ -189,15 +220,39 @@ def load_funnel(
                  for r in stored_accounts.values()}, **accounts}  # fmt: skip
     for contact in contacts:
         account = lookup.get(contact.get("associatedcompanyid") or "")
-        lead = _lead(contact, account)
+        lead = _lead(contact, account, owners.get(salesforce_id("Lead", contact["hs_object_id"])))
         deal = deals_by_contact.pop(contact["hs_object_id"], None)
         if deal is None:
             writes.append(stored("Lead", lead, lead["LastModifiedDate"]))
         else:
-            writes.extend(_converted(lead, deal, account))
+            writes.extend(_converted(lead, deal, account, owners))
     for deal in deals_by_contact.values():  # deals whose contact did not change: stage, close
         writes.append(_opportunity_update(deal))
     return _write(store, writes, merge)
+
+
+def _stored_owners(
+    store: CrmStore,
+    companies: list[dict[str, str]],
+    contacts: list[dict[str, str]],
+    deals_by_contact: dict[str, dict[str, str]],
+) -> dict[str, str]:
+    """Record id -> OwnerId of the stored Accounts, Leads and Contacts a later day's load
+    writes again: their owner is the CRM's now (e.g. a rep the sync assigned)."""
+    numbers = [c["hs_object_id"] for c in contacts]
+    converted = [n for n in numbers if n in deals_by_contact]
+    ids = {
+        "Account": [*(salesforce_id("Account", c["hs_object_id"]) for c in companies),
+                    *(salesforce_id("Account", n, marker="L") for n in converted)],
+        "Lead": [salesforce_id("Lead", n) for n in numbers],
+        "Contact": [salesforce_id("Contact", n) for n in converted],
+    }  # fmt: skip
+    return {
+        record.id: record.properties["OwnerId"]
+        for obj, wanted in ids.items()
+        for record in store.get_many(f"sf:{obj}", wanted).values()
+        if record.properties.get("OwnerId")
+    }
 
 
 def _deal_fields(deal: dict[str, str]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from lead_scoring.crm_sandbox import soql
 from lead_scoring.crm_sandbox.salesforce_schema import (
+    OBJECT_OF_PREFIX,
     SalesforceError,
     SalesforceSchema,
     SfField,
@@ -110,14 +111,15 @@ class _Compiler:
                 " the custom relationship name. Please reference your WSDL or the describe"
                 " call for the appropriate names.",
             )
-        parent = reference.reference_to or ""
-        f = self.schema.field(parent, leaf)
-        if f is None:
-            raise SalesforceError(
-                400, "INVALID_FIELD", f"No such column '{leaf}' on entity '{parent}'.{_HINT}"
-            )
+        for parent in reference.parents:  # a polymorphic one's field is on each parent
+            f = self.schema.field(parent, leaf)
+            if f is None:
+                raise SalesforceError(
+                    400, "INVALID_FIELD", f"No such column '{leaf}' on entity '{parent}'.{_HINT}"
+                )
+        types = ", ".join(f"'sf:{parent}'" for parent in reference.parents)
         sql = (
-            f"(select {_sql(f, 'p')} from objects p where p.object_type = 'sf:{parent}'"
+            f"(select {_sql(f, 'p')} from objects p where p.object_type in ({types})"
             f" and p.id = {_sql(reference, 'o')})"
         )
         return Column(f"{reference.relationship_name}.{f.name}", f, sql, reference)
@@ -259,7 +261,7 @@ def records(store: CrmStore, plan: Plan, rowids: Sequence[int]) -> list[dict[str
             if parent_id is None:
                 record[relationship] = None
                 continue
-            parent = column.reference.reference_to or ""
+            parent = OBJECT_OF_PREFIX.get(parent_id[:3], column.reference.reference_to or "")
             nested = record.get(relationship) or {
                 "attributes": {"type": parent, "url": url(parent, parent_id)}
             }

@@ -17,6 +17,7 @@ ID_PREFIX = {
     "OpportunityContactRole": "00K", "Campaign": "701", "CampaignMember": "00v", "Task": "00T",
     "Event": "00U", "User": "005",
 }  # fmt: skip
+OBJECT_OF_PREFIX = {prefix: obj for obj, prefix in ID_PREFIX.items()}
 REQUIRED = {
     "Lead": ("LastName", "Company"), "Contact": ("LastName",), "Account": ("Name",),
     "Opportunity": ("Name", "StageName", "CloseDate"),
@@ -61,6 +62,7 @@ class SfField:
     custom: bool = False
     updateable: bool = True
     reference_to: str | None = None  # the parent object of a reference field
+    also_to: tuple[str, ...] = ()  # a polymorphic reference's other parents (WhoId: Contact)
 
     @property
     def display_label(self) -> str:
@@ -70,6 +72,11 @@ class SfField:
     def relationship_name(self) -> str | None:
         """``AccountId`` -> ``Account``: the name a query uses for the parent's fields."""
         return self.name.removesuffix("Id") if self.reference_to else None
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """The objects a reference field may point to (one, or more if polymorphic)."""
+        return (self.reference_to, *self.also_to) if self.reference_to else ()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -96,7 +103,7 @@ class SfField:
                 }
                 for v in self.picklist
             ],  # fmt: skip
-            "referenceTo": [self.reference_to] if self.reference_to else [],
+            "referenceTo": sorted(self.parents),
             "relationshipName": self.relationship_name,
         }
 
@@ -104,12 +111,13 @@ class SfField:
 _TEXT = {"string", "email", "phone", "url", "picklist", "textarea", "id", "reference"}
 
 
-def _ref(name: str, parent: str, updateable: bool = True) -> SfField:
-    return SfField(name, "reference", length=18, reference_to=parent, updateable=updateable)
+def _ref(name: str, parent: str, *others: str, updateable: bool = True) -> SfField:
+    return SfField(name, "reference", length=18, reference_to=parent, also_to=others,
+                   updateable=updateable)  # fmt: skip
 
 
-def _flag(name: str, updateable: bool = True) -> SfField:
-    return SfField(name, "boolean", default="false", updateable=updateable)
+def _flag(name: str, updateable: bool = True, default: str = "false") -> SfField:
+    return SfField(name, "boolean", default=default, updateable=updateable)
 
 
 def _standard(obj: str) -> list[SfField]:
@@ -164,20 +172,22 @@ def _standard(obj: str) -> list[SfField]:
             SfField("FirstRespondedDate", "date"),
         ],
         "Task": [
-            _ref("WhoId", "Lead"), _ref("WhatId", "Account"), SfField("Subject", "string"),
+            _ref("WhoId", "Lead", "Contact"), _ref("WhatId", "Account"),
+            SfField("Subject", "string"),
             SfField("Status", "picklist", length=40), _flag("IsClosed", updateable=False),
             SfField("ActivityDate", "date"), SfField("CompletedDateTime", "datetime"),
             SfField("TaskSubtype", "picklist", length=40), _ref("OwnerId", "User"),
         ],
         "Event": [
-            _ref("WhoId", "Lead"), _ref("WhatId", "Account"), SfField("Subject", "string"),
+            _ref("WhoId", "Lead", "Contact"), _ref("WhatId", "Account"),
+            SfField("Subject", "string"),
             SfField("StartDateTime", "datetime"), SfField("EndDateTime", "datetime"),
             SfField("ActivityDateTime", "datetime"), _ref("OwnerId", "User"),
         ],
         "User": [
             SfField("Username", "string", length=80), SfField("FirstName", "string", length=40),
             SfField("LastName", "string", length=80), SfField("Email", "email", length=128),
-            _flag("IsActive"),
+            _flag("IsActive", default="true"),  # a new User is active
         ],
     }[obj]  # fmt: skip
     return system + fields

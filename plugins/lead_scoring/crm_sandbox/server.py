@@ -17,6 +17,7 @@ import uvicorn
 from lead_scoring.crm_sandbox.faults import Faults, RateLimiter
 from lead_scoring.crm_sandbox.hubspot_api import hubspot_app
 from lead_scoring.crm_sandbox.salesforce_api import salesforce_app
+from lead_scoring.crm_sandbox.salesforce_load import seed_users
 from lead_scoring.crm_sandbox.salesforce_schema import SalesforceSchema
 from lead_scoring.crm_sandbox.state import DEFAULT_TOKEN, TOKEN_ENV, SandboxState
 from lead_scoring.crm_sandbox.store import CrmStore
@@ -178,6 +179,7 @@ def start_sandbox(
     )
     if faults:
         state.faults.set(**faults)
+    seed_users(state.store)  # every Salesforce org has users: the funnel's and the reps
     tls = write_tls_files(Path(tls_dir) if tls_dir else store_path.parent / "tls", cert_hostnames)
     servers = [
         _Server(hubspot_app(state), host, hubspot_port, None),

@@ -11,6 +11,7 @@ from starlette.routing import Match
 
 from lead_scoring.crm_sandbox import hubspot_schema
 from lead_scoring.crm_sandbox.faults import Faults, RateLimiter, Stats
+from lead_scoring.crm_sandbox.salesforce_load import seed_users
 from lead_scoring.crm_sandbox.salesforce_schema import SalesforceSchema
 from lead_scoring.crm_sandbox.store import CrmStore
 
@@ -46,7 +47,9 @@ class SandboxState:
         }
 
     def reset(self) -> None:
+        """Every record, fault, counter and job gone; the org's Users seeded again."""
         self.store.clear()
+        seed_users(self.store)
         self.faults.clear()
         self.stats.reset()
         self.limiter.reset()

@@ -4,8 +4,9 @@ Tables: ``objects`` (every record, HubSpot object types as named by HubSpot,
 Salesforce ones as ``sf:<SObject>``: ``updated_at`` is their SystemModstamp, ``archived``
 their IsDeleted), ``record_keys`` (unique match keys: a
 contact's lower-cased e-mail, properties created with ``hasUniqueValue``,
-Salesforce external ids) and ``property_defs`` / ``property_groups`` (HubSpot
-properties and groups created through the API).
+Salesforce external ids), ``associations`` (HubSpot's, e.g. a call's contact) and
+``property_defs`` / ``property_groups`` (HubSpot properties and groups created through the
+API).
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ create table if not exists record_keys (
     primary key (object_type, name, value)
 );
 create index if not exists record_keys_id on record_keys (object_type, id);
+-- HubSpot associations, one row per direction (a call's contact, and the contact's call)
+create table if not exists associations (
+    from_type text not null,
+    from_id text not null,
+    to_type text not null,
+    to_id text not null,
+    type_id integer not null,           -- HubSpot's association type id (call -> contact: 194)
+    primary key (from_type, from_id, to_type, to_id, type_id)
+);
+create index if not exists associations_to on associations (to_type, to_id);
 create table if not exists property_defs (
     object_type text not null,
     name text not null,
@@ -296,17 +307,47 @@ class CrmStore:
                 self._totals[key] = self.con.execute(sql, [object_type, *key[2]]).fetchone()[0]
             return self._totals[key]
 
-    def next_id(self, object_type: str) -> int:
+    def next_id(self, *object_types: str) -> int:
+        """The next numeric id of records of ``object_types`` (types sharing one id space)."""
         with self.lock:
-            row = self.con.execute(
-                "select max(cast(id as integer)) from objects where object_type = ?",
-                [object_type],
-            ).fetchone()
-        return (row[0] or 0) + 1
+            highest = [
+                self.con.execute(
+                    "select max(cast(id as integer)) from objects where object_type = ?",
+                    [object_type],
+                ).fetchone()[0]
+                or 0
+                for object_type in object_types
+            ]
+        return max(highest) + 1
+
+    def associated(
+        self, from_type: str, ids: Iterable[str], to_type: str
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Record id -> its associated ``to_type`` records (id, association type id), in id
+        order; records without any are left out."""
+        ids = [str(i) for i in ids]
+        found: dict[str, list[tuple[str, int]]] = {}
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.con.execute(
+                    "select from_id, to_id, type_id from associations where from_type = ?"
+                    f" and to_type = ? and from_id in ({marks}) order by cast(to_id as integer)",
+                    [from_type, to_type, *chunk],
+                ).fetchall()
+                for from_id, to_id, type_id in rows:
+                    found.setdefault(from_id, []).append((to_id, type_id))
+        return found
 
     # -- writes --------------------------------------------------------------------------
-    def put_many(self, records: Iterable[tuple[Record, Mapping[str, Any]]]) -> None:
-        """Insert or replace records with their unique keys, in one transaction."""
+    def put_many(
+        self,
+        records: Iterable[tuple[Record, Mapping[str, Any]]],
+        associations: Iterable[tuple[str, str, str, str, int]] = (),
+    ) -> None:
+        """Insert or replace records with their unique keys, and add ``associations``
+        (from type, from id, to type, to id, type id), in one transaction."""
         records = list(records)
         if not records:
             return
@@ -332,9 +373,14 @@ class CrmStore:
                 " values (?, ?, ?, ?)",
                 keys,
             )
+            self.con.executemany(
+                "insert or ignore into associations (from_type, from_id, to_type, to_id,"
+                " type_id) values (?, ?, ?, ?, ?)",
+                list(associations),
+            )
 
     def delete(self, object_type: str, ids: Iterable[str]) -> int:
-        """Delete records and their match keys for good: the freed pages are zeroed
+        """Delete records, their match keys and associations for good: the freed pages are zeroed
         (``secure_delete``) and the write-ahead log is truncated, so no copy of the
         records stays in the file (a GDPR delete). Returns how many records went."""
         ids = [str(i) for i in ids]
@@ -352,6 +398,11 @@ class CrmStore:
                     self.con.execute(
                         f"delete from record_keys where object_type = ? and id in ({marks})",
                         [object_type, *ids],
+                    )
+                    self.con.execute(
+                        f"delete from associations where from_type = ? and from_id in ({marks})"
+                        f" or to_type = ? and to_id in ({marks})",
+                        [object_type, *ids, object_type, *ids],
                     )
                 self.con.execute("pragma wal_checkpoint(truncate)")
             finally:
@@ -381,7 +432,8 @@ class CrmStore:
     def clear(self) -> None:
         """Remove every record and every property or group created through the API."""
         with self.lock, self.con:
-            for table in ("objects", "record_keys", "property_defs", "property_groups"):
+            for table in ("objects", "record_keys", "associations", "property_defs",
+                          "property_groups"):  # fmt: skip
                 self.con.execute(f"delete from {table}")
 
     # -- HubSpot property definitions created through the API -----------------------------

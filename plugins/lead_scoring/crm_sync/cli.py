@@ -50,7 +50,7 @@ def crm_sync(
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc
     counts = ("planned", "sent", "inserted", "updated", "skipped", "rejected",
-              "dead_lettered", "pending")  # fmt: skip
+              "dead_lettered", "pending", "owners_written", "owners_kept")  # fmt: skip
     typer.echo(f"{result.status}: " + " ".join(f"{k}={getattr(result, k)}" for k in counts))
     if result.message:
         typer.echo(result.message)

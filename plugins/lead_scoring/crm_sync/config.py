@@ -44,6 +44,9 @@ class SyncOptions:
     # when they were read from this same CRM (source kind and URL = target kind and URL).
     record_ids: Literal["auto", "crm", "external"] = "auto"
     create_records: bool = False  # create records the CRM does not hold (else: not_in_crm)
+    # CRM owner ids that mean "nobody yet" (comma-separated): such an owner is replaced by the
+    # lead's routed owner. Unset: LEAD_SCORING_CRM_UNASSIGNED_OWNERS (the setting dbt reads).
+    unassigned_owners: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,14 @@ class CrmTarget:
             and bool(self.source_url)
             and _origin(self.source_url) == _origin(self.base_url)
         )
+
+    @property
+    def unassigned_owners(self) -> frozenset[str]:
+        """Owner ids that mean "nobody yet" (an empty owner always does): the option, else
+        ``LEAD_SCORING_CRM_UNASSIGNED_OWNERS``, so a target made without the environment
+        (the nightly's connection) follows the one setting dbt routes with too."""
+        raw = self.options.unassigned_owners or os.environ.get(ENV_PREFIX + "UNASSIGNED_OWNERS", "")
+        return frozenset(filter(None, (owner.strip() for owner in raw.split(","))))
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -6,6 +6,9 @@ new, changed, or were rejected before (until they become dead letters). A row is
 the id of the CRM record it belongs to: the record id itself when the records came from this
 CRM, else the id confirmed by an earlier run or found by its match key; a row the CRM holds
 no record for is created only when ``create_records`` is on, else counted ``not_in_crm``.
+A lead's routed owner (``marts.lead_owners``) is written only over an empty owner, an
+unassigned one, or the one this product wrote last; right before writing, the current
+owners are read and a person's choice is kept (``owners_kept``, ``sync.owners_kept``).
 Outcomes are saved about once a second (``OutcomeBuffer``), each save one transaction, and
 ``sync.crm_state`` only ever holds rows the CRM confirmed: a run killed at any point loses
 and duplicates nothing, and the next run sends what is still unconfirmed (at most the last
@@ -30,23 +33,27 @@ from lead_scoring.crm_sync.marts import (
     account_domains,
     check_quality_gate,
     finalise_hash,
+    has_lead_owners,
     prepare,
     redact,
     write_by_id,
 )
 from lead_scoring.crm_sync.preflight import check_crm, make_writer, selected_objects
-from lead_scoring.crm_sync.rows import ID_PROPERTIES, Outcome, SyncRow
+from lead_scoring.crm_sync.rows import ID_PROPERTIES, OWNER_PROPERTIES, Outcome, SyncRow
 from lead_scoring.crm_sync.sync_tables import (
     Confirmed,
+    KeptOwner,
     LogLine,
     OutcomeBuffer,
     Rejected,
     Rejection,
+    StateEntry,
     drop_staging,
     ensure_tables,
     finish_run,
     load_rejections,
     load_state,
+    save_owners_kept,
     start_run,
 )
 from lead_scoring.crm_sync.throttle import Throttle
@@ -69,7 +76,9 @@ class SyncResult:
     created/updated; skipped: unchanged rows; rejected: rows the CRM (or the match-key check)
     refused in this run; dead_lettered: rows that are dead letters after this run; pending:
     planned rows neither confirmed nor rejected (daily limit, deadline, transient failures):
-    the next run sends them again.
+    the next run sends them again; owners_written: confirmed rows that carried the lead's
+    routed owner; owners_kept: leads whose CRM record keeps an owner a person set (the
+    routed owner was left out, the scores were written).
     """
 
     run_id: str
@@ -85,6 +94,8 @@ class SyncResult:
     dead_lettered: int = 0
     pending: int = 0
     not_in_crm: int = 0
+    owners_written: int = 0
+    owners_kept: int = 0
     duplicates: int = 0
     quarantined: int = 0
     requests: int = 0
@@ -111,6 +122,7 @@ class _Plan:
     dead_letters: list[str]
     rejections: dict[str, Rejection]
     crm_ids: dict[str, str]  # record id -> CRM id confirmed by an earlier run
+    state: dict[str, StateEntry]  # record id -> what the CRM confirmed last
     lifecycle_kept: int = 0
 
 
@@ -140,7 +152,7 @@ def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject) -> _Plan:
             if previous is None:
                 inserts.add(row.record_id)
     crm_ids = {rid: entry.crm_id for rid, entry in state.items() if entry.crm_id}
-    return _Plan(prepared, send, inserts, skipped, dead, rejections, crm_ids, kept)
+    return _Plan(prepared, send, inserts, skipped, dead, rejections, crm_ids, state, kept)
 
 
 def run_sync(
@@ -178,7 +190,7 @@ def run_sync(
                 result.skipped += p.skipped
             writer = make_writer(target, throttle)
             try:
-                check_crm(target, writer)
+                check_crm(target, writer, owners=has_lead_owners(wh))
             except (DailyLimitReached, DeadlineReached):
                 result.pending = result.planned  # nothing sent: all of it is for the next run
             else:
@@ -261,6 +273,41 @@ def _find_records(target: CrmTarget, writer, p: _Plan) -> list[str]:
     return sorted(missing)
 
 
+def _owner_written(p: _Plan, row: SyncRow) -> str | None:
+    """The owner this product last wrote to the row's CRM record (None: none, or the lead's
+    scores now go to another record, e.g. the Contact of a converted Salesforce Lead)."""
+    entry = p.state.get(row.record_id)
+    return entry.owner_id if entry is not None and entry.crm_id == row.crm_id else None
+
+
+def _keep_manual_owners(target: CrmTarget, writer, p: _Plan) -> list[KeptOwner]:
+    """Take the routed owner out of the rows whose CRM record has an owner a person chose.
+
+    The owner is written only over an empty owner, one of ``target.unassigned_owners``, or
+    the owner this product wrote last; a routed owner this product wrote already is not
+    sent again. The current owners are read right before writing (HubSpot batch read,
+    Salesforce SOQL), for the rows about to get another owner only.
+    """
+    name = OWNER_PROPERTIES[target.kind]
+    changing = []
+    for row in p.send:
+        routed = row.properties.get(name)
+        if routed is not None and routed == _owner_written(p, row):
+            del row.properties[name]
+        elif routed is not None:
+            changing.append(row)
+    kept = []
+    for id_property, rows in _write_groups(target, p, changing):
+        current = writer.owners(p.prepared.crm_object, id_property, rows)
+        for row in rows:
+            owner, routed = current.get(row.record_id) or "", row.properties[name]
+            ours = (routed, _owner_written(p, row), *target.unassigned_owners)
+            if owner and owner not in ours:
+                del row.properties[name]
+                kept.append(KeptOwner(row.record_id, row.crm_id, owner, routed))
+    return kept
+
+
 def _write_groups(target: CrmTarget, p: _Plan, rows: Sequence[SyncRow]):
     """(id property, rows): updates by CRM id, then creations by match key."""
     by_id = [row for row in rows if row.crm_id]
@@ -297,7 +344,22 @@ def _execute(
     result.dead_lettered += len(p.dead_letters)
     buffer = OutcomeBuffer(wh, target.name, obj, result.run_id)
     try:
-        not_in_crm = _find_records(target, writer, p)
+        try:
+            not_in_crm = _find_records(target, writer, p)
+            kept = _keep_manual_owners(target, writer, p)
+        except (DailyLimitReached, DeadlineReached):  # looking up: nothing of it was sent
+            not_in_crm, kept, p.send = [], [], []
+        if kept:
+            save_owners_kept(wh, target.name, obj, result.run_id, kept)
+            log.info(
+                "%s: %d leads keep the owner set in the CRM (manual owner, sync.owners_kept):"
+                " record ids %s",
+                obj,
+                len(kept),
+                ", ".join(k.record_id for k in kept[:10]) + (", ..." if len(kept) > 10 else ""),
+            )
+        counts["owners_kept"] = len(kept)
+        result.owners_kept += len(kept)
         if not_in_crm:
             log.warning(
                 "%s: %d rows have no record in the CRM and record creation is off"
@@ -446,15 +508,19 @@ def _save(
     """Buffer outcomes for the warehouse; returns (confirmed, rejected) row counts."""
     confirmed, rejected, lines = [], [], list(extra_log)
     limit = target.options.dead_letter_attempts
+    owner = OWNER_PROPERTIES[target.kind]
     for o in outcomes:
         row = rows[o.record_id]
         if o.error:
             o = replace(o, error=_scrub(o.error, row))
         action = "insert" if o.record_id in p.inserts else "update"
         if o.status == "confirmed":
+            written = row.properties.get(owner)
             confirmed.append(
-                Confirmed(o.record_id, row.match_key, o.crm_id, row.hash, row.lifecycle_stage)
-            )
+                Confirmed(o.record_id, row.match_key, o.crm_id, row.hash, row.lifecycle_stage,
+                          written or _owner_written(p, row))
+            )  # fmt: skip
+            result.owners_written += int(written is not None)
             created = o.created if o.created is not None else o.record_id in p.inserts
             result.inserted += int(created)
             result.updated += int(not created)
@@ -548,7 +614,8 @@ def _finish(wh: Warehouse, result: SyncResult, throttle: Throttle) -> None:
     finish_run(wh, result.run_id, result.target, result.status, result.counts(), result.message)
     line = (
         "run %s %s: status=%s planned=%d sent=%d inserted=%d updated=%d skipped=%d"
-        " rejected=%d dead_lettered=%d pending=%d not_in_crm=%d requests=%d error_responses=%d"
+        " rejected=%d dead_lettered=%d pending=%d not_in_crm=%d owners_written=%d"
+        " owners_kept=%d requests=%d error_responses=%d"
     )
     args = (
         result.run_id,
@@ -563,6 +630,8 @@ def _finish(wh: Warehouse, result: SyncResult, throttle: Throttle) -> None:
         result.dead_lettered,
         result.pending,
         result.not_in_crm,
+        result.owners_written,
+        result.owners_kept,
         result.requests,
         result.error_responses,
     )

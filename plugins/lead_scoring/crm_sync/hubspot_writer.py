@@ -23,9 +23,15 @@ from lead_scoring.crm_sync.errors import (
     DailyLimitReached,
     DeadlineReached,
 )
-from lead_scoring.crm_sync.fields import HUBSPOT_GROUP, HUBSPOT_GROUP_LABEL, FieldSpec, ObjectSpec
+from lead_scoring.crm_sync.fields import (
+    HUBSPOT_GROUP,
+    HUBSPOT_GROUP_LABEL,
+    LEADS,
+    FieldSpec,
+    ObjectSpec,
+)
 from lead_scoring.crm_sync.marts import redact
-from lead_scoring.crm_sync.rows import Outcome, SyncRow
+from lead_scoring.crm_sync.rows import OWNER_PROPERTIES, Outcome, SyncRow
 from lead_scoring.crm_sync.throttle import (
     Throttle,
     TransientAnswer,
@@ -34,6 +40,7 @@ from lead_scoring.crm_sync.throttle import (
     verdict_for_response,
 )
 
+OWNER = OWNER_PROPERTIES["hubspot"]
 HUBSPOT_TYPES: dict[str, tuple[str, str]] = {
     "number": ("number", "number"),
     "bool": ("bool", "booleancheckbox"),
@@ -233,14 +240,36 @@ class HubSpotWriter:
         return [outcomes[row.record_id] for row in rows]
 
     def resolve(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
-        """Match key -> id of the CRM record holding it (batch read, 100 keys a request);
-        keys no record holds are absent."""
-        found: dict[str, str] = {}
+        """Match key -> id of the CRM record holding it; keys no record holds are absent."""
+        found = self.read(object_type, id_property, keys)
+        return {key: record["id"] for key, record in found.items()}
+
+    def owners(self, object_type: str, id_property: str, rows: Sequence[SyncRow]) -> dict[str, str]:
+        """Record id -> the current ``hubspot_owner_id`` of each row's record ("": none);
+        rows whose record the CRM does not hold are absent."""
+        keys = [row.key(id_property) for row in rows]
+        found = self.read(object_type, id_property, keys, [OWNER])
+        return {
+            row.record_id: found[key].get(OWNER) or ""
+            for row, key in zip(rows, keys, strict=True)
+            if key in found
+        }
+
+    def read(
+        self,
+        object_type: str,
+        id_property: str,
+        keys: Sequence[str],
+        properties: Sequence[str] = (),
+    ) -> dict[str, dict[str, Any]]:
+        """Match key -> the properties (and ``id``) of the CRM record holding it (batch read,
+        100 keys a request); keys no record holds are absent."""
+        found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(keys), 100):
             chunk = keys[start : start + 100]
             body = {
                 "idProperty": id_property,
-                "properties": [id_property],
+                "properties": [id_property, *properties],
                 "inputs": [{"id": k} for k in chunk],
             }
             answer = self._call(
@@ -252,10 +281,10 @@ class HubSpotWriter:
             )
             wanted = {k.strip().lower(): k for k in chunk}
             for result in answer.get("results") or []:
-                value = str((result.get("properties") or {}).get(id_property) or "")
-                key = wanted.get(value.strip().lower())
+                values = result.get("properties") or {}
+                key = wanted.get(str(values.get(id_property) or "").strip().lower())
                 if key is not None:
-                    found[key] = str(result.get("id"))
+                    found[key] = {**values, "id": str(result.get("id"))}
         return found
 
     # -- erasure -----------------------------------------------------------------------------
@@ -285,13 +314,17 @@ class HubSpotWriter:
 
     # -- preflight -------------------------------------------------------------------------
     def preflight(
-        self, objects: Sequence[tuple[ObjectSpec, str | None]], create: bool
+        self, objects: Sequence[tuple[ObjectSpec, str | None]], create: bool, owners: bool = False
     ) -> list[str]:
-        """Create (or only verify) the group and properties; return the problems left."""
+        """Create (or only verify) the group and properties; return the problems left.
+
+        ``owners``: the leads' owners are written too, so HubSpot's own ``hubspot_owner_id``
+        must exist on contacts and take values (it is never created)."""
         problems: list[str] = []
         for spec, match_property in objects:
             object_type = spec.hubspot_object
-            problems += self._check_object(object_type, spec.fields, match_property, create)
+            owner = OWNER if owners and spec is LEADS else None
+            problems += self._check_object(object_type, spec.fields, match_property, create, owner)
         return problems
 
     def _check_object(
@@ -300,6 +333,7 @@ class HubSpotWriter:
         specs: Sequence[FieldSpec],
         match_property: str | None,
         create: bool,
+        owner: str | None = None,
     ) -> list[str]:
         try:
             groups = {
@@ -378,6 +412,13 @@ class HubSpotWriter:
                 absent = [o for o in options if o not in allowed]
                 if absent:
                     problems.append(f"{object_type}.{name} lacks the options {', '.join(absent)}")
+        if owner and owner not in existing:
+            problems.append(
+                f"{object_type}.{owner} (HubSpot's owner property) is missing: the leads'"
+                " owners cannot be written"
+            )
+        elif owner and getattr(existing[owner].modification_metadata, "read_only_value", False):
+            problems.append(f"{object_type}.{owner} is read-only: the owners cannot be written")
         match = existing.get(match_property) if match_property else None
         if match is not None and not match.has_unique_value:
             problems.append(

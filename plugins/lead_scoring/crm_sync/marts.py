@@ -1,8 +1,9 @@
 """Read the score marts and turn them into CRM rows: match keys, wire values, change hashes.
 
 Input contract: ``marts.lead_scores`` and ``marts.account_scores``
-(docs/data-contracts.md section 4), and ``marts.crm_records`` (the Salesforce record each
-lead's scores go to) when Salesforce records are written by their Id. Rows in
+(docs/data-contracts.md section 4), ``marts.crm_records`` (the Salesforce record each
+lead's scores go to) when Salesforce records are written by their Id, and
+``marts.lead_owners`` (each routed lead's CRM owner) when it exists. Rows in
 ``quality.quarantine`` never reach the CRM, and a failed latest quality gate run blocks the
 sync before any write.
 """
@@ -28,11 +29,12 @@ from lead_scoring.crm_sync.fields import (
     payload_hash,
     salesforce_values,
 )
-from lead_scoring.crm_sync.rows import ID_PROPERTIES, SyncRow
+from lead_scoring.crm_sync.rows import ID_PROPERTIES, OWNER_PROPERTIES, SyncRow
 from lead_scoring.warehouse import Warehouse
 
 QUARANTINE_RECORD_TYPES = {"leads": "contact", "accounts": "company"}
 CRM_RECORDS = ("crm_records", ("lead_id", "crm_object", "crm_record_id"))
+LEAD_OWNERS = ("lead_owners", ("lead_id", "crm_owner_id", "assigned_at"))
 EXTRA_COLUMNS = {"leads": ("email", "account_id"), "accounts": ("domain",)}
 _UNHASHED = {
     spec.name: {n for f in spec.fields if not f.hashed for n in (f.hubspot, f.salesforce)}
@@ -177,6 +179,11 @@ def prepare(
     duplicates = [(rid, kept[key]) for rid, key in zip(ids[repeated], keys[repeated], strict=True)]
     df, ids, keys = df[~repeated], ids[~repeated], keys[~repeated]
     rows = _rows(spec, target, df, ids.tolist(), keys.tolist(), match, domains or {})
+    if spec is LEADS:
+        owners = lead_owners(wh)
+        for row in rows:
+            if row.record_id in owners:
+                row.properties[OWNER_PROPERTIES[target.kind]] = owners[row.record_id]
     if by_id and target.kind == "salesforce" and spec is LEADS:
         rows, invalid = _to_salesforce_records(wh, target, rows, match, invalid)
     elif by_id:
@@ -274,6 +281,29 @@ def _to_salesforce_records(
         else:
             invalid.append((row.record_id, f"no Salesforce record for it in marts.{table}"))
     return kept, invalid
+
+
+def lead_owners(wh: Warehouse) -> dict[str, str]:
+    """Lead id -> the CRM owner id ``marts.lead_owners`` routes it to (the latest assignment);
+    leads without one are absent, and so is everything in a warehouse without the table."""
+    table, columns = LEAD_OWNERS
+    if not wh.table_exists("marts", table):
+        return {}
+    check_mart(wh, table, columns)
+    df = wh.query_df(
+        f"select lead_id, crm_owner_id from marts.{table} where crm_owner_id is not null"
+        " order by lead_id, assigned_at nulls first"
+    )
+    owners = {record_id(lead): record_id(owner) for lead, owner in df.itertuples(index=False)}
+    return {lead: owner for lead, owner in owners.items() if lead and owner}
+
+
+def has_lead_owners(wh: Warehouse) -> bool:
+    """True when ``marts.lead_owners`` routes at least one lead to a CRM owner."""
+    table, _ = LEAD_OWNERS
+    return wh.table_exists("marts", table) and bool(
+        wh.scalar(f"select count(*) from marts.{table} where crm_owner_id is not null")
+    )
 
 
 def write_by_id(

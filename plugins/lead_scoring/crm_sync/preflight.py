@@ -4,7 +4,9 @@ HubSpot: creates the ``lead_scoring`` property group and the score properties wh
 (``create_properties``), verifies types/options and that the match properties are unique.
 Salesforce: describes Lead and Account (and Contact, where converted people's scores go when
 records are written by Id) and lists every field an admin must create or fix (fields cannot
-be created through the REST API). Any problem raises ``CrmPreflightError``
+be created through the REST API). When ``marts.lead_owners`` routes leads to owners, the
+owner field must exist and be writable (HubSpot ``hubspot_owner_id`` on contacts, Salesforce
+``OwnerId`` updateable on each lead sObject). Any problem raises ``CrmPreflightError``
 with one message naming all of them.
 """
 
@@ -17,7 +19,9 @@ from lead_scoring.crm_sync.errors import CrmPreflightError, DailyLimitReached
 from lead_scoring.crm_sync.fields import LEADS, OBJECTS, SALESFORCE_CONTACT, ObjectSpec
 from lead_scoring.crm_sync.marts import (
     CRM_RECORDS,
+    LEAD_OWNERS,
     check_mart,
+    has_lead_owners,
     match_property,
     read_mart_columns,
 )
@@ -66,8 +70,9 @@ def salesforce_objects(
     ]
 
 
-def check_crm(target: CrmTarget, writer, create: bool = False) -> None:
-    """Raise ``CrmPreflightError`` listing every problem of the CRM side."""
+def check_crm(target: CrmTarget, writer, create: bool = False, owners: bool = False) -> None:
+    """Raise ``CrmPreflightError`` listing every problem of the CRM side (``owners``: the
+    leads' owners are written too)."""
     import requests
     import urllib3
 
@@ -79,13 +84,13 @@ def check_crm(target: CrmTarget, writer, create: bool = False) -> None:
                 (spec, None if target.uses_crm_ids else match_property(spec, target))
                 for spec in objects
             ]
-            problems = writer.preflight(pairs, create=create)
+            problems = writer.preflight(pairs, create=create, owners=owners)
             hint = (
                 "create them (or let the preflight create them: create_properties=true"
                 " and a token with the crm.schemas write scopes)"
             )
         else:
-            problems = writer.preflight(salesforce_objects(target, objects))
+            problems = writer.preflight(salesforce_objects(target, objects), owners=owners)
             hint = "a Salesforce admin must create or fix these fields (Setup > Object Manager)"
     except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise CrmPreflightError(
@@ -101,16 +106,19 @@ def check_crm(target: CrmTarget, writer, create: bool = False) -> None:
 
 def preflight(target: CrmTarget, settings: Settings) -> None:
     """Check (HubSpot: create) everything the sync needs; raise ``CrmPreflightError``."""
+    owners = False
     if settings.warehouse != "duckdb" or settings.warehouse_path.exists():
         with open_warehouse(settings, read_only=True) as wh:
             for spec in selected_objects(target):
                 read_mart_columns(wh, spec, required=False)
             if target.kind == "salesforce" and target.uses_crm_ids:
                 check_mart(wh, *CRM_RECORDS, required=False)
+            check_mart(wh, *LEAD_OWNERS, required=False)
+            owners = has_lead_owners(wh)
     throttle = Throttle(target.options, target.max_requests_per_10s)
     writer = make_writer(target, throttle)
     try:
-        check_crm(target, writer, create=target.options.create_properties)
+        check_crm(target, writer, create=target.options.create_properties, owners=owners)
     except DailyLimitReached as exc:
         raise CrmPreflightError(
             f"{target.name}: the CRM's daily request limit is spent; run again after it resets"

@@ -26,6 +26,7 @@ class SyncRow:
 
 
 ID_PROPERTIES = {"hubspot": "hs_object_id", "salesforce": "Id"}  # each CRM's record id
+OWNER_PROPERTIES = {"hubspot": "hubspot_owner_id", "salesforce": "OwnerId"}  # a record's owner
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from lead_scoring.crm_sync.errors import (
     DailyLimitReached,
     DeadlineReached,
 )
-from lead_scoring.crm_sync.fields import FieldSpec, ObjectSpec, csv_value
+from lead_scoring.crm_sync.fields import LEADS, FieldSpec, ObjectSpec, csv_value
 from lead_scoring.crm_sync.marts import redact
-from lead_scoring.crm_sync.rows import ID_PROPERTIES, Outcome, SyncRow
+from lead_scoring.crm_sync.rows import ID_PROPERTIES, OWNER_PROPERTIES, Outcome, SyncRow
 from lead_scoring.crm_sync.throttle import (
     Throttle,
     TransientAnswer,
@@ -41,6 +41,7 @@ from lead_scoring.crm_sync.throttle import (
     verdict_for_response,
 )
 
+OWNER = OWNER_PROPERTIES["salesforce"]
 BULK_JOB_ROWS = 10_000  # rows per Bulk job: results (and state) are saved job by job
 SALESFORCE_TYPES = {
     "number": ("double", "currency", "int", "percent"),
@@ -234,12 +235,9 @@ class SalesforceWriter:
         try:
             if external_id != ID_PROPERTIES["salesforce"]:
                 return self._bulk_upsert(sobject, external_id, rows)
-            by_object: dict[str, list[SyncRow]] = {}
-            for row in rows:
-                by_object.setdefault(row.crm_object or sobject, []).append(row)
             outcomes = {
                 o.record_id: o
-                for obj, group in by_object.items()
+                for obj, group in _by_sobject(sobject, external_id, rows).items()
                 for o in self._bulk_job(obj, external_id, group, with_create=False)
             }
             return [outcomes[r.record_id] for r in rows]
@@ -322,18 +320,40 @@ class SalesforceWriter:
         ]
 
     def resolve(self, sobject: str, field: str, keys: Sequence[str]) -> dict[str, str]:
-        """Match key -> Id of the record holding it (SOQL ``IN``, 200 keys a query)."""
-        found: dict[str, str] = {}
+        """Match key -> Id of the record holding it; keys no record holds are absent."""
+        return {key: str(record["Id"]) for key, record in self.read(sobject, field, keys).items()}
+
+    def owners(self, sobject: str, field: str, rows: Sequence[SyncRow]) -> dict[str, str]:
+        """Record id -> the current ``OwnerId`` of each row's record (of its own sObject when
+        written by Id: Lead or Contact); rows whose record the org does not hold are absent."""
+        current: dict[str, str] = {}
+        for obj, group in _by_sobject(sobject, field, rows).items():
+            keys = [row.key(field) for row in group]
+            found = self.read(obj, field, keys, [OWNER])
+            current.update(
+                (row.record_id, str(found[key].get(OWNER) or ""))
+                for row, key in zip(group, keys, strict=True)
+                if key in found
+            )
+        return current
+
+    def read(
+        self, sobject: str, field: str, keys: Sequence[str], fields: Sequence[str] = ()
+    ) -> dict[str, dict[str, Any]]:
+        """Match key -> the record holding it: ``Id``, ``field`` and ``fields`` (SOQL ``IN``,
+        200 keys a query); keys no record holds are absent."""
+        found: dict[str, dict[str, Any]] = {}
+        columns = ", ".join(dict.fromkeys(["Id", field, *fields]))
         for start in range(0, len(keys), 200):
             chunk = keys[start : start + 200]
             quoted = ", ".join(_soql_literal(k) for k in chunk)
-            soql = f"SELECT Id, {field} FROM {sobject} WHERE {field} IN ({quoted})"
+            soql = f"SELECT {columns} FROM {sobject} WHERE {field} IN ({quoted})"
             answer = self.sf.query_all(soql)
             wanted = {k.strip().lower(): k for k in chunk}
             for record in answer.get("records") or []:
                 key = wanted.get(str(record.get(field) or "").strip().lower())
                 if key is not None:
-                    found[key] = str(record["Id"])
+                    found[key] = record
         return found
 
     # -- erasure -----------------------------------------------------------------------------
@@ -372,9 +392,12 @@ class SalesforceWriter:
         return deleted
 
     # -- preflight -------------------------------------------------------------------------
-    def preflight(self, objects: Sequence[tuple[str, ObjectSpec, str | None]]) -> list[str]:
+    def preflight(
+        self, objects: Sequence[tuple[str, ObjectSpec, str | None]], owners: bool = False
+    ) -> list[str]:
         """Describe each (sObject, spec, external id or None: written by Id only) and list
-        what an admin must create or fix."""
+        what an admin must create or fix; ``owners``: the leads' ``OwnerId`` must be
+        updateable on each lead sObject."""
         from simple_salesforce.exceptions import SalesforceError
 
         problems: list[str] = []
@@ -392,6 +415,12 @@ class SalesforceWriter:
                 ) from exc
             fields = {f["name"]: f for f in described.get("fields", [])}
             problems += _check_fields(obj, spec, external_id, fields)
+            owner = fields.get(OWNER) if owners and spec is LEADS else {}
+            if owner is None or not owner.get("updateable", True):
+                problems.append(
+                    f"{obj}.{OWNER} is not updateable for this user: the leads' owners cannot"
+                    f" be written (the user needs Edit on {obj} and Transfer Record)"
+                )
         return problems
 
 
@@ -433,6 +462,17 @@ def _check_field(obj: str, spec: FieldSpec, described: dict[str, Any] | None) ->
     if not described.get("updateable", True):
         problems.append(f"{obj}.{spec.salesforce} is not updateable for this user")
     return problems
+
+
+def _by_sobject(sobject: str, field: str, rows: Sequence[SyncRow]) -> dict[str, list[SyncRow]]:
+    """Rows by the sObject of their record: by ``Id`` each row's own (Lead or Contact),
+    else ``sobject``."""
+    if field != ID_PROPERTIES["salesforce"]:
+        return {sobject: list(rows)}
+    by_object: dict[str, list[SyncRow]] = {}
+    for row in rows:
+        by_object.setdefault(row.crm_object or sobject, []).append(row)
+    return by_object
 
 
 def _soql_literal(value: str) -> str:

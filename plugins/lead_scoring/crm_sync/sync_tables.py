@@ -1,4 +1,4 @@
-"""The ``sync`` schema: CRM-confirmed state, runs, per-row log and rejections.
+"""The ``sync`` schema: CRM-confirmed state, runs, per-row log, rejections, kept owners.
 
 Written only from the main thread, one short transaction per confirmed batch, so a kill
 at any moment leaves every table consistent with what the CRM confirmed.
@@ -42,6 +42,10 @@ DDL = (
         message text,
         primary key (run_id, target))""",
     "alter table sync.runs add column if not exists not_in_crm bigint",
+    "alter table sync.runs add column if not exists owners_written bigint",
+    "alter table sync.runs add column if not exists owners_kept bigint",
+    # the owner this product last wrote to the record crm_id (null: none)
+    "alter table sync.crm_state add column if not exists owner_id text",
     """create table if not exists sync.row_log (
         run_id text not null,
         target text not null,
@@ -63,11 +67,20 @@ DDL = (
         payload_hash text,
         dead_letter boolean not null,
         primary key (target, object_type, record_id))""",
+    """create table if not exists sync.owners_kept (
+        run_id text not null,
+        target text not null,
+        object_type text not null,
+        record_id text not null,
+        crm_id text,
+        crm_owner_id text not null,
+        routed_owner_id text not null,
+        kept_at timestamp not null)""",
 )
 
 CHUNK = 400  # rows per multi-row statement
 STATE_COLUMNS = ("target", "object_type", "record_id", "match_key", "crm_id", "payload_hash",
-                 "lifecycle_stage", "run_id", "confirmed_at")  # fmt: skip
+                 "lifecycle_stage", "owner_id", "run_id", "confirmed_at")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class StateEntry:
     payload_hash: str
     lifecycle_stage: str | None
     crm_id: str | None = None
+    owner_id: str | None = None  # the owner this product last wrote to record crm_id
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ class Confirmed:
     crm_id: str | None
     payload_hash: str
     lifecycle_stage: str | None
+    owner_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,16 @@ class Rejected:
     payload_hash: str
     attempts: int
     dead_letter: bool
+
+
+@dataclass(frozen=True)
+class KeptOwner:
+    """A lead whose CRM record keeps the owner a person set (not the routed one)."""
+
+    record_id: str
+    crm_id: str | None
+    crm_owner_id: str  # the owner the CRM holds
+    routed_owner_id: str  # the owner marts.lead_owners routes the lead to
 
 
 @dataclass(frozen=True)
@@ -122,14 +147,16 @@ def ensure_tables(wh: Warehouse) -> None:
 def load_state(wh: Warehouse, target: str, object_type: str) -> dict[str, StateEntry]:
     if not wh.table_exists("sync", "crm_state"):
         return {}
+    # A dry run on a warehouse of an older version reads a state table without owners.
+    owner = "owner_id" if "owner_id" in wh.columns("sync", "crm_state") else "null"
     df = wh.query_df(
-        "select record_id, payload_hash, lifecycle_stage, crm_id from sync.crm_state"
+        f"select record_id, payload_hash, lifecycle_stage, crm_id, {owner} from sync.crm_state"
         " where target = ? and object_type = ?",
         [target, object_type],
     )
     return {
-        rid: StateEntry(h, _text(stage), _text(crm_id))
-        for rid, h, stage, crm_id in df.itertuples(index=False)
+        rid: StateEntry(h, _text(stage), _text(crm_id), _text(owner_id))
+        for rid, h, stage, crm_id, owner_id in df.itertuples(index=False)
     }
 
 
@@ -202,6 +229,7 @@ def save_outcomes(
                     "lifecycle_stage": pd.Series(
                         [c.lifecycle_stage for c in confirmed], dtype="string"
                     ),
+                    "owner_id": pd.Series([c.owner_id for c in confirmed], dtype="string"),
                     "run_id": run_id,
                     "confirmed_at": pd.Series([now] * len(confirmed), dtype="datetime64[us]"),
                 }
@@ -213,7 +241,8 @@ def save_outcomes(
                 " on conflict (target, object_type, record_id) do update set"
                 " match_key = excluded.match_key, crm_id = excluded.crm_id,"
                 " payload_hash = excluded.payload_hash,"
-                " lifecycle_stage = excluded.lifecycle_stage, run_id = excluded.run_id,"
+                " lifecycle_stage = excluded.lifecycle_stage, owner_id = excluded.owner_id,"
+                " run_id = excluded.run_id,"
                 " confirmed_at = excluded.confirmed_at"
             )
             wh.execute(
@@ -252,6 +281,22 @@ def save_outcomes(
     except BaseException:
         wh.execute("rollback")
         raise
+
+
+def save_owners_kept(
+    wh: Warehouse, target: str, object_type: str, run_id: str, kept: Sequence[KeptOwner]
+) -> None:
+    """Record the leads whose manual CRM owner this run left in place (the run report lists
+    them)."""
+    now = utc_now()
+    _insert(
+        wh,
+        "sync.owners_kept",
+        ("run_id", "target", "object_type", "record_id", "crm_id", "crm_owner_id",
+         "routed_owner_id", "kept_at"),
+        ((run_id, target, object_type, k.record_id, k.crm_id, k.crm_owner_id,
+          k.routed_owner_id, now) for k in kept),
+    )  # fmt: skip
 
 
 def drop_staging(wh: Warehouse) -> None:
@@ -325,6 +370,8 @@ def finish_run(
         "dead_lettered",
         "pending",
         "not_in_crm",
+        "owners_written",
+        "owners_kept",
         "requests",
         "error_responses",
     )

@@ -35,6 +35,19 @@ def simulate(
         help="The CRM the sandbox holds the funnel for: hubspot or salesforce [default:"
         " hubspot; --next-day: the simulation's].",
     ),
+    follow_up_rate: list[str] = typer.Option(
+        None,
+        help="The sales team's follow-up behaviour, NAME=VALUE (repeatable): on_time, late,"
+        " never (shares adding up to 1), at_due, decoy, sla_hours, late_max_hours; e.g."
+        " on_time=0.7 --follow-up-rate late=0.2 --follow-up-rate never=0.1.",
+    ),
+    follow_ups: bool = typer.Option(
+        False,
+        "--follow-ups",
+        help="Instead: the sales team at the simulation's end: log the follow-ups due in"
+        " the CRM at LEAD_SCORING_CRM_SOURCE_URL (and _TOKEN, _KIND, _CA_BUNDLE) and take"
+        " the leads a rep newly owns there as assigned.",
+    ),
 ) -> None:
     """Simulate leads, accounts, product and marketing events and outcomes, with ground truth."""
     import dataclasses
@@ -43,12 +56,19 @@ def simulate(
     from lead_scoring.settings import get_settings
     from lead_scoring.simulator import SimulatorError, simulate_next_day
     from lead_scoring.simulator import simulate as run_simulation
+    from lead_scoring.simulator.reps import FollowUpRates, simulate_rep_follow_ups
+    from lead_scoring.sources.errors import SourceUnavailable
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = get_settings()
     if home is not None:
         settings = dataclasses.replace(settings, home=home.resolve())
     try:
+        if follow_ups:
+            from lead_scoring.sources.extract import crm_source_from_env
+
+            typer.echo(simulate_rep_follow_ups(settings, crm_source_from_env()).line())
+            return
         if next_day:
             summary = simulate_next_day(settings, seed=seed, crm=crm)
         else:
@@ -62,14 +82,19 @@ def simulate(
                 seed=42 if seed is None else seed,
                 error_rates=_rates(error_rate or []),
                 crm=crm or "hubspot",
+                follow_up_rates=FollowUpRates.from_mapping(
+                    _rates(follow_up_rate or [], "--follow-up-rate", "on_time=0.8")
+                ),
             )
-    except SimulatorError as exc:
+    except (SimulatorError, SourceUnavailable) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo("\n".join(summary.lines()))
 
 
-def _rates(pairs: list[str]) -> dict[str, float]:
+def _rates(
+    pairs: list[str], option: str = "--error-rate", example: str = "invalid_email=0.01"
+) -> dict[str, float]:
     from lead_scoring.simulator import SimulatorError
 
     rates = {}
@@ -79,6 +104,6 @@ def _rates(pairs: list[str]) -> dict[str, float]:
             rates[name.strip()] = float(value)
         except ValueError:
             raise SimulatorError(
-                f"--error-rate: expected NAME=SHARE (e.g. invalid_email=0.01), got {pair!r}"
+                f"{option}: expected NAME=SHARE (e.g. {example}), got {pair!r}"
             ) from None
     return rates

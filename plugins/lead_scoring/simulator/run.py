@@ -44,6 +44,7 @@ from lead_scoring.simulator.population import (
     make_leads,
 )
 from lead_scoring.simulator.product_db import append_product_db, describe, replace_product_db
+from lead_scoring.simulator.reps import FollowUpRates, team_path, write_team
 
 log = logging.getLogger("lead_scoring.simulator")
 
@@ -93,6 +94,7 @@ class SimulationSummary:
     replaced: bool = False
     updated_leads: int = 0
     next_day: bool = False
+    team: Path | None = None  # the sales team's follow-up rates (simulator.reps)
 
     def lines(self) -> list[str]:
         what = "next day" if self.next_day else "simulation"
@@ -109,6 +111,9 @@ class SimulationSummary:
             f"  ground truth ({self.truth_dir}): {self.injected_lead_errors:,} leads and"
             f" {self.injected_event_errors:,} events with injected errors",
         ]
+        if self.team is not None:
+            out.append(f"  sales team ({self.team}): the roster's reps, the CRM sandbox's"
+                       " owners by e-mail, and their follow-up rates")  # fmt: skip
         if self.replaced:
             out.append(f"  replaced the earlier simulated data in {self.home}")
         return out
@@ -284,10 +289,15 @@ def simulate(
     seed: int = 42,
     error_rates: dict[str, float] | None = None,
     crm: str = "hubspot",
+    follow_up_rates: FollowUpRates | None = None,
+    rep_follow_up_rates: dict[str, FollowUpRates] | None = None,
 ) -> SimulationSummary:
     """Generate ``days`` of funnel history ending at ``end_date`` (00:00 UTC, default today)
     and replace whatever an earlier simulation wrote to the source systems in this home.
-    ``crm``: the CRM sandbox holds the funnel as HubSpot objects or as Salesforce records."""
+    ``crm``: the CRM sandbox holds the funnel as HubSpot objects or as Salesforce records.
+    The sales team (``simulator.reps``): the roster's reps, the sandbox's owners; every rep
+    follows up at ``follow_up_rates`` (default ``FollowUpRates()``), or at its own rates in
+    ``rep_follow_up_rates`` (rep id -> rates)."""
     _check_crm(crm)
     _check("leads", leads, 10)
     _check("accounts", accounts, 1)
@@ -295,6 +305,8 @@ def simulate(
     events = EVENTS_PER_LEAD * leads if events is None else events
     _check("events", events, 0)
     rates = resolve_rates(error_rates)
+    # the sales team first: a bad rate stops the run before anything is generated
+    write_team(settings, crm, seed, follow_up_rates, rep_follow_up_rates)
     end_date = end_date or datetime.now(UTC).date()
     as_of = _epoch(end_date)
     start = as_of - days * DAY
@@ -397,6 +409,7 @@ def simulate(
         event_truth.num_rows,
         began,
         replaced=replaced,
+        team=team_path(settings),
     )
     return summary
 

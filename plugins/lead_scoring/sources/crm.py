@@ -8,13 +8,20 @@ timestamp. Rows at the cursor's boundary are read again on the next run and de-d
 by dlt.
 
 Extra contact and company properties listed in the settings are read the same way into the
-long attribute tables (sources/attributes.py).
+long attribute tables (sources/attributes.py). Sales activities (the calls, emails,
+meetings and tasks engagements) are searched the same way on ``hs_lastmodifieddate``, each
+page's contacts read with one v4 associations batch read, into ``raw.crm_activities``; the
+owners are read in full into ``raw.crm_owners`` on every run. HubSpot's search never
+returns archived (deleted) records, so a deleted engagement keeps its row.
+
+Every request of one extract goes through one ``HubSpotApi``, paced under its rate.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from urllib.parse import urlencode
 
 import dlt
 import pandas as pd
@@ -42,6 +49,7 @@ PROPERTIES = {
         "bant_authority",
         "bant_need",
         "bant_timeline",
+        "hubspot_owner_id",
         "createdate",
         "lastmodifieddate",
     ],
@@ -54,6 +62,7 @@ PROPERTIES = {
         "country",
         "annualrevenue",
         "ls_target_account",
+        "hubspot_owner_id",
         "createdate",
         "lastmodifieddate",
     ],
@@ -69,11 +78,85 @@ PROPERTIES = {
         "lastmodifieddate",
     ],
 }
+# Engagement -> (activity_type, subject, status, completed_at property) of raw.crm_activities;
+# occurred_at is hs_timestamp (a meeting's start, a task's due time)
+ACTIVITIES = {
+    "calls": ("call", "hs_call_title", "hs_call_status", None),
+    "emails": ("email", "hs_email_subject", "hs_email_direction", None),
+    "meetings": ("meeting", "hs_meeting_title", "hs_meeting_outcome", "hs_meeting_end_time"),
+    "tasks": ("task", "hs_task_subject", "hs_task_status", "hs_task_completion_date"),
+}
+EMAIL_STATUS = {"EMAIL": "sent", "FORWARDED_EMAIL": "sent", "INCOMING_EMAIL": "received"}
 PAGE_SIZE = 100
+OWNERS_PAGE_SIZE = 500
 SEARCH_WINDOW = 10_000
 EPOCH = "1970-01-01T00:00:00.000Z"
 # 429 and 5xx are retried with backoff (Retry-After respected); an unreachable host fails fast.
 RETRY = {"request_max_attempts": 4, "request_backoff_factor": 0.5, "raise_for_status": False}
+DELETED = "is_deleted"  # a row flagged so removes the row with its key (dlt's hard_delete)
+ACTIVITY_COLUMNS = ["id", "contact_id", "crm_object", "activity_type", "subject", "status",
+                    "occurred_at", "completed_at", "owner_id", "createdate",
+                    "lastmodifieddate"]  # fmt: skip
+OWNER_COLUMNS = {"id": "text", "email": "text", "first_name": "text", "last_name": "text",
+                 "is_active": "boolean", "crm_object": "text"}  # fmt: skip
+# Raw tables every CRM's extract leaves (table -> column -> SQL type), created empty when
+# nothing feeds them (extract.create_missing_tables): routing and the SLA read them.
+EXTRA_TABLES = {
+    "crm_activities": dict.fromkeys(ACTIVITY_COLUMNS, "text") | {DELETED: "boolean"},
+    "crm_owners": OWNER_COLUMNS,
+}
+
+
+def text_columns(names: Iterable[str], deleted: bool = False) -> dict[str, dict]:
+    """dlt column hints: every column text; ``deleted``: with the ``is_deleted`` flag."""
+    columns = {name: {"data_type": "text", "nullable": True} for name in names}
+    if deleted:
+        columns[DELETED] = {"data_type": "bool", "nullable": True, "hard_delete": True}
+    return columns
+
+
+class HubSpotApi:
+    """Requests to one HubSpot account: authenticated, retried, and paced under
+    ``max_requests_per_second`` (HubSpot allows 5 search requests a second) across every
+    resource of an extract that shares it."""
+
+    def __init__(self, base_url: str, token: str, max_requests_per_second: float):
+        self.base_url, self.token = base_url.rstrip("/"), token
+        self.interval, self.last_request = 1.0 / max_requests_per_second, 0.0
+        self.session = Client(**RETRY).session
+
+    def call(self, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        """A POST of ``body`` (a GET without one) to ``path``; its JSON answer."""
+        time.sleep(max(0.0, self.last_request + self.interval - time.monotonic()))
+        self.last_request = time.monotonic()
+        query = f"?{urlencode(params)}" if params else ""
+        return _request(self.session, f"{self.base_url}{path}{query}", self.token, body)
+
+
+def owner_row(
+    owner_id: str,
+    email: str | None,
+    first: str | None,
+    last: str | None,
+    active: bool,
+    crm_object: str,
+) -> dict:
+    """A row of raw.crm_owners."""
+    return {"id": str(owner_id), "email": email, "first_name": first, "last_name": last,
+            "is_active": active, "crm_object": crm_object}  # fmt: skip
+
+
+def owners_resource(name: str, pages: Callable[[], Iterator[list[dict]]]):
+    """raw.crm_owners, replaced in full by every run, from ``pages`` of owner rows."""
+    columns = {n: {"data_type": "bool" if kind == "boolean" else "text", "nullable": True}
+               for n, kind in OWNER_COLUMNS.items()}  # fmt: skip
+
+    @dlt.resource(name=name, table_name="crm_owners", primary_key="id",
+                  write_disposition="replace", columns=columns)  # fmt: skip
+    def owners() -> Iterator[list[dict]]:
+        yield from pages()
+
+    return owners
 
 
 def _request(session, url: str, token: str, body: dict | None = None) -> dict:
@@ -101,18 +184,15 @@ def _filter(name: str, operator: str, value: str) -> dict:
 
 
 def _pages(
-    base_url: str,
-    token: str,
+    api: HubSpotApi,
     object_type: str,
     properties: list[str],
-    max_requests_per_second: float,
     since: str,
+    modified: str = "lastmodifieddate",
 ) -> Iterator[list[dict]]:
-    """Pages of records (property -> value) modified at or after ``since``, oldest first,
-    each record once, paced under the CRM's search rate limit."""
-    url = f"{base_url.rstrip('/')}/crm/v3/objects/{object_type}/search"
-    session = Client(**RETRY).session
-    interval, last_request = 1.0 / max_requests_per_second, 0.0
+    """Pages of records (property -> value) modified (``modified``: the property of the
+    change time) at or after ``since``, oldest first, each record once."""
+    path = f"/crm/v3/objects/{object_type}/search"
     operator, after = "GTE", None
     tied: str | None = None  # a timestamp read by id: a full window ended on it
     anchor = last_id = "0"  # reading `tied`: ids after `anchor`; the last id read
@@ -120,14 +200,12 @@ def _pages(
     # the records at `tied` already read in that window).
     last_stamp, ids_at_last_stamp = None, set()
     while True:
-        time.sleep(max(0.0, last_request + interval - time.monotonic()))
-        last_request = time.monotonic()
         if tied is None:
-            filters = [_filter("lastmodifieddate", operator, since)]
-            sort = "lastmodifieddate"
+            filters = [_filter(modified, operator, since)]
+            sort = modified
         else:
             filters = [
-                _filter("lastmodifieddate", "EQ", tied),
+                _filter(modified, "EQ", tied),
                 _filter("hs_object_id", "GT", anchor),
             ]
             sort = "hs_object_id"
@@ -139,7 +217,7 @@ def _pages(
         }
         if after:
             body["after"] = after
-        page = _request(session, url, token, body)
+        page = api.call(path, body)
         rows = [
             {name: (record.get("properties") or {}).get(name) for name in properties}
             | {"hs_object_id": str(record["id"])}
@@ -147,8 +225,8 @@ def _pages(
         ]
         if tied is None:
             for row in rows:
-                if row["lastmodifieddate"] != last_stamp:
-                    last_stamp, ids_at_last_stamp = row["lastmodifieddate"], set()
+                if row[modified] != last_stamp:
+                    last_stamp, ids_at_last_stamp = row[modified], set()
                 ids_at_last_stamp.add(row["hs_object_id"])
         elif rows:
             last_id = rows[-1]["hs_object_id"]
@@ -171,15 +249,9 @@ def _pages(
         tied, anchor = last_stamp, "0"
 
 
-def crm_resource(
-    base_url: str,
-    token: str,
-    object_type: str,
-    max_requests_per_second: float,
-    tombstones: Tombstones | None = None,
-):
-    """Contacts, companies or deals, paced under the CRM's search rate limit; records of
-    forgotten people (``tombstones``) are left out."""
+def crm_resource(api: HubSpotApi, object_type: str, tombstones: Tombstones | None = None):
+    """Contacts, companies or deals; records of forgotten people (``tombstones``) are left
+    out."""
     properties = PROPERTIES[object_type]
     table = f"crm_{object_type}"
 
@@ -192,14 +264,88 @@ def crm_resource(
     def records(
         cursor=dlt.sources.incremental("lastmodifieddate", initial_value=EPOCH),
     ) -> Iterator[list[dict]]:
-        for rows in _pages(
-            base_url, token, object_type, properties, max_requests_per_second, cursor.last_value
-        ):
+        for rows in _pages(api, object_type, properties, cursor.last_value):
             rows = tombstones.drop(table, rows) if tombstones else rows
             if rows:
                 yield rows
 
     return records
+
+
+def activity_resource(api: HubSpotApi, object_type: str, tombstones: Tombstones | None = None):
+    """One engagement type (calls, emails, meetings or tasks) as raw.crm_activities rows,
+    incremental on ``hs_lastmodifieddate``; the person is the engagement's (first)
+    associated contact. Activities of forgotten people are left out."""
+    activity_type, subject, status, completed = ACTIVITIES[object_type]
+    properties = [name for name in ("hs_object_id", "hs_timestamp", "hubspot_owner_id", subject,
+                                    status, completed, "hs_createdate", "hs_lastmodifieddate")
+                  if name]  # fmt: skip
+    statuses = EMAIL_STATUS if object_type == "emails" else None
+
+    @dlt.resource(
+        name=f"crm_{object_type}",
+        table_name="crm_activities",
+        primary_key="id",
+        write_disposition="merge",
+        columns=text_columns(ACTIVITY_COLUMNS, deleted=True),
+    )
+    def activities(
+        cursor=dlt.sources.incremental("lastmodifieddate", initial_value=EPOCH),
+    ) -> Iterator[list[dict]]:
+        pages = _pages(api, object_type, properties, cursor.last_value, "hs_lastmodifieddate")
+        for page in pages:
+            contacts = _contacts_of(api, object_type, [r["hs_object_id"] for r in page])
+            rows = [
+                {"id": r["hs_object_id"], "contact_id": contacts.get(r["hs_object_id"]),
+                 "crm_object": object_type, "activity_type": activity_type,
+                 "subject": r[subject],
+                 "status": statuses.get(r[status]) if statuses else r[status],
+                 "occurred_at": r["hs_timestamp"],
+                 "completed_at": r[completed] if completed else None,
+                 "owner_id": r["hubspot_owner_id"], "createdate": r["hs_createdate"],
+                 "lastmodifieddate": r["hs_lastmodifieddate"]}
+                for r in page
+            ]  # fmt: skip
+            rows = tombstones.drop("crm_activities", rows) if tombstones else rows
+            if rows:
+                yield rows
+
+    return activities
+
+
+def _contacts_of(api: HubSpotApi, object_type: str, ids: list[str]) -> dict[str, str]:
+    """Engagement id -> its associated contact (the lowest id, if several), by one v4
+    associations batch read; engagements without a contact are left out."""
+    answer = api.call(
+        f"/crm/v4/associations/{object_type}/contacts/batch/read",
+        {"inputs": [{"id": i} for i in ids]},
+    )
+    return {
+        str(r["from"]["id"]): str(min(int(t["toObjectId"]) for t in r["to"]))
+        for r in answer.get("results", [])
+        if r.get("to")
+    }
+
+
+def hubspot_owners(api: HubSpotApi):
+    """The account's owners, active and archived (``is_active`` false), into raw.crm_owners."""
+
+    def pages() -> Iterator[list[dict]]:
+        for archived in (False, True):
+            params = {"limit": OWNERS_PAGE_SIZE, "archived": str(archived).lower()}
+            while True:
+                page = api.call("/crm/v3/owners", params=params)
+                yield [
+                    owner_row(o["id"], o.get("email"), o.get("firstName"), o.get("lastName"),
+                              not archived, "owner")
+                    for o in page.get("results", [])
+                ]  # fmt: skip
+                after = ((page.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    break
+                params["after"] = after
+
+    return owners_resource("crm_owners", pages)
 
 
 def check_listed(
@@ -217,14 +363,13 @@ def check_listed(
             )
 
 
-def check_attributes(base_url: str, token: str, object_type: str, listed: dict[str, str]) -> None:
+def check_attributes(api: HubSpotApi, object_type: str, listed: dict[str, str]) -> None:
     """Stop with one message when a listed property is no attribute name, has a kind other
     than fit / pain, or is not a property of ``object_type`` in the CRM (its property list:
     GET /crm/v3/properties/{object_type})."""
     where = f"{ATTRIBUTE_ENV[object_type]} ({object_type})"
     check_listed(where, listed)
-    url = f"{base_url.rstrip('/')}/crm/v3/properties/{object_type}"
-    known = {p["name"] for p in _request(Client(**RETRY).session, url, token)["results"]}
+    known = {p["name"] for p in api.call(f"/crm/v3/properties/{object_type}")["results"]}
     unknown = [name for name in listed if name not in known]
     if unknown:
         raise SourceUnavailable(
@@ -234,18 +379,16 @@ def check_attributes(base_url: str, token: str, object_type: str, listed: dict[s
 
 
 def crm_attribute_resource(
-    base_url: str,
-    token: str,
+    api: HubSpotApi,
     object_type: str,
     listed: dict[str, str],
-    max_requests_per_second: float,
     tombstones: Tombstones | None = None,
 ):
     """The ``listed`` properties (name -> fit / pain) of contacts or companies as attribute
     rows (sources/attributes.py), incremental on their version (``valid_from``, the
     record's ``lastmodifieddate``). Checks the names against the CRM first. Contacts'
     e-mails are read too, so the records of forgotten people are left out."""
-    check_attributes(base_url, token, object_type, listed)
+    check_attributes(api, object_type, listed)
     table = attributes.TABLES[object_type]
     identity = ["email"] if object_type == "contacts" else []
     properties = list(dict.fromkeys([*listed, *identity, "createdate", "lastmodifieddate"]))
@@ -260,9 +403,7 @@ def crm_attribute_resource(
     def attribute_rows(
         cursor=dlt.sources.incremental("valid_from", initial_value=EPOCH),
     ) -> Iterator[list[dict]]:
-        for rows in _pages(
-            base_url, token, object_type, properties, max_requests_per_second, cursor.last_value
-        ):
+        for rows in _pages(api, object_type, properties, cursor.last_value):
             rows = tombstones.drop(table, rows) if tombstones else rows
             if not rows:
                 continue

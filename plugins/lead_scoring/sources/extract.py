@@ -157,35 +157,34 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     if skipped_message(forgotten):
         log.info("%s", skipped_message(forgotten))
     _check_not_empty(settings)
-    tables = ATTRIBUTE_TABLES
     if crm.kind == "salesforce":
         from lead_scoring.sources.salesforce import EXTRA_TABLES
-
-        tables = tables | EXTRA_TABLES
-    create_missing_tables(settings, tables)
+    else:
+        from lead_scoring.sources.crm import EXTRA_TABLES
+    create_missing_tables(settings, ATTRIBUTE_TABLES | EXTRA_TABLES)
     return ExtractResult(counts, time.monotonic() - started, forgotten.skipped_total)
 
 
 def _crm_resources(crm: CrmSource, listed: dict[str, dict[str, str]], forgotten) -> list:
-    """The CRM's dlt resources: contacts, companies, deals and the ``listed`` attributes
-    (HubSpot), or every Salesforce object read (sources/salesforce.py)."""
+    """The CRM's dlt resources: contacts, companies, deals, the ``listed`` attributes, the
+    owners and the sales activities (HubSpot, every request paced under the source's rate),
+    or every Salesforce object read (sources/salesforce.py)."""
     if crm.kind == "salesforce":
         from lead_scoring.sources.salesforce import salesforce_resources
 
         return salesforce_resources(crm, listed, forgotten)
-    from lead_scoring.sources.crm import crm_attribute_resource, crm_resource
+    from lead_scoring.sources import crm as hubspot
 
-    rps = crm.max_requests_per_second
+    api = hubspot.HubSpotApi(crm.base_url, crm.token, crm.max_requests_per_second)
     return [
+        *(hubspot.crm_resource(api, kind, forgotten) for kind in hubspot.PROPERTIES),
         *(
-            crm_resource(crm.base_url, crm.token, kind, rps, forgotten)
-            for kind in ("contacts", "companies", "deals")
-        ),
-        *(
-            crm_attribute_resource(crm.base_url, crm.token, kind, attrs, rps, forgotten)
+            hubspot.crm_attribute_resource(api, kind, attrs, forgotten)
             for kind, attrs in listed.items()
             if attrs
         ),
+        hubspot.hubspot_owners(api),
+        *(hubspot.activity_resource(api, kind, forgotten) for kind in hubspot.ACTIVITIES),
     ]
 
 

@@ -21,7 +21,9 @@ A person is one row of ``raw.crm_contacts``, Lead or Contact: the person key
 (``hs_object_id``) is the Id of the Lead the person started as (the earliest Lead whose
 ``ConvertedContactId`` is the Contact), else the Contact Id, so the key stays when a Lead
 converts. ``crm_object`` and ``crm_record_id`` name the record the person is now. Deals,
-campaign members and activities name people by the same key.
+campaign members and activities name people by the same key. A person's and an Account's
+owner (``OwnerId``) lands in ``hubspot_owner_id``; the Users land in ``raw.crm_owners``,
+read in full on every run.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ from simple_salesforce.exceptions import SalesforceError
 
 from lead_scoring.privacy.tombstones import Tombstones
 from lead_scoring.settings import ATTRIBUTE_ENV
-from lead_scoring.sources import attributes
-from lead_scoring.sources.crm import EPOCH, PROPERTIES, RETRY, check_listed
+from lead_scoring.sources import attributes, crm
+from lead_scoring.sources.crm import DELETED, EPOCH, PROPERTIES, RETRY, check_listed
 from lead_scoring.sources.errors import SourceUnavailable
 
 if TYPE_CHECKING:
@@ -59,16 +61,15 @@ BULK_THRESHOLD = 10_000  # changed records of one object from which Bulk API 2.0
 BULK_PAGE_SIZE = 50_000  # records per Bulk API 2.0 result page (maxRecords)
 BULK_POLL_S = 0.5  # seconds between Bulk job status checks
 IDS_PER_QUERY = 200  # ids in one ``IN (...)`` lookup: keeps the query URL short
-DELETED = "is_deleted"
 CONTACT_PREFIX = "003"  # the key prefix of Salesforce Contact ids
 SYSTEM = ["SystemModstamp", "IsDeleted"]
 FIELDS = {
     "Lead": ["Id", "FirstName", "LastName", "Email", "Title", "Phone", "Country", "Company",
-             "LeadSource", "IsConverted", "ConvertedContactId", "CreatedDate"],
+             "LeadSource", "OwnerId", "IsConverted", "ConvertedContactId", "CreatedDate"],
     "Contact": ["Id", "FirstName", "LastName", "Email", "Title", "Phone", "MailingCountry",
-                "AccountId", "Account.Name", "LeadSource", "CreatedDate"],
+                "AccountId", "Account.Name", "LeadSource", "OwnerId", "CreatedDate"],
     "Account": ["Id", "Name", "Website", "Industry", "NumberOfEmployees", "BillingCountry",
-                "AnnualRevenue", "CreatedDate"],
+                "AnnualRevenue", "OwnerId", "CreatedDate"],
     "Opportunity": ["Id", "Name", "AccountId", "IsClosed", "IsWon", "Amount", "CloseDate",
                     "CreatedDate"],
     "OpportunityContactRole": ["Id", "OpportunityId"],
@@ -86,6 +87,7 @@ PERSON = {
     "phone": ("Phone", "Phone"), "country": ("Country", "MailingCountry"),
     "company": ("Company", "Account.Name"), "associatedcompanyid": (None, "AccountId"),
     "hs_analytics_source": ("LeadSource", "LeadSource"),
+    "hubspot_owner_id": ("OwnerId", "OwnerId"),
 }  # fmt: skip
 # The objects whose fields a listed attribute may be, per attribute setting
 ATTRIBUTE_OBJECTS = {"contacts": ("Lead", "Contact"), "companies": ("Account",)}
@@ -97,14 +99,12 @@ TABLES = {
     "crm_campaign_members": ["id", "contact_id", "campaign_id", "campaign_name", "status",
                              "has_responded", "first_responded_at", "createdate",
                              "lastmodifieddate"],
-    "crm_activities": ["id", "contact_id", "crm_object", "activity_type", "subject", "status",
-                       "occurred_at", "completed_at", "owner_id", "createdate",
-                       "lastmodifieddate"],
+    "crm_activities": crm.ACTIVITY_COLUMNS,
 }  # fmt: skip
 # Created empty when nothing feeds them (extract.create_missing_tables): routing reads them.
-EXTRA_TABLES = {
-    table: dict.fromkeys(TABLES[table], "text") | {DELETED: "boolean"}
-    for table in ("crm_campaign_members", "crm_activities")
+EXTRA_TABLES = crm.EXTRA_TABLES | {
+    "crm_campaign_members": dict.fromkeys(TABLES["crm_campaign_members"], "text")
+    | {DELETED: "boolean"},
 }
 # A datetime as REST (``2026-11-01T10:00:00.000+0000``) or Bulk (``...000Z``) writes it
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$")
@@ -377,7 +377,8 @@ class Reader:
                 "hs_object_id": a["Id"], "name": a["Name"], "domain": _domain(a["Website"]),
                 "industry": a["Industry"], "numberofemployees": a["NumberOfEmployees"],
                 "country": a["BillingCountry"], "annualrevenue": a["AnnualRevenue"],
-                "createdate": a["CreatedDate"], "lastmodifieddate": a["SystemModstamp"],
+                "hubspot_owner_id": a["OwnerId"], "createdate": a["CreatedDate"],
+                "lastmodifieddate": a["SystemModstamp"],
             }
             for a in kept
         ]  # fmt: skip
@@ -479,10 +480,9 @@ def _hints(table: str):
             write_disposition="merge",
             columns=attributes.column_hints(),
         )
-    columns = {name: {"data_type": "text", "nullable": True} for name in TABLES[table]}
-    columns[DELETED] = {"data_type": "bool", "nullable": True, "hard_delete": True}
     return dlt.mark.make_hints(table_name=table, primary_key=TABLES[table][0],
-                               write_disposition="merge", columns=columns)  # fmt: skip
+                               write_disposition="merge",
+                               columns=crm.text_columns(TABLES[table], deleted=True))  # fmt: skip
 
 
 def _resource(sf: Salesforce, obj: str, fields: list[str], mapper):
@@ -502,14 +502,26 @@ def _resource(sf: Salesforce, obj: str, fields: list[str], mapper):
     return (changed | raw_rows).with_name(f"salesforce_{obj.lower()}_rows")
 
 
+def _users(sf: Salesforce):
+    """The org's Users into raw.crm_owners (read in full: an org has few)."""
+
+    def pages() -> Iterator[list[dict]]:
+        for page in _rest_pages(sf, "SELECT Id, Email, FirstName, LastName, IsActive FROM User"):
+            yield [crm.owner_row(u["Id"], u["Email"], u["FirstName"], u["LastName"],
+                                 u["IsActive"] == "true", "User") for u in page]  # fmt: skip
+
+    return crm.owners_resource("salesforce_users", pages)
+
+
 def salesforce_resources(
     source: CrmSource,
     listed: dict[str, dict[str, str]],
     tombstones: Tombstones | None = None,
 ) -> list:
     """One resource per Salesforce object, into crm_contacts, crm_companies, crm_deals, the
-    attribute tables, crm_campaign_members and crm_activities. The ``listed`` custom fields
-    (settings.crm_attributes) are checked against Salesforce before anything is read."""
+    attribute tables, crm_campaign_members and crm_activities, and the Users into crm_owners.
+    The ``listed`` custom fields (settings.crm_attributes) are checked against Salesforce
+    before anything is read."""
     sf = connect(source)
     reader = Reader(sf, custom_fields(sf, listed), tombstones)
     mappers = {
@@ -518,4 +530,7 @@ def salesforce_resources(
         "CampaignMember": reader.campaign_members,
         "Task": partial(reader.activities, "Task"), "Event": partial(reader.activities, "Event"),
     }  # fmt: skip
-    return [_resource(sf, obj, reader.fields(obj), mapper) for obj, mapper in mappers.items()]
+    return [
+        *(_resource(sf, obj, reader.fields(obj), mapper) for obj, mapper in mappers.items()),
+        _users(sf),
+    ]

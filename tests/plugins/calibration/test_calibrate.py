@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from lead_scoring.calibration import (
     CalibrationConfig,
@@ -93,9 +94,13 @@ def test_threshold_backtest_and_challenger_in_the_summary(calibrated):
     assert s["proposed_threshold"] == result.summary["proposed_threshold"]
     at = s["proposed_at_threshold"]
     assert at["sdr_ready_leads"] > 0 and 0 <= at["close_rate"] <= 1
+    # no roster table in this build: the seed file's reps, no follow-up measured yet
+    capacity = s["capacity"]
+    assert capacity["source"] == "seeds/sales_reps.csv" and capacity["within_sla_rate"] is None
+    assert capacity["follow_up_per_week"] == capacity["per_week"] > 0
     if s["threshold_status"] == "in_band":
         assert 0.10 <= at["close_rate"] <= 0.15
-        assert at["volume_per_week"] <= 250
+        assert at["volume_per_week"] <= capacity["follow_up_per_week"]
     for key in ("profile_only_share", "bad_fit_low_pain_share"):
         assert 0 <= at[key] <= 1
     metrics = pd.read_csv(result.proposal_dir / "backtest_metrics.csv").set_index("model")
@@ -128,6 +133,9 @@ def test_report_and_run_report_section(calibrated):
     assert result.proposal_dir.name in section
     assert f"{result.summary['auc_proposed']:.3f}" in section
     assert f"{result.summary['proposed_threshold']:g}" in section
+    capacity = result.summary["capacity"]
+    assert "<h2>SDR capacity</h2>" in html and str(escape(capacity["reason"])) in html
+    assert f"the team follows up {capacity['follow_up_per_week']:,.0f} within the SLA" in section
 
 
 def test_run_report_section_without_a_proposal(settings):

@@ -152,11 +152,11 @@ def test_no_signal_is_reported_and_no_threshold_makes_everyone_ready():
                           "size": rng.integers(1, 500, n).astype(float)})  # fmt: skip
     data = _data(frame, (rng.random(n) < 0.4).astype(int))
     config = CalibrationConfig()
-    backtest = run_backtest(data, _rules(), config)
+    backtest = run_backtest(data, _rules(), config, 250.0)
     decisions, proposed, _ = propose(data, _rules(), config)
     assert judge_signal(backtest, decisions)
     scores = score_leads(proposed, data.attributes, data.decayed)
-    choice, _ = recommend_threshold(scores, data.is_won, 50.0, proposed, config)
+    choice, _ = recommend_threshold(scores, data.is_won, 50.0, proposed, config, 250.0)
     assert choice.sdr_ready_share < 1
 
 

@@ -26,7 +26,7 @@ def _leads(n=4_000, seed=3):
 def test_lowest_threshold_inside_the_band_and_capacity():
     scores, won = _leads()
     rules = load_rules(PROJECT)
-    choice, curve = recommend_threshold(scores, won, 300, rules, CalibrationConfig())
+    choice, curve = recommend_threshold(scores, won, 300, rules, CalibrationConfig(), 250)
     assert choice.status == "in_band"
     assert 0.10 <= choice.close_rate <= 0.15
     assert choice.volume_per_week <= 250
@@ -38,10 +38,8 @@ def test_lowest_threshold_inside_the_band_and_capacity():
 def test_small_sdr_team_raises_the_threshold_above_the_band():
     scores, won = _leads()
     rules = load_rules(PROJECT)
-    roomy, _ = recommend_threshold(scores, won, 1_000, rules, CalibrationConfig())
-    tight, _ = recommend_threshold(
-        scores, won, 1_000, rules, CalibrationConfig(sdr_capacity_per_week=40)
-    )
+    roomy, _ = recommend_threshold(scores, won, 1_000, rules, CalibrationConfig(), 250)
+    tight, _ = recommend_threshold(scores, won, 1_000, rules, CalibrationConfig(), 40)
     assert tight.threshold > roomy.threshold
     assert tight.volume_per_week <= 40
     assert tight.status in ("above_band_at_capacity", "in_band")
@@ -51,7 +49,7 @@ def test_band_unreachable_is_said_so():
     scores, won = _leads()
     rules = load_rules(PROJECT)
     config = CalibrationConfig(target_close_rate_low=0.6, target_close_rate_high=0.7)
-    choice, _ = recommend_threshold(scores, won, 1_000, rules, config)
+    choice, _ = recommend_threshold(scores, won, 1_000, rules, config, 250)
     assert choice.status == "band_unreachable"
 
 

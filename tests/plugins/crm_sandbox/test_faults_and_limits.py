@@ -115,9 +115,9 @@ def test_unknown_fault_is_refused_and_stats_and_reset(sandbox, http):
         "200": 1
     }
     assert stats["requests"]["hubspot GET /crm/v3/objects/{object_type}"] == {"401": 1}
-    assert stats["records"] == {"contacts": 1}
+    assert stats["records"] == {"contacts": 1, "sf:User": 10}  # the org's users are seeded
     http.post(f"{sandbox.salesforce_url}/_sandbox/reset").raise_for_status()
-    assert sandbox.stats()["records"] == {} and sandbox.stats()["total"] == 0
+    assert sandbox.stats()["records"] == {"sf:User": 10} and sandbox.stats()["total"] == 0
 
 
 @pytest.mark.parametrize("server", ["hubspot_url", "salesforce_url"])
@@ -145,7 +145,7 @@ def test_admin_endpoints_need_the_sandbox_token(sandbox, server):
 
     auth = {"Authorization": f"Bearer {sandbox.token}"}
     assert requests.get(f"{base}/stats", headers=auth, verify=verify).json()["records"] == {
-        "contacts": 1
+        "contacts": 1, "sf:User": 10
     }
     requests.post(f"{base}/reset", headers=auth, verify=verify).raise_for_status()
     assert sandbox.store.count("contacts") == 0

@@ -98,3 +98,106 @@ def faults_after(handle: SandboxHandle, store_type: str, records: int, **faults)
         yield
     finally:
         thread.join()
+
+
+# -- CRM records as a sales team has them, and the marts read from them ---------------------
+def hubspot_people(crm, leads, accounts) -> None:
+    """CRM records as a sales team has them: contacts and companies with names, no score
+    properties and no product match keys; ids 1000+ (contacts) and 5000+ (companies)."""
+    crm.store.bulk_load(
+        "contacts",
+        [
+            {"hs_object_id": str(1000 + i), "email": email, "firstname": f"First{i}",
+             "lastname": f"Last{i}"}
+            for i, email in enumerate(leads["email"])
+        ],
+    )  # fmt: skip
+    crm.store.bulk_load(
+        "companies",
+        [
+            {"hs_object_id": str(5000 + i), "name": f"Company {i}", "domain": domain}
+            for i, domain in enumerate(accounts["domain"])
+        ],
+    )
+
+
+def with_hubspot_ids(leads, accounts):
+    """The marts as the extract of that CRM makes them: record ids are hs_object_id."""
+    ids = {a: str(5000 + i) for i, a in enumerate(accounts["account_id"])}
+    leads = leads.assign(
+        lead_id=[str(1000 + i) for i in range(len(leads))],
+        account_id=leads["account_id"].map(ids),
+    )
+    return leads, accounts.assign(account_id=accounts["account_id"].map(ids))
+
+
+def sf_id(prefix: str, n: int) -> str:
+    return f"{prefix}5g{n:010d}AAA"
+
+
+def salesforce_shop(crm, settings, n: int = 40, converted: int = 10, contacts_only: int = 5):
+    """A Salesforce org as a sales team has it, and the marts its extract gives.
+
+    ``n`` people: the first ``converted`` Leads were converted (their Contact holds the
+    person now), the last ``contacts_only`` were never Leads. A person's key is their Lead
+    Id, or their Contact Id when they never were a Lead. Returns the people with the
+    record each one's scores belong to (``crm_object``, ``crm_record_id``).
+    """
+    leads = sample_leads(n, accounts=max(1, n // 4))
+    accounts = sample_accounts(leads)
+    account_ids = {a: sf_id("001", i) for i, a in enumerate(accounts["account_id"])}
+    accounts["account_id"] = accounts["account_id"].map(account_ids)
+    leads["account_id"] = leads["account_id"].map(account_ids)
+    lead_ids = [sf_id("00Q", i) for i in range(n - contacts_only)]
+    contact_ids = [sf_id("003", i) for i in range(converted)] + [
+        sf_id("003", 1000 + i) for i in range(contacts_only)
+    ]
+    is_contact = [i < converted or i >= n - contacts_only for i in range(n)]
+    leads["lead_id"] = lead_ids + contact_ids[converted:]
+    leads["crm_object"] = ["Contact" if c else "Lead" for c in is_contact]
+    leads["crm_record_id"] = [
+        contact_ids[i] if i < converted else leads["lead_id"][i] for i in range(n)
+    ]
+    crm.store.bulk_load(
+        "sf:Account",
+        [{"hs_object_id": i, "Id": i, "Name": f"Company {k}"}
+         for k, i in enumerate(account_ids.values())],
+    )  # fmt: skip
+    crm.store.bulk_load(
+        "sf:Lead",
+        [{"hs_object_id": lead_id, "Id": lead_id, "LastName": f"Last{i}", "Company": "Acme",
+          "IsConverted": i < converted,
+          **({"Status": "Closed - Converted", "ConvertedContactId": contact_ids[i]}
+             if i < converted else {})}
+         for i, lead_id in enumerate(lead_ids)],
+    )  # fmt: skip
+    account_list = list(account_ids.values())
+    crm.store.bulk_load(
+        "sf:Contact",
+        [{"hs_object_id": c, "Id": c, "LastName": f"Contact{k}",
+          "AccountId": account_list[k % len(account_list)]}
+         for k, c in enumerate(contact_ids)],
+    )  # fmt: skip
+    write_salesforce_marts(settings, leads, accounts)
+    return leads, accounts
+
+
+def write_salesforce_marts(settings, leads, accounts) -> None:
+    write_marts(settings, leads.drop(columns=["crm_object", "crm_record_id"]), accounts)
+    with open_warehouse(settings) as wh:
+        wh.write_df(leads[["lead_id", "crm_object", "crm_record_id"]], "marts", "crm_records",
+                    mode="replace")  # fmt: skip
+
+
+def sf_records(crm, obj: str) -> dict[str, dict]:
+    """The records of Salesforce sObject ``obj`` the sandbox holds, by Id."""
+    return {r.id: r.properties for r in crm.store.select(f"sf:{obj}")}
+
+
+def same_salesforce(crm, **options) -> CrmTarget:
+    """The Salesforce org the marts were read from, as target (the nightly default)."""
+    return CrmTarget(
+        "salesforce", crm.salesforce_url, crm.token, ca_bundle=str(crm.ca_path),
+        source_url=crm.salesforce_url, source_kind="salesforce",
+        options=SyncOptions(**{**FAST, **options}),
+    )  # fmt: skip

@@ -9,53 +9,25 @@ from __future__ import annotations
 import pytest
 from crm_sync_helpers import (
     STORE_TYPES,
+    hubspot_people,
     make_target,
     marts,
     records,
     requests_to,
     rewrite_leads,
     table,
+    with_hubspot_ids,
 )
 
 from lead_scoring.crm_sync import CrmTarget, SyncOptions, preflight, run_sync
 from lead_scoring.crm_sync.bench import sample_accounts, write_marts
 
 
-def _people(crm, leads, accounts) -> None:
-    """CRM records as a sales team has them: contacts and companies with names, no score
-    properties and no product match keys; ids 1000+ (contacts) and 5000+ (companies)."""
-    crm.store.bulk_load(
-        "contacts",
-        [
-            {"hs_object_id": str(1000 + i), "email": email, "firstname": f"First{i}",
-             "lastname": f"Last{i}"}
-            for i, email in enumerate(leads["email"])
-        ],
-    )  # fmt: skip
-    crm.store.bulk_load(
-        "companies",
-        [
-            {"hs_object_id": str(5000 + i), "name": f"Company {i}", "domain": domain}
-            for i, domain in enumerate(accounts["domain"])
-        ],
-    )
-
-
-def _crm_ids(leads, accounts):
-    """The marts as the extract of that CRM makes them: record ids are hs_object_id."""
-    ids = {a: str(5000 + i) for i, a in enumerate(accounts["account_id"])}
-    leads = leads.assign(
-        lead_id=[str(1000 + i) for i in range(len(leads))],
-        account_id=leads["account_id"].map(ids),
-    )
-    return leads, accounts.assign(account_id=accounts["account_id"].map(ids))
-
-
 def test_records_read_from_the_crm_are_updated_by_id_and_never_duplicated(settings, crm):
     leads = marts(settings, n=60)
-    leads, accounts = _crm_ids(leads, sample_accounts(leads))
+    leads, accounts = with_hubspot_ids(leads, sample_accounts(leads))
     write_marts(settings, leads, accounts)
-    _people(crm, leads, accounts)
+    hubspot_people(crm, leads, accounts)
     target = CrmTarget(
         "hubspot", crm.hubspot_url, crm.token, source_url=crm.hubspot_url,
         options=SyncOptions(max_requests_per_10s=10_000),
@@ -87,9 +59,9 @@ def test_records_read_from_the_crm_are_updated_by_id_and_never_duplicated(settin
 
 def test_a_record_deleted_in_the_crm_is_a_rejection_not_a_new_record(settings, crm):
     leads = marts(settings, n=20)
-    leads, accounts = _crm_ids(leads, sample_accounts(leads))
+    leads, accounts = with_hubspot_ids(leads, sample_accounts(leads))
     write_marts(settings, leads, accounts)
-    _people(crm, leads.iloc[1:], accounts)  # contact 1000 was deleted in the CRM
+    hubspot_people(crm, leads.iloc[1:], accounts)  # contact 1000 was deleted in the CRM
     target = make_target(crm, "hubspot", record_ids="crm", create_records=True)
     preflight(target, settings)
     before = crm.store.counts()
@@ -104,7 +76,7 @@ def test_a_record_deleted_in_the_crm_is_a_rejection_not_a_new_record(settings, c
 def test_without_crm_ids_records_are_found_by_email_and_nothing_is_created(settings, crm):
     leads = marts(settings, n=40)  # ids of another system; half the people are in the CRM
     accounts = sample_accounts(leads)
-    _people(crm, leads.iloc[:20], accounts.iloc[:0])
+    hubspot_people(crm, leads.iloc[:20], accounts.iloc[:0])
     target = make_target(crm, "hubspot", create_records=False)
     preflight(target, settings)
     before = crm.store.counts()

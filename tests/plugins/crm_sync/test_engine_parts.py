@@ -57,6 +57,20 @@ def test_target_defaults_to_hubspot_and_caps_the_batch_size():
     assert target.max_requests_per_10s == 100
 
 
+def test_unassigned_owners_come_from_the_option_or_the_one_environment_setting(monkeypatch):
+    monkeypatch.delenv("LEAD_SCORING_CRM_UNASSIGNED_OWNERS", raising=False)
+    env = {"LEAD_SCORING_CRM_TOKEN": "t", "LEAD_SCORING_CRM_UNASSIGNED_OWNERS": " 1009, ,q1 "}
+    assert target_from_env(env).unassigned_owners == {"1009", "q1"}
+    conn = SimpleNamespace(conn_type="salesforce", host="acme.my.salesforce.com", port=None,
+                           schema="https", password="t",
+                           extra_dejson={"unassigned_owners": "005000000000001AAA"})  # fmt: skip
+    assert target_from_connection(conn).unassigned_owners == {"005000000000001AAA"}
+    conn.extra_dejson = {}
+    assert target_from_connection(conn).unassigned_owners == set()
+    monkeypatch.setenv("LEAD_SCORING_CRM_UNASSIGNED_OWNERS", "00G000000000001AAA")
+    assert target_from_connection(conn).unassigned_owners == {"00G000000000001AAA"}
+
+
 def test_bad_configuration_is_one_clear_error():
     with pytest.raises(CrmPreflightError, match="CRM kind 'pipedrive' is not supported"):
         target_from_env({"LEAD_SCORING_CRM_KIND": "pipedrive", "LEAD_SCORING_CRM_URL": "x"})

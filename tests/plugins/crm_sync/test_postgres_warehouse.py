@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
-
-import psycopg2
-import pytest
 from crm_sync_helpers import by_key, make_target, marts, table
 
 from lead_scoring.crm_sync import preflight, run_sync
-
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture
-def pg_settings(settings):
-    name = f"crm_sync_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(f"{SERVER}/postgres", connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432: {exc}")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    yield replace(settings, warehouse="postgres", warehouse_url=f"{SERVER}/{name}")
-    with admin.cursor() as cur:
-        cur.execute(f'drop database "{name}" with (force)')
-    admin.close()
 
 
 def test_sync_state_on_postgres(pg_settings, crm):

@@ -10,11 +10,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from crm_sync_helpers import FAST, table
+from crm_sync_helpers import (
+    salesforce_shop,
+    same_salesforce,
+    sf_id,
+    sf_records,
+    table,
+    write_salesforce_marts,
+)
 
 from lead_scoring.crm_sandbox.server import verified_session
-from lead_scoring.crm_sync import CrmTarget, SyncOptions, preflight, run_sync, target_from_env
-from lead_scoring.crm_sync.bench import sample_accounts, sample_leads, write_marts
+from lead_scoring.crm_sync import CrmTarget, preflight, run_sync, target_from_env
 from lead_scoring.warehouse import open_warehouse
 
 SF_OBJECTS = ("sf:Lead", "sf:Contact", "sf:Account")
@@ -78,80 +84,9 @@ def test_the_nightly_target_defaults_to_the_source_connection(airflow_home, monk
 
 
 # -- the sync against the sandbox -----------------------------------------------------------
-def _sf_id(prefix: str, n: int) -> str:
-    return f"{prefix}5g{n:010d}AAA"
-
-
-def _salesforce_shop(crm, settings, n: int = 40, converted: int = 10, contacts_only: int = 5):
-    """A Salesforce org as a sales team has it, and the marts its extract gives.
-
-    ``n`` people: the first ``converted`` Leads were converted (their Contact holds the
-    person now), the last ``contacts_only`` were never Leads. A person's key is their Lead
-    Id, or their Contact Id when they never were a Lead. Returns the people with the
-    record each one's scores belong to (``crm_object``, ``crm_record_id``).
-    """
-    leads = sample_leads(n, accounts=max(1, n // 4))
-    accounts = sample_accounts(leads)
-    account_ids = {a: _sf_id("001", i) for i, a in enumerate(accounts["account_id"])}
-    accounts["account_id"] = accounts["account_id"].map(account_ids)
-    leads["account_id"] = leads["account_id"].map(account_ids)
-    lead_ids = [_sf_id("00Q", i) for i in range(n - contacts_only)]
-    contact_ids = [_sf_id("003", i) for i in range(converted)] + [
-        _sf_id("003", 1000 + i) for i in range(contacts_only)
-    ]
-    is_contact = [i < converted or i >= n - contacts_only for i in range(n)]
-    leads["lead_id"] = lead_ids + contact_ids[converted:]
-    leads["crm_object"] = ["Contact" if c else "Lead" for c in is_contact]
-    leads["crm_record_id"] = [
-        contact_ids[i] if i < converted else leads["lead_id"][i] for i in range(n)
-    ]
-    crm.store.bulk_load(
-        "sf:Account",
-        [{"hs_object_id": i, "Id": i, "Name": f"Company {k}"}
-         for k, i in enumerate(account_ids.values())],
-    )  # fmt: skip
-    crm.store.bulk_load(
-        "sf:Lead",
-        [{"hs_object_id": lead_id, "Id": lead_id, "LastName": f"Last{i}", "Company": "Acme",
-          "IsConverted": i < converted,
-          **({"Status": "Closed - Converted", "ConvertedContactId": contact_ids[i]}
-             if i < converted else {})}
-         for i, lead_id in enumerate(lead_ids)],
-    )  # fmt: skip
-    account_list = list(account_ids.values())
-    crm.store.bulk_load(
-        "sf:Contact",
-        [{"hs_object_id": c, "Id": c, "LastName": f"Contact{k}",
-          "AccountId": account_list[k % len(account_list)]}
-         for k, c in enumerate(contact_ids)],
-    )  # fmt: skip
-    _write_marts(settings, leads, accounts)
-    return leads, accounts
-
-
-def _write_marts(settings, leads, accounts) -> None:
-    write_marts(settings, leads.drop(columns=["crm_object", "crm_record_id"]), accounts)
-    with open_warehouse(settings) as wh:
-        wh.write_df(leads[["lead_id", "crm_object", "crm_record_id"]], "marts", "crm_records",
-                    mode="replace")  # fmt: skip
-
-
-def _stored(crm, obj: str) -> dict[str, dict]:
-    return {r.id: r.properties for r in crm.store.select(f"sf:{obj}")}
-
-
 def _counts(crm) -> dict[str, int]:
     """Leads, Contacts and Accounts the org holds."""
     return {obj: crm.store.count(obj) for obj in SF_OBJECTS}
-
-
-def _same_crm(crm, **options) -> CrmTarget:
-    """The Salesforce org the marts were read from, as target (the nightly default)."""
-    return CrmTarget(
-        "salesforce", crm.salesforce_url, crm.token, ca_bundle=str(crm.ca_path),
-        source_url=crm.salesforce_url, source_kind="salesforce",
-        options=SyncOptions(**{**FAST, **options}),
-    )  # fmt: skip
 
 
 def _delete(crm, obj: str, record_id: str) -> None:
@@ -166,22 +101,22 @@ def _delete(crm, obj: str, record_id: str) -> None:
 
 @pytest.mark.parametrize("bulk_threshold", [2000, 1], ids=["collections", "bulk"])
 def test_scores_land_on_leads_and_converted_peoples_contacts_by_id(settings, crm, bulk_threshold):
-    leads, accounts = _salesforce_shop(crm, settings)
-    target = _same_crm(crm, bulk_threshold=bulk_threshold)
+    leads, accounts = salesforce_shop(crm, settings)
+    target = same_salesforce(crm, bulk_threshold=bulk_threshold)
     preflight(target, settings)
     before = _counts(crm)
 
     for run, bump in (("run-1", 0), ("run-2", 1), ("run-3", 0)):
         leads["lead_score"] += bump
         accounts["account_score"] += bump
-        _write_marts(settings, leads, accounts)
+        write_salesforce_marts(settings, leads, accounts)
         result = run_sync(settings, target, run)
         assert result.status == "success", result.message
         assert (result.inserted, result.not_in_crm, result.rejected) == (0, 0, 0)
 
     assert _counts(crm) == before  # not one record created
     assert result.sent == 0  # the third run: nothing changed
-    stored = {obj: _stored(crm, obj) for obj in ("Lead", "Contact", "Account")}
+    stored = {obj: sf_records(crm, obj) for obj in ("Lead", "Contact", "Account")}
     for person in leads.itertuples():
         record = stored[person.crm_object][person.crm_record_id]
         assert float(record["Lead_Score__c"]) == pytest.approx(person.lead_score)
@@ -200,8 +135,8 @@ def test_scores_land_on_leads_and_converted_peoples_contacts_by_id(settings, crm
 
 @pytest.mark.parametrize("create", [False, True])
 def test_a_lead_deleted_in_the_crm_is_a_kept_rejection_never_a_new_record(settings, crm, create):
-    leads, accounts = _salesforce_shop(crm, settings)
-    target = _same_crm(crm, create_records=create, dead_letter_attempts=2)
+    leads, accounts = salesforce_shop(crm, settings)
+    target = same_salesforce(crm, create_records=create, dead_letter_attempts=2)
     preflight(target, settings)
     assert run_sync(settings, target, "run-1").status == "success"
     gone = leads["lead_id"][20]  # an unconverted Lead
@@ -210,7 +145,7 @@ def test_a_lead_deleted_in_the_crm_is_a_kept_rejection_never_a_new_record(settin
 
     for run, bump in (("run-2", 1), ("run-3", 0)):  # rejected twice unchanged: dead letter
         leads["lead_score"] += bump
-        _write_marts(settings, leads, accounts)
+        write_salesforce_marts(settings, leads, accounts)
         result = run_sync(settings, target, run)
         assert result.status == "partial", result.message
         assert (result.rejected, result.inserted, result.not_in_crm) == (1, 0, 0)
@@ -219,28 +154,28 @@ def test_a_lead_deleted_in_the_crm_is_a_kept_rejection_never_a_new_record(settin
     rejected = table(settings, "select * from sync.rejections")
     assert rejected[["record_id", "attempts", "dead_letter"]].values.tolist() == [[gone, 2, True]]
     assert "ENTITY_IS_DELETED" in rejected["error"][0]
-    assert gone not in _stored(crm, "Lead")
+    assert gone not in sf_records(crm, "Lead")
     assert run_sync(settings, target, "run-4").sent == 0  # a dead letter is not sent again
 
 
 def test_a_lead_converted_between_runs_gets_its_scores_on_the_contact(settings, crm):
-    leads, accounts = _salesforce_shop(crm, settings)
-    target = _same_crm(crm)
+    leads, accounts = salesforce_shop(crm, settings)
+    target = same_salesforce(crm)
     preflight(target, settings)
     run_sync(settings, target, "run-1")
     person = 20
-    lead_id, contact_id = leads["lead_id"][person], _sf_id("003", 2000)
+    lead_id, contact_id = leads["lead_id"][person], sf_id("003", 2000)
     crm.store.bulk_load("sf:Contact", [{"hs_object_id": contact_id, "Id": contact_id,
                                         "LastName": "Converted"}])  # fmt: skip
     leads.loc[person, ["crm_object", "crm_record_id"]] = ["Contact", contact_id]
-    _write_marts(settings, leads, accounts)
+    write_salesforce_marts(settings, leads, accounts)
 
     result = run_sync(settings, target, "run-2")
 
     assert (result.status, result.sent, result.updated) == ("success", 1, 1)
-    contact = _stored(crm, "Contact")[contact_id]
+    contact = sf_records(crm, "Contact")[contact_id]
     assert float(contact["Lead_Score__c"]) == pytest.approx(leads["lead_score"][person])
-    assert _stored(crm, "Lead")[lead_id]["Lead_Score__c"] == pytest.approx(
+    assert sf_records(crm, "Lead")[lead_id]["Lead_Score__c"] == pytest.approx(
         leads["lead_score"][person]
     )  # the Lead keeps what it had; the Contact is written from now on
 
@@ -248,8 +183,8 @@ def test_a_lead_converted_between_runs_gets_its_scores_on_the_contact(settings, 
 def test_a_lead_crm_records_does_not_name_is_rejected_and_the_table_is_required(settings, crm):
     from lead_scoring.crm_sync import CrmSyncError
 
-    leads, _ = _salesforce_shop(crm, settings)
-    target = _same_crm(crm)
+    leads, _ = salesforce_shop(crm, settings)
+    target = same_salesforce(crm)
     with open_warehouse(settings) as wh:
         wh.execute("delete from marts.crm_records where lead_id = ?", [leads["lead_id"][20]])
 
@@ -271,7 +206,7 @@ def test_preflight_describes_every_sobject_written_by_id(settings, tmp_path):
     lead_fields = ["Lead.Lead_Score__c", "Lead.Fit_Score__c"]
     with start_sandbox(tmp_path / "crm.sqlite", salesforce_fields=lead_fields) as sandbox:
         with pytest.raises(CrmPreflightError) as raised:
-            preflight(_same_crm(sandbox), settings)
+            preflight(same_salesforce(sandbox), settings)
     message = str(raised.value)
     assert "Contact.Lead_Score__c: create it as Number(16, 2)" in message
     assert "Account.Account_Score__c" in message
@@ -334,7 +269,7 @@ def test_three_nightly_runs_update_the_records_read_and_create_none(salesforce_f
             _delete(sandbox, "Lead", gone)  # deleted by a user between two nightly runs
 
     assert _counts(sandbox) == {**before, "sf:Lead": before["sf:Lead"] - 1}
-    assert gone not in _stored(sandbox, "Lead")
+    assert gone not in sf_records(sandbox, "Lead")
     rejected = table(settings, "select record_id from sync.rejections")["record_id"].tolist()
     assert rejected in ([], [gone])  # a kept rejection, or left out by the extract
     homes = table(
@@ -344,7 +279,7 @@ def test_three_nightly_runs_update_the_records_read_and_create_none(salesforce_f
         " on c.record_id = r.lead_id and c.object_type = 'Lead'",
     )
     assert set(homes["crm_object"]) == {"Lead", "Contact"}
-    stored = {obj: _stored(sandbox, obj) for obj in ("Lead", "Contact")}
+    stored = {obj: sf_records(sandbox, obj) for obj in ("Lead", "Contact")}
     for obj, crm_id, score in homes[homes["crm_record_id"] != gone].itertuples(index=False):
         assert float(stored[obj][crm_id]["Lead_Score__c"]) == pytest.approx(score)
     converted = [r for r in stored["Lead"].values() if r.get("IsConverted")]

@@ -23,6 +23,11 @@ def _counts(settings) -> dict[str, int]:
         }
 
 
+def _changed(result) -> dict[str, int]:
+    """Rows loaded, but raw.crm_owners (replaced in full by every run)."""
+    return {table: n for table, n in result.rows_loaded.items() if table != "crm_owners"}
+
+
 def test_extract_loads_every_source_then_only_new_rows(sandbox, simulated):
     from lead_scoring.crm_sandbox.store import CrmStore
     from lead_scoring.simulator import simulate_next_day
@@ -45,7 +50,8 @@ def test_extract_loads_every_source_then_only_new_rows(sandbox, simulated):
     assert first.rows_loaded["product_events"] == product_events
 
     again = extract(simulated, source)
-    assert sum(again.rows_loaded.values()) == 0
+    assert _changed(again) == {}
+    assert again.rows_loaded["crm_owners"] == 9  # replaced in full
     assert _counts(simulated) == counts
 
     simulate_next_day(simulated, seed=8)
@@ -80,11 +86,16 @@ def test_every_raw_table_carries_the_load_columns(sandbox, simulated):
     extract(simulated, CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500))
     with open_warehouse(simulated) as wh:
         for table in ("crm_contacts", "product_events", "product_users", "marketing_events",
-                      "crm_contact_attributes", "crm_company_attributes"):  # fmt: skip
+                      "crm_contact_attributes", "crm_company_attributes", "crm_owners",
+                      "crm_activities"):  # fmt: skip
             columns = set(wh.columns("raw", table))
             assert {"_dlt_load_id", "_dlt_id"} <= columns, table
-        # no attributes listed: the attribute tables exist, empty
+        # no attributes listed, no activities logged: their tables exist, empty
         assert wh.scalar("select count(*) from raw.crm_contact_attributes") == 0
+        assert wh.scalar("select count(*) from raw.crm_activities") == 0
+        assert {"contact_id", "occurred_at", "owner_id", "is_deleted"} <= set(
+            wh.columns("raw", "crm_activities")
+        )
 
 
 def test_crm_reads_are_paced_under_the_crm_rate_limit(simulated):
@@ -153,7 +164,7 @@ def test_more_records_at_one_timestamp_than_a_search_window_are_read_once(
         at_stamp = wh.scalar("select count(*) from raw.crm_contacts where lastmodifieddate = ?",
                              [stamp])  # fmt: skip
     assert at_stamp == 120
-    assert sum(extract(simulated, source).rows_loaded.values()) == 0
+    assert _changed(extract(simulated, source)) == {}
 
 
 def _add_property(sandbox, object_type: str, name: str, type_: str, field_type: str) -> None:
@@ -227,3 +238,126 @@ def test_unknown_attribute_properties_are_named(sandbox, simulated, monkeypatch)
     )
     with open_warehouse(simulated) as wh:
         assert not wh.table_exists("raw", "crm_contacts")
+
+
+def _hubspot(sandbox, path: str, body: dict) -> dict:
+    import requests
+
+    response = requests.post(f"{sandbox.hubspot_url}{path}", json=body, timeout=10,
+                             headers={"Authorization": f"Bearer {sandbox.token}"})  # fmt: skip
+    response.raise_for_status()
+    return response.json()
+
+
+def _logged(sandbox, object_type: str, contact_id: str | None, **props) -> str:
+    """An engagement logged on the contact (none: on no one), as a rep logs it; its id."""
+    type_id = {"calls": 194, "emails": 198, "meetings": 200, "tasks": 204}[object_type]
+    links = [{"to": {"id": contact_id}, "types": [
+        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}]  # fmt: skip
+    body = {"properties": props, "associations": links if contact_id else []}
+    return _hubspot(sandbox, f"/crm/v3/objects/{object_type}", body)["id"]
+
+
+def test_extract_lands_owners_owner_columns_and_hubspot_activities(sandbox, simulated):
+    ann, bo, cy = (r.id for r in sandbox.store.select("contacts", limit=3))
+    company = sandbox.store.select("companies", limit=1)[0].id
+    _hubspot(sandbox, "/crm/v3/objects/contacts/batch/update", {"inputs": [
+        {"id": ann, "properties": {"hubspot_owner_id": "1002"}}]})  # fmt: skip
+    _hubspot(sandbox, "/crm/v3/objects/companies/batch/update", {"inputs": [
+        {"id": company, "properties": {"hubspot_owner_id": "1005"}}]})  # fmt: skip
+    at = "2026-11-02T09:30:00Z"
+    ids = {
+        "call": _logged(sandbox, "calls", ann, hs_timestamp=at, hs_call_title="Intro",
+                        hs_call_status="COMPLETED", hubspot_owner_id="1002"),
+        "sent": _logged(sandbox, "emails", bo, hs_timestamp=at, hs_email_subject="Hello",
+                        hs_email_direction="EMAIL", hubspot_owner_id="1003"),
+        "received": _logged(sandbox, "emails", bo, hs_timestamp="2026-11-02T10:30:00+01:00",
+                            hs_email_subject="Re: Hello", hs_email_direction="INCOMING_EMAIL"),
+        "meeting": _logged(sandbox, "meetings", cy, hs_timestamp=at, hs_meeting_title="Demo",
+                           hs_meeting_outcome="COMPLETED",
+                           hs_meeting_end_time="2026-11-02T10:00:00Z"),
+        "done": _logged(sandbox, "tasks", ann, hs_timestamp=at, hs_task_subject="Follow up",
+                        hs_task_status="COMPLETED",
+                        hs_task_completion_date="2026-11-03T08:00:00Z"),
+        "open": _logged(sandbox, "tasks", cy, hs_timestamp=at, hs_task_subject="Call back",
+                        hs_task_status="NOT_STARTED"),
+        "nobody": _logged(sandbox, "calls", None, hs_timestamp=at, hs_call_title="Wrong number",
+                          hs_call_status="NO_ANSWER"),
+    }  # fmt: skip
+    source = CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500)
+    first = extract(simulated, source)
+    assert first.rows_loaded["crm_activities"] == 7
+    with open_warehouse(simulated) as wh:
+        owners = wh.query_df(
+            "select id, email, first_name, last_name, is_active, crm_object from raw.crm_owners"
+            " order by id"
+        )
+        contact_owners = wh.query_df(
+            "select hs_object_id, hubspot_owner_id from raw.crm_contacts"
+            " where hubspot_owner_id is not null"
+        ).values.tolist()
+        company_owners = wh.query_df(
+            "select hs_object_id, hubspot_owner_id from raw.crm_companies"
+            " where hubspot_owner_id is not null"
+        ).values.tolist()
+        activities = wh.query_df(
+            "select id, contact_id, crm_object, activity_type, subject, status, occurred_at,"
+            " completed_at, owner_id, createdate is not null and lastmodifieddate is not null"
+            " as stamped from raw.crm_activities"
+        ).astype(object)
+        first_loads = dict(wh.query_df("select id, _dlt_load_id from raw.crm_activities").values)
+    assert owners["id"].tolist() == [str(i) for i in range(1001, 1010)]
+    assert owners["email"].tolist() == [f"rep{i:02d}@example.com" for i in range(1, 10)]
+    assert owners["is_active"].all() and set(owners["crm_object"]) == {"owner"}
+    assert owners["first_name"].notna().all() and owners["last_name"].notna().all()
+    assert contact_owners == [[ann, "1002"]]
+    assert company_owners == [[company, "1005"]]
+    found = {
+        row.pop("id"): row
+        for row in activities.where(activities.notna(), None).to_dict("records")
+    }
+    stamp = "2026-11-02T09:30:00.000Z"
+    assert found == {
+        ids["call"]: {"contact_id": ann, "crm_object": "calls", "activity_type": "call",
+                      "subject": "Intro", "status": "COMPLETED", "occurred_at": stamp,
+                      "completed_at": None, "owner_id": "1002", "stamped": True},
+        ids["sent"]: {"contact_id": bo, "crm_object": "emails", "activity_type": "email",
+                      "subject": "Hello", "status": "sent", "occurred_at": stamp,
+                      "completed_at": None, "owner_id": "1003", "stamped": True},
+        ids["received"]: {"contact_id": bo, "crm_object": "emails", "activity_type": "email",
+                          "subject": "Re: Hello", "status": "received", "occurred_at": stamp,
+                          "completed_at": None, "owner_id": None, "stamped": True},
+        ids["meeting"]: {"contact_id": cy, "crm_object": "meetings", "activity_type": "meeting",
+                         "subject": "Demo", "status": "COMPLETED", "occurred_at": stamp,
+                         "completed_at": "2026-11-02T10:00:00.000Z", "owner_id": None,
+                         "stamped": True},
+        ids["done"]: {"contact_id": ann, "crm_object": "tasks", "activity_type": "task",
+                      "subject": "Follow up", "status": "COMPLETED", "occurred_at": stamp,
+                      "completed_at": "2026-11-03T08:00:00.000Z", "owner_id": None,
+                      "stamped": True},
+        ids["open"]: {"contact_id": cy, "crm_object": "tasks", "activity_type": "task",
+                      "subject": "Call back", "status": "NOT_STARTED", "occurred_at": stamp,
+                      "completed_at": None, "owner_id": None, "stamped": True},
+        ids["nobody"]: {"contact_id": None, "crm_object": "calls", "activity_type": "call",
+                        "subject": "Wrong number", "status": "NO_ANSWER", "occurred_at": stamp,
+                        "completed_at": None, "owner_id": None, "stamped": True},
+    }  # fmt: skip
+
+    # A second run reads only the engagements changed since: the open task is done, a
+    # meeting is new; the rest keep the first run's load.
+    _hubspot(sandbox, "/crm/v3/objects/tasks/batch/update", {"inputs": [
+        {"id": ids["open"], "properties": {"hs_task_status": "COMPLETED"}}]})  # fmt: skip
+    later = _logged(sandbox, "meetings", bo, hs_timestamp="2026-11-04T14:00:00Z",
+                    hs_meeting_title="Pricing", hs_meeting_outcome="SCHEDULED")  # fmt: skip
+    second = extract(simulated, source)
+    assert _changed(second) == {"crm_activities": 2}
+    with open_warehouse(simulated) as wh:
+        loads = dict(wh.query_df("select id, _dlt_load_id from raw.crm_activities").values)
+        done = wh.query_df(
+            "select status, completed_at from raw.crm_activities where id = ?", [ids["open"]]
+        ).iloc[0]
+    assert set(loads) == {*ids.values(), later}
+    unchanged = [i for key, i in ids.items() if key != "open"]
+    assert {i: loads[i] for i in unchanged} == {i: first_loads[i] for i in unchanged}
+    assert loads[ids["open"]] != first_loads[ids["open"]]
+    assert done["status"] == "COMPLETED" and done["completed_at"] >= "2026-11"  # stamped by HubSpot

@@ -69,6 +69,11 @@ def _person(settings, key: str) -> dict:
     return row
 
 
+def _changed(result) -> set[str]:
+    """The CRM tables a run loaded rows into, but raw.crm_owners (replaced by every run)."""
+    return {t for t in result.rows_loaded if t.startswith("crm_") and t != "crm_owners"}
+
+
 def _open_leads(sf, count: int) -> list[str]:
     found = sf.query(f"SELECT Id FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT {count}")
     return [r["Id"] for r in found["records"]]
@@ -111,7 +116,7 @@ def test_a_second_run_reads_changed_records_and_removes_deleted_ones(funnel, sou
     accounts = sf.query("SELECT COUNT() FROM Account")["totalSize"]
     assert first.rows_loaded["crm_companies"] == accounts
     again = extract(funnel, source)
-    assert not {t for t in again.rows_loaded if t.startswith("crm_")}
+    assert not _changed(again)
 
     changed, deleted, untouched = _open_leads(sf, 3)
     before = _person(funnel, untouched)
@@ -231,7 +236,7 @@ def test_large_reads_go_through_bulk_query_pages(funnel, sf_sandbox, source, sf,
         assert wh.scalar("select count(distinct hs_object_id) from raw.crm_contacts") == people
         assert wh.scalar("select count(*) from raw.crm_contacts") == people
     # Records read again at the cursor, now through REST, read as they did through Bulk.
-    assert not {t for t in extract(funnel, source).rows_loaded if t.startswith("crm_")}
+    assert not _changed(extract(funnel, source))
 
 
 def test_activities_and_campaign_members_name_the_person(funnel, sf_sandbox, source, sf):
@@ -269,6 +274,49 @@ def test_activities_and_campaign_members_name_the_person(funnel, sf_sandbox, sou
     sf.Task.delete(ids["Task"])
     extract(funnel, source)
     assert [a["id"] for a in _rows(funnel, "select id from raw.crm_activities")] == [ids["Event"]]
+
+
+def test_users_and_the_owners_of_people_and_accounts_land_in_raw(funnel, sf_sandbox, source, sf):
+    from lead_scoring.crm_sandbox.salesforce_load import INTEGRATION_USER, salesforce_id
+
+    rep_1, rep_2, rep_9 = (salesforce_id("User", n + 1) for n in (1, 2, 9))
+    taken, converting, untouched = _open_leads(sf, 3)
+    account = sf.query("SELECT Id FROM Account ORDER BY Id LIMIT 1")["records"][0]["Id"]
+    sf.Lead.update(taken, {"OwnerId": rep_1})
+    sf.Lead.update(converting, {"OwnerId": rep_2})
+    sf.Account.update(account, {"OwnerId": rep_2})
+    first = extract(funnel, source)
+    assert first.rows_loaded["crm_owners"] == 10
+    owners = _rows(funnel, "select id, email, first_name, last_name, is_active, crm_object"
+                           " from raw.crm_owners order by id")  # fmt: skip
+    assert owners[0] == {"id": INTEGRATION_USER, "email": "integration@example.com",
+                         "first_name": "Integration", "last_name": "User", "is_active": True,
+                         "crm_object": "User"}  # fmt: skip
+    assert [(o["id"], o["email"]) for o in owners[1:]] == [
+        (salesforce_id("User", n + 1), f"rep{n:02d}@example.com") for n in range(1, 10)]
+    assert (_person(funnel, taken)["hubspot_owner_id"], _person(funnel, untouched)[
+        "hubspot_owner_id"]) == (rep_1, INTEGRATION_USER)  # fmt: skip
+    (company,) = _rows(funnel, "select hubspot_owner_id from raw.crm_companies"
+                               " where hs_object_id = ?", [account])  # fmt: skip
+    assert company["hubspot_owner_id"] == rep_2
+    owned = _rows(funnel, "select hubspot_owner_id, count(*) as n from raw.crm_contacts"
+                          " group by 1 order by 2 desc")  # fmt: skip
+    assert owned[0]["hubspot_owner_id"] == INTEGRATION_USER  # the funnel's, nobody's yet
+    assert {o["hubspot_owner_id"] for o in owned} == {INTEGRATION_USER, rep_1, rep_2}
+
+    # The person's owner is the current record's: the Contact after a conversion.
+    converted = _admin(sf_sandbox, "convert-lead", {"leadId": converting})
+    extract(funnel, source)
+    assert _person(funnel, converting)["hubspot_owner_id"] == rep_2  # copied from the Lead
+    sf.Contact.update(converted["contactId"], {"OwnerId": rep_1})
+    sf.User.update(rep_9, {"IsActive": False})
+    extract(funnel, source)
+    person = _person(funnel, converting)
+    assert (person["crm_record_id"], person["hubspot_owner_id"]) == (
+        converted["contactId"], rep_1)  # fmt: skip
+    (gone,) = _rows(funnel, "select is_active from raw.crm_owners where id = ?", [rep_9])
+    assert gone["is_active"] is False
+    assert len(_rows(funnel, "select id from raw.crm_owners")) == 10  # replaced, not appended
 
 
 def test_forgotten_people_are_left_out(funnel, source, sf):

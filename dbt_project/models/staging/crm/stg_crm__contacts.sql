@@ -4,11 +4,14 @@
     without these columns (read from HubSpot, or imported) gives HubSpot's
     'contacts' and the contact id, and its SQL is otherwise unchanged. With them
     (read from Salesforce), an open Lead, which names no account, gets the one
-    account whose domain is its e-mail's domain when exactly one has it. -#}
+    account whose domain is its e-mail's domain when exactly one has it.
+    owner_id: the CRM owner (hubspot_owner_id; Salesforce OwnerId), null while
+    the raw table has no such column; has_owner: it names a real owner, not
+    one of lead_scoring__unassigned_owner_ids. -#}
 {%- set raw_contacts = source('crm', 'crm_contacts') -%}
 {%- set companies = ref('stg_crm__companies') -%}
-{%- set has_crm_record = execute and 'crm_object' in (
-    adapter.get_columns_in_relation(raw_contacts) | map(attribute='name') | map('lower') | list) -%}
+{%- set raw_columns = lead_scoring.relation_columns(raw_contacts) or [] -%}
+{%- set has_crm_record = 'crm_object' in raw_columns -%}
 {%- set email_domain = dbt.split_part(
     'lower(' ~ lead_scoring.normalised('source', 'email') ~ ')', "'@'", 2) -%}
 with source as (
@@ -51,6 +54,8 @@ renamed as (
         {{ lead_scoring.normalised('source', 'bant_timeline') }} as bant_timeline,
         {{ lead_scoring.text_to_timestamp('source.createdate') }} as created_at,
         {{ lead_scoring.text_to_timestamp('source.lastmodifieddate') }} as updated_at,
+        {{ lead_scoring.clean_text(lead_scoring.optional_column('source', 'hubspot_owner_id', raw_columns)) }}
+            as owner_id,
         {%- if has_crm_record %}
         coalesce({{ lead_scoring.clean_text('source.crm_object') }}, 'contacts') as crm_object,
         coalesce({{ lead_scoring.clean_text('source.crm_record_id') }},
@@ -75,7 +80,8 @@ renamed as (
 with_domain as (
     select
         renamed.*,
-        {{ dbt.split_part('email', "'@'", 2) }} as email_domain
+        {{ dbt.split_part('email', "'@'", 2) }} as email_domain,
+        {{ lead_scoring.owner_is_set('owner_id') }} as has_owner
     from renamed
 )
 
