@@ -81,6 +81,19 @@ class IngestJob:
         return body
 
 
+def csv_format(body: dict) -> tuple[str, str]:
+    """A Bulk job's ``columnDelimiter`` and ``lineEnding`` (CSV only), or INVALIDJOB."""
+    if body.get("contentType", "CSV") != "CSV":
+        raise SalesforceError(400, "INVALIDJOB", "contentType must be CSV")
+    delimiter = body.get("columnDelimiter", "COMMA")
+    line_ending = body.get("lineEnding", "LF")
+    if delimiter not in DELIMITERS or line_ending not in ("LF", "CRLF"):
+        raise SalesforceError(
+            400, "INVALIDJOB", f"bad columnDelimiter/lineEnding: {delimiter}/{line_ending}"
+        )
+    return delimiter, line_ending
+
+
 def new_job_id() -> str:
     """A Bulk job id, shaped like Salesforce's (prefix 750, 18 characters)."""
     return "750" + uuid.uuid4().hex[:12].upper() + "AAA"
@@ -129,14 +142,7 @@ def bulk_router(state: SandboxState, service: SalesforceService) -> APIRouter:
                     400, "INVALIDJOB", "externalIdFieldName is required for upsert"
                 )
             external = service.external_field(obj, body["externalIdFieldName"])
-        if body.get("contentType", "CSV") != "CSV":
-            raise SalesforceError(400, "INVALIDJOB", "contentType must be CSV")
-        delimiter = body.get("columnDelimiter", "COMMA")
-        line_ending = body.get("lineEnding", "LF")
-        if delimiter not in DELIMITERS or line_ending not in ("LF", "CRLF"):
-            raise SalesforceError(
-                400, "INVALIDJOB", f"bad columnDelimiter/lineEnding: {delimiter}/{line_ending}"
-            )
+        delimiter, line_ending = csv_format(body)
         mode = body.get("concurrencyMode", "Parallel")
         if mode not in ("Parallel", "Serial"):
             raise SalesforceError(400, "INVALIDJOB", f"concurrencyMode {mode!r}")

@@ -20,7 +20,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from lead_scoring.crm_sandbox import salesforce_query
-from lead_scoring.crm_sandbox.salesforce_bulk import DELIMITERS, found_job, json_body, new_job_id
+from lead_scoring.crm_sandbox.salesforce_bulk import (
+    DELIMITERS,
+    csv_format,
+    found_job,
+    json_body,
+    new_job_id,
+)
 from lead_scoring.crm_sandbox.salesforce_schema import SalesforceError, sf_now
 
 if TYPE_CHECKING:
@@ -108,16 +114,7 @@ def query_router(state: SandboxState) -> APIRouter:
             )
         if not body.get("query"):
             raise SalesforceError(400, "INVALIDJOB", "query is required")
-        delimiter = body.get("columnDelimiter", "COMMA")
-        line_ending = body.get("lineEnding", "LF")
-        if (
-            body.get("contentType", "CSV") != "CSV"
-            or delimiter not in DELIMITERS
-            or (line_ending not in LINE_ENDINGS)
-        ):
-            raise SalesforceError(
-                400, "INVALIDJOB", f"bad contentType/columnDelimiter/lineEnding: {body}"
-            )
+        delimiter, line_ending = csv_format(body)
         plan, query = salesforce_query.plan(
             state.salesforce, body["query"], all_rows=operation == "queryAll"
         )
