@@ -17,11 +17,16 @@ SYNCED = {
     "planned": 40, "sent": 37, "inserted": 12, "updated": 21, "skipped": 900, "rejected": 4,
     "dead_lettered": 2, "pending": 3, "not_in_crm": 5, "duplicates": 0, "quarantined": 0,
     "requests": 9, "error_responses": 5, "message": "4 rows rejected (sync.rejections), 3 pending",
-    "by_object": {},
+    "by_object": {}, "rows_considered": 1300, "rows_not_material": 360,
+    "sent_by_reason": {"new": 12, "retry": 4, "score_moved": 15, "sdr_ready": 3, "owner": 2,
+                       "<b>later</b>": 1},
 }  # fmt: skip
 GATE = {"records_quarantined": 3, "quarantine_rate": 0.01,
         "counts_by_rule": {"placeholder_name": 2, "invalid_email": 1},
-        "data_docs_path": "/tmp/data_docs/index.html"}  # fmt: skip
+        "data_docs_path": "/tmp/data_docs/index.html",
+        "tables": {"crm_contacts": {"mode": "incremental", "records_checked": 1200},
+                   "marketing_events": {"mode": "full (rules changed)",
+                                        "records_checked": 30000}}}  # fmt: skip
 EXTRACTED = {"rows_loaded": {"crm_contacts": 5, "crm_companies": 2}}
 
 
@@ -104,19 +109,35 @@ def test_each_heading_once_and_the_sync_as_a_table(settings):
     assert headings.count("Calibration") == 1
     sync = html.split("<h2>CRM sync</h2>", 1)[1].split("</table>", 1)[0]
     cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", sync)
-    assert cells == ["Sent", "Created", "Updated", "Rejected", "Retried next run",
-                     "Dead letters", "Not in the CRM", "37", "12", "21", "4", "3", "2",
-                     "5"]  # fmt: skip
+    assert cells == ["Considered", "Sent", "Not material", "Created", "Updated", "Rejected",
+                     "Retried next run", "Dead letters", "Not in the CRM", "1,300", "37", "360",
+                     "12", "21", "4", "3", "2", "5"]  # fmt: skip
+    reasons = _section(html, "CRM sync").split("</table>", 2)[1]
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", reasons)
+    # in the sync's order, a row under every reason that applies; unknown keys escaped
+    assert cells == ["Sent because", "Rows", "New record", "12", "Rejected before", "4",
+                     "Score moved", "15", "SDR-ready", "3", "Owner", "2",
+                     "&lt;b&gt;later&lt;/b&gt;", "1"]  # fmt: skip
+    assert "<b>later" not in html
     assert "planned=" not in html and "dead_lettered " not in html
     assert "9 requests, 5 error responses" in html
     assert 'href="file:///tmp/data_docs/index.html"' in html
+    gate = html.split("<h3>Quality gate</h3>", 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", gate)
+    assert cells == ["Raw table", "Checked", "Records checked",
+                     "<code>raw.crm_contacts</code>", "incremental", "1,200",
+                     "<code>raw.marketing_events</code>", "full (rules changed)",
+                     "30,000"]  # fmt: skip
 
 
 def test_report_without_a_sync_result(settings):
     write_warehouse(settings, [lead("1", 150.0)], [person("1", "Ann", "Lee")],
                     [{"account_id": "900", "company_name": "Acme"}])  # fmt: skip
     html = render(settings, synced={})
-    assert "not run" in html
+    assert "not run" in html and "Sent because" not in html
+    assert "rows synced to CRM  0 of 0 considered (status ?)" in format_summary(
+        load_latest(settings)
+    )
 
 
 AS_OF = date(2026, 11, 2)  # the date render() reports as of

@@ -42,7 +42,9 @@ COMPANIES_JOIN = """left join staging.stg_crm__companies as companies
     on companies.account_id = scores.account_id"""
 # The CRM sync table: (result key, column label). Counts are rows, not requests.
 SYNC_COLUMNS = (
+    ("rows_considered", "Considered"),
     ("sent", "Sent"),
+    ("rows_not_material", "Not material"),
     ("inserted", "Created"),
     ("updated", "Updated"),
     ("rejected", "Rejected"),
@@ -148,9 +150,33 @@ def _routing(wh: Warehouse, as_of: date, alerted: dict) -> tuple[dict | None, li
     return summary, reps, sorted(teams.values(), key=lambda t: t["team"])
 
 
+# Why rows were sent (``crm_sync.engine.SEND_REASONS``), as the report names them.
+SEND_REASON_LABELS = {
+    "new": "New record",
+    "retry": "Rejected before",
+    "identity": "Another CRM record",
+    "state_upgrade": "Confirmed by an older version",
+    "score_moved": "Score moved",
+    "sdr_ready": "SDR-ready",
+    "stage": "Lifecycle stage",
+    "quadrant": "Quadrant",
+    "nurture_track": "Nurture track",
+    "grade": "Grade",
+    "reasons": "Reasons",
+    "persona_coverage": "Persona coverage",
+    "owner": "Owner",
+}
+
+
 def sync_table(synced: dict) -> list[tuple[str, int]]:
     """(label, rows) for each column of the CRM sync table."""
     return [(label, int(synced.get(key) or 0)) for key, label in SYNC_COLUMNS]
+
+
+def sync_reasons(synced: dict) -> list[tuple[str, int]]:
+    """(label, rows sent) for each reason rows were sent for, in the sync's order."""
+    by_reason = synced.get("sent_by_reason") or {}
+    return [(SEND_REASON_LABELS.get(key, key), int(n)) for key, n in by_reason.items()]
 
 
 def _scores_summary(settings: Settings, as_of: date, alerted: dict) -> tuple[dict, list, tuple]:
@@ -200,6 +226,7 @@ def write_run_report(
         "rows_quarantined": gate.get("records_quarantined"),
         "quarantine_rate": gate.get("quarantine_rate"),
         "quarantine_by_rule": gate.get("counts_by_rule", {}),
+        "gate_tables": gate.get("tables", {}),
         "crm_sync": synced,
         "report_path": str(html_path),
         "data_docs_path": gate.get("data_docs_path"),
@@ -215,6 +242,7 @@ def write_run_report(
             extracted=extracted,
             top_leads=top_leads,
             sync=sync_table(synced),
+            sync_reasons=sync_reasons(synced),
             reps=reps,
             teams=teams,
             calibration=calibration_summary_html(settings),
@@ -236,7 +264,8 @@ def format_summary(summary: dict) -> str:
         *routing_lines(summary.get("routing")),
         f"accounts scored     {summary['accounts_scored']:,}",
         f"rows quarantined    {summary['rows_quarantined']:,}",
-        f"rows synced to CRM  {sync.get('sent', 0):,} (status {sync.get('status', '?')})",
+        f"rows synced to CRM  {sync.get('sent', 0):,} of {sync.get('rows_considered', 0):,}"
+        f" considered (status {sync.get('status', '?')})",
         f"report              {summary['report_path']}",
         f"data docs           {summary['data_docs_path']}",
         f"warehouse           {summary['warehouse']}",

@@ -122,6 +122,7 @@ def routing_days(home: Path, leads: int, days: int = 30) -> dict[str, float]:
     with clock.stage("simulate"):
         simulate(settings, leads=leads, accounts=max(1, leads // 5), end_date=start, seed=SEED)
     first_day = start  # the first as-of date: the day after the history
+    sync_runs: dict[date, str] = {}  # as-of date -> the night's sync run
     for number in range(1, days + 1):
         with clock.stage("simulate"):
             simulate_next_day(settings)
@@ -141,6 +142,7 @@ def routing_days(home: Path, leads: int, days: int = 30) -> dict[str, float]:
                 run_dbt(settings, day, "run")
             with clock.stage("sync"):
                 result = run_sync(settings, target, f"routing-day-{number}")
+            sync_runs[day] = result.run_id
             with clock.stage("reps"):  # the owners the sync wrote: assigned at the day's end
                 taken = simulate_rep_follow_ups(settings, source, now)
         log.info("bench: routing day %d (%s): reps logged %d follow-ups and %d other"
@@ -148,7 +150,7 @@ def routing_days(home: Path, leads: int, days: int = 30) -> dict[str, float]:
                  worked.follow_ups, worked.decoys, result.status, result.sent, taken.owned,
                  taken.assigned)  # fmt: skip
     log.info("bench: routing days: %s", clock.line())
-    figures = routing_figures(settings, first_day, day)
+    figures = routing_figures(settings, first_day, day) | sync_figures(settings, sync_runs)
     figures[f"routing_{days}d_s"] = round(time.monotonic() - started, 1)  # routing_30d_s
     for name, value in figures.items():
         emit(name, value)
@@ -156,6 +158,36 @@ def routing_days(home: Path, leads: int, days: int = 30) -> dict[str, float]:
 
 
 # -- the figures ------------------------------------------------------------------------------
+def sync_figures(settings: Settings, sync_runs: dict[date, str]) -> dict[str, float]:
+    """Material-change sync on the nights after the first, over the leads scored the night
+    before too: lead rows the CRM confirmed per night (mean), and their share of the leads
+    whose stored lead_score changed at all from the night before."""
+    nights = sorted(sync_runs)[1:]
+    if not nights:
+        return {}
+    placeholders = ", ".join("?" for _ in nights)
+    frame = _query(
+        settings,
+        "select count(*) filter (where today.lead_score <> before.lead_score) as changed,"
+        " count(log.record_id) as sent"
+        " from marts.lead_score_history as today"
+        " inner join marts.lead_score_history as before"
+        "   on before.lead_id = today.lead_id"
+        "   and before.as_of_date = today.as_of_date - interval 1 day"
+        " left join (select distinct run_id, record_id from sync.row_log"
+        "            where object_type = 'contacts' and status = 'confirmed') as log"
+        "   on log.record_id = today.lead_id and log.run_id = case today.as_of_date"
+        + "".join(f" when date '{d}' then '{sync_runs[d]}'" for d in nights)
+        + f" end where today.as_of_date in ({placeholders})",
+        *nights,
+    )
+    changed, sent = int(frame.at[0, "changed"]), int(frame.at[0, "sent"])
+    return {
+        "crm_rows_sent_next_day": round(sent / len(nights), 1),
+        "crm_rows_material_share": round(sent / changed, 3) if changed else 0.0,
+    }
+
+
 def _query(settings: Settings, sql: str, *params) -> pd.DataFrame:
     import duckdb
 

@@ -63,6 +63,18 @@ class Warehouse:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The statements of the block take effect together when it ends, or not at all:
+        an exception (or a killed process) leaves the warehouse as it was before."""
+        self.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            self.execute("rollback")
+            raise
+        self.execute("commit")
+
     def execute(self, sql: str, params: tuple | list | None = None) -> None:
         if self.kind == "duckdb":
             self._con.execute(sql, params or [])

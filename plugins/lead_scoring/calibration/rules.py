@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from lead_scoring.calibration.config import CalibrationError
+from lead_scoring.dbt_vars import DbtVarError, number_var, project_vars
 
 WEIGHT_SEEDS = ("event_weights", "signal_rules")
 THRESHOLD_VAR = "lead_scoring__sdr_ready_threshold"
@@ -91,36 +91,24 @@ def write_seed(table: pd.DataFrame, path: Path) -> None:
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def project_vars(project_dir: Path) -> dict:
-    path = project_dir / "dbt_project.yml"
-    if not path.exists():
-        raise CalibrationError(f"dbt project file {path} does not exist")
-    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars") or {}
-
-
-def _number(vars_: dict, name: str, project_dir: Path, optional: bool = False) -> float | None:
-    value = vars_.get(name)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CalibrationError(
-            f"{project_dir / 'dbt_project.yml'}: var {name} must be a number, got {value!r}"
-        )
-    return float(value)
-
-
 def load_rules(project_dir: Path, seeds_dir: Path | None = None) -> Rules:
     """The rules in force: seeds from ``seeds_dir`` (default the project's) and its vars."""
     seeds_dir = seeds_dir or project_dir / "seeds"
-    vars_ = project_vars(project_dir)
-    threshold = _number(vars_, THRESHOLD_VAR, project_dir)
+    try:
+        vars_ = project_vars(project_dir)
+        threshold = number_var(vars_, THRESHOLD_VAR, project_dir)
+        score_floor = number_var(vars_, FLOOR_VAR, project_dir, optional=True)
+        good_fit = number_var(vars_, GOOD_FIT_VAR, project_dir)
+        high_pain = number_var(vars_, HIGH_PAIN_VAR, project_dir)
+    except DbtVarError as exc:
+        raise CalibrationError(str(exc)) from exc
     rules = Rules(
         event_weights=read_seed(seeds_dir / "event_weights.csv"),
         signal_rules=read_seed(seeds_dir / "signal_rules.csv"),
         threshold=threshold,
-        score_floor=_number(vars_, FLOOR_VAR, project_dir, optional=True),
-        good_fit_threshold=_number(vars_, GOOD_FIT_VAR, project_dir),
-        high_pain_threshold=_number(vars_, HIGH_PAIN_VAR, project_dir),
+        score_floor=score_floor,
+        good_fit_threshold=good_fit,
+        high_pain_threshold=high_pain,
         var_threshold=threshold,
     )
     for name, table, columns in (("event_weights", rules.event_weights, EVENT_COLUMNS),

@@ -49,9 +49,13 @@ def crm_sync(
     except CrmSyncError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc
-    counts = ("planned", "sent", "inserted", "updated", "skipped", "rejected",
-              "dead_lettered", "pending", "owners_written", "owners_kept")  # fmt: skip
+    counts = ("rows_considered", "planned", "sent", "rows_not_material", "inserted", "updated",
+              "skipped", "rejected", "dead_lettered", "pending", "owners_written",
+              "owners_kept")  # fmt: skip
     typer.echo(f"{result.status}: " + " ".join(f"{k}={getattr(result, k)}" for k in counts))
+    if result.sent_by_reason:
+        reasons = result.sent_by_reason.items()
+        typer.echo("sent by reason: " + " ".join(f"{k}={n}" for k, n in reasons))
     if result.message:
         typer.echo(result.message)
     if result.status == "failed":

@@ -2,7 +2,10 @@
 
 Per object: read the mart, drop quarantined rows, normalise match keys and collapse
 duplicates, apply the lifecycle policy, hash the synced values, and send only rows that are
-new, changed, or were rejected before (until they become dead letters). A row is written by
+new, were rejected before (until they become dead letters), or changed in what a rep sees
+(the score by at least ``lead_scoring__sync_min_score_change`` whole points, SDR-ready,
+stage, grade, quadrant, nurture track, owner, reasons, the CRM record; a row that changed
+less is counted ``rows_not_material`` and the CRM keeps what it shows). A row is written by
 the id of the CRM record it belongs to: the record id itself when the records came from this
 CRM, else the id confirmed by an earlier run or found by its match key; a row the CRM holds
 no record for is created only when ``create_records`` is on, else counted ``not_in_crm``.
@@ -18,8 +21,10 @@ record).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
@@ -27,13 +32,14 @@ from functools import partial
 
 from lead_scoring.crm_sync.config import CrmTarget
 from lead_scoring.crm_sync.errors import CrmSyncError, DailyLimitReached, DeadlineReached
-from lead_scoring.crm_sync.fields import LEADS, later_stage
+from lead_scoring.crm_sync.fields import LEADS, OBJECTS, SCORE_MOVED, later_stage
 from lead_scoring.crm_sync.marts import (
     PreparedObject,
     account_domains,
     check_quality_gate,
     finalise_hash,
     has_lead_owners,
+    material_view,
     prepare,
     redact,
     write_by_id,
@@ -57,19 +63,29 @@ from lead_scoring.crm_sync.sync_tables import (
     start_run,
 )
 from lead_scoring.crm_sync.throttle import Throttle
+from lead_scoring.dbt_vars import DbtVarError, number_var, project_vars
 from lead_scoring.settings import Settings
 from lead_scoring.warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger(__name__)
 ALERT_STATUSES = ("partial", "failed", "stopped_daily_limit", "stopped_deadline")
 PROGRESS_EVERY_S = 10.0
+MIN_SCORE_CHANGE_VAR = "lead_scoring__sync_min_score_change"
+# Why a row is sent (docs/crm-sync.md "Material changes"), in the order results list them:
+# a new record, rejected before, another CRM record or match key, another field mapping,
+# confirmed by a version that did not keep what the CRM shows, then a change of what a rep
+# sees (fields.py).
+SEND_REASONS = ("new", "retry", "identity", "mapping", "state_upgrade",
+                *dict.fromkeys(f.reason for spec in OBJECTS for f in spec.fields if f.reason),
+                "owner")  # fmt: skip
 
 
 @dataclass
 class SyncResult:
     """What one run did. Counts are rows (records), not requests.
 
-    planned: rows that needed sending (new, changed, or rejected before and not dead);
+    planned: rows that needed sending (new, changed in what a rep sees, or rejected before
+    and not dead);
     not_in_crm: planned rows whose record the CRM does not hold, left alone because record
     creation is off;
     sent: rows sent to the CRM at least once; inserted/updated: rows the CRM confirmed as
@@ -78,7 +94,11 @@ class SyncResult:
     planned rows neither confirmed nor rejected (daily limit, deadline, transient failures):
     the next run sends them again; owners_written: confirmed rows that carried the lead's
     routed owner; owners_kept: leads whose CRM record keeps an owner a person set (the
-    routed owner was left out, the scores were written).
+    routed owner was left out, the scores were written); rows_considered: rows compared
+    with the CRM-confirmed state (planned + skipped + rows_not_material + unchanged dead
+    letters); rows_not_material: rows that changed, but not in what a rep sees, so not sent;
+    sent_by_reason: rows sent per send reason (``SEND_REASONS``; a row counts under every
+    reason that applies; a dry run counts the rows it would send).
     """
 
     run_id: str
@@ -96,12 +116,15 @@ class SyncResult:
     not_in_crm: int = 0
     owners_written: int = 0
     owners_kept: int = 0
+    rows_considered: int = 0
+    rows_not_material: int = 0
     duplicates: int = 0
     quarantined: int = 0
     requests: int = 0
     error_responses: int = 0
     message: str = ""
     by_object: dict[str, dict[str, int]] = field(default_factory=dict)
+    sent_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
     def alert(self) -> bool:
@@ -111,6 +134,10 @@ class SyncResult:
         return {
             k: v for k, v in asdict(self).items() if isinstance(v, int) and not isinstance(v, bool)
         }
+
+    def count_reasons(self, reasons: Counter[str]) -> None:
+        merged = Counter(self.sent_by_reason) + reasons
+        self.sent_by_reason = {r: merged[r] for r in SEND_REASONS if merged[r]}
 
 
 @dataclass
@@ -123,16 +150,19 @@ class _Plan:
     rejections: dict[str, Rejection]
     crm_ids: dict[str, str]  # record id -> CRM id confirmed by an earlier run
     state: dict[str, StateEntry]  # record id -> what the CRM confirmed last
+    reasons: dict[str, list[str]]  # record id -> why it is sent (rows of ``send``)
+    not_material: int = 0
     lifecycle_kept: int = 0
 
 
-def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject) -> _Plan:
+def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject, min_change: float) -> _Plan:
     state = load_state(wh, target.name, prepared.crm_object)
     rejections = load_rejections(wh, target.name, prepared.crm_object)
     keep_stage = prepared.spec is LEADS and target.options.lifecycle_backwards == "keep"
     stage_field = next(f for f in LEADS.fields if f.column == "lifecycle_stage")
     stage_name = stage_field.hubspot if target.kind == "hubspot" else stage_field.salesforce
-    send, inserts, dead, skipped, kept = [], set(), [], 0, 0
+    send, inserts, dead, skipped, kept, not_material = [], set(), [], 0, 0, 0
+    reasons: dict[str, list[str]] = {}
     for row in prepared.rows:
         previous = state.get(row.record_id)
         if keep_stage and previous is not None:
@@ -145,14 +175,55 @@ def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject) -> _Plan:
         rejection = rejections.get(row.record_id)
         if rejection and rejection.dead_letter and rejection.payload_hash == row.hash:
             dead.append(row.record_id)
-        elif previous is not None and previous.payload_hash == row.hash and not rejection:
+            continue
+        if previous is not None and previous.payload_hash == row.hash and not rejection:
             skipped += 1
-        else:
-            send.append(row)
-            if previous is None:
-                inserts.add(row.record_id)
+            continue
+        material_view(row, prepared.spec, target.kind)
+        why = _send_reasons(row, previous, rejection is not None, min_change)
+        if not why:
+            not_material += 1
+            continue
+        send.append(row)
+        reasons[row.record_id] = why
+        if previous is None:
+            inserts.add(row.record_id)
     crm_ids = {rid: entry.crm_id for rid, entry in state.items() if entry.crm_id}
-    return _Plan(prepared, send, inserts, skipped, dead, rejections, crm_ids, state, kept)
+    return _Plan(prepared, send, inserts, skipped, dead, rejections, crm_ids, state, reasons,
+                 not_material, kept)  # fmt: skip
+
+
+def _send_reasons(
+    row: SyncRow, previous: StateEntry | None, rejected: bool, min_change: float
+) -> list[str]:
+    """Why ``row`` is sent (empty: it changed, but not in what a rep sees): compared with
+    the values the CRM confirmed last, the score in whole points."""
+    reasons = ["retry"] if rejected else []
+    if previous is None:
+        return ["new", *reasons]
+    if previous.material_values is None:  # confirmed before the sync kept what a rep sees
+        return reasons + (["state_upgrade"] if previous.payload_hash != row.hash else [])
+    shown = json.loads(previous.material_values)
+    changed = [r for r, v in row.material.items() if shown.get(r) != v]
+    old, new = previous.shown_score, row.shown_score
+    if old != new and (old is None or new is None or abs(new - old) >= min_change):
+        changed.append(SCORE_MOVED)
+    return reasons + sorted(changed, key=SEND_REASONS.index)
+
+
+def min_score_change(settings: Settings) -> float:
+    """``lead_scoring__sync_min_score_change`` as dbt_project.yml sets it (default 1)."""
+    project = settings.dbt_project_dir
+    try:
+        value = number_var(project_vars(project), MIN_SCORE_CHANGE_VAR, project, optional=True)
+    except DbtVarError as exc:
+        raise CrmSyncError(str(exc)) from exc
+    if value is not None and value < 0:
+        raise CrmSyncError(
+            f"{project / 'dbt_project.yml'}: var {MIN_SCORE_CHANGE_VAR} must be 0 or more,"
+            f" got {value:g}"
+        )
+    return 1.0 if value is None else value
 
 
 def run_sync(
@@ -173,7 +244,7 @@ def run_sync(
     with open_warehouse(settings, read_only=dry_run) as wh:
         if dry_run:
             check_quality_gate(wh)
-            _dry_run(wh, target, result)
+            _dry_run(settings, wh, target, result)
             return result
         ensure_tables(wh)
         start_run(wh, run_id, target.name)
@@ -184,10 +255,11 @@ def run_sync(
         )
         try:
             check_quality_gate(wh)
-            plans = _plans(wh, target)
+            plans = _plans(settings, wh, target)
             result.planned = sum(len(p.send) for p in plans)
             for p in plans:
                 result.skipped += p.skipped
+                _considered(result, p)
             writer = make_writer(target, throttle)
             try:
                 check_crm(target, writer, owners=has_lead_owners(wh))
@@ -207,17 +279,26 @@ def run_sync(
     return result
 
 
-def _plans(wh: Warehouse, target: CrmTarget) -> list[_Plan]:
+def _plans(settings: Settings, wh: Warehouse, target: CrmTarget) -> list[_Plan]:
+    min_change = min_score_change(settings)
     domains = account_domains(wh) if target.kind == "salesforce" else {}
     return [
-        _plan(wh, target, prepare(wh, spec, target, domains)) for spec in selected_objects(target)
+        _plan(wh, target, prepare(wh, spec, target, domains), min_change)
+        for spec in selected_objects(target)
     ]
 
 
-def _dry_run(wh: Warehouse, target: CrmTarget, result: SyncResult) -> None:
+def _considered(result: SyncResult, p: _Plan) -> None:
+    result.rows_considered += len(p.prepared.rows)
+    result.rows_not_material += p.not_material
+
+
+def _dry_run(settings: Settings, wh: Warehouse, target: CrmTarget, result: SyncResult) -> None:
     """Counts without a CRM request: rows whose CRM id is not known yet count as inserts
     when creation is on, else as ``not_in_crm`` (a real run first looks them up by key)."""
-    for p in _plans(wh, target):
+    for p in _plans(settings, wh, target):
+        _considered(result, p)
+        result.count_reasons(Counter(r for why in p.reasons.values() for r in why))
         prepared = p.prepared
         unknown = [r for r in p.send if not (prepared.by_crm_id or r.record_id in p.crm_ids)]
         result.planned += len(p.send)
@@ -234,7 +315,8 @@ def _dry_run(wh: Warehouse, target: CrmTarget, result: SyncResult) -> None:
     result.status = "dry_run"
     result.message = (
         f"dry run: would insert {result.inserted}, update {result.updated}, skip"
-        f" {result.skipped}, reject {result.rejected} (no match key), look up"
+        f" {result.skipped} unchanged and {result.rows_not_material} not material, reject"
+        f" {result.rejected} (no match key), look up"
         f" {result.not_in_crm} not yet known to be in the CRM (not created:"
         " create_records=false); nothing was written"
     )
@@ -455,6 +537,7 @@ def _send_all(
             ],
         )
     result.sent += len(sent)
+    result.count_reasons(Counter(r for rid in sent for r in p.reasons[rid]))
     progress.done(counts)
 
 
@@ -518,7 +601,8 @@ def _save(
             written = row.properties.get(owner)
             confirmed.append(
                 Confirmed(o.record_id, row.match_key, o.crm_id, row.hash, row.lifecycle_stage,
-                          written or _owner_written(p, row))
+                          written or _owner_written(p, row), row.shown_score,
+                          json.dumps(row.material, sort_keys=True))
             )  # fmt: skip
             result.owners_written += int(written is not None)
             created = o.created if o.created is not None else o.record_id in p.inserts
@@ -611,18 +695,22 @@ def _finish(wh: Warehouse, result: SyncResult, throttle: Throttle) -> None:
             result.status = "success"
             result.message = "every changed row confirmed by the CRM"
     drop_staging(wh)
-    finish_run(wh, result.run_id, result.target, result.status, result.counts(), result.message)
+    finish_run(wh, result.run_id, result.target, result.status, result.counts(), result.message,
+               result.sent_by_reason)  # fmt: skip
     line = (
-        "run %s %s: status=%s planned=%d sent=%d inserted=%d updated=%d skipped=%d"
-        " rejected=%d dead_lettered=%d pending=%d not_in_crm=%d owners_written=%d"
-        " owners_kept=%d requests=%d error_responses=%d"
+        "run %s %s: status=%s rows_considered=%d planned=%d sent=%d (%s) rows_not_material=%d"
+        " inserted=%d updated=%d skipped=%d rejected=%d dead_lettered=%d pending=%d"
+        " not_in_crm=%d owners_written=%d owners_kept=%d requests=%d error_responses=%d"
     )
     args = (
         result.run_id,
         result.target,
         result.status,
+        result.rows_considered,
         result.planned,
         result.sent,
+        " ".join(f"{r}={n}" for r, n in result.sent_by_reason.items()) or "no reason",
+        result.rows_not_material,
         result.inserted,
         result.updated,
         result.skipped,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +24,11 @@ LIFECYCLE_ORDER = ("iql", "mql", "sql", "customer")
 HUBSPOT_GROUP = "lead_scoring"
 HUBSPOT_GROUP_LABEL = "Lead scoring"
 EPOCH = pd.Timestamp(0, tz="UTC")
+# The reason of the score field: compared in whole points, against a minimum move.
+SCORE_MOVED = "score_moved"
+# One reason of a lead's explanation: "+25 created a document (2d ago)" (points and the
+# age of the latest event both change as events decay; see ``reason_labels``).
+_REASON_RE = re.compile(r"([+-])\d+ (.*?)(?: \(-?\d+d ago\))?")
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class FieldSpec:
     label: str
     options: tuple[str, ...] = ()
     hashed: bool = True  # part of the change hash (volatile run metadata is not)
+    # The reason a change of this field alone sends the row (what a rep sees or a CRM
+    # workflow acts on; docs/crm-sync.md "Material changes"); "": sent along, never alone.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,14 @@ class ObjectSpec:
 
 
 LEAD_FIELDS = (
-    FieldSpec("lead_score", "ls_lead_score", "Lead_Score__c", "number", "Lead score"),
+    FieldSpec(
+        "lead_score", "ls_lead_score", "Lead_Score__c", "number", "Lead score", reason=SCORE_MOVED
+    ),
     FieldSpec("fit_score", "ls_fit_score", "Fit_Score__c", "number", "Fit score"),
     FieldSpec("pain_score", "ls_pain_score", "Pain_Score__c", "number", "Pain score"),
-    FieldSpec("is_sdr_ready", "ls_is_sdr_ready", "SDR_Ready__c", "bool", "SDR-ready"),
+    FieldSpec(
+        "is_sdr_ready", "ls_is_sdr_ready", "SDR_Ready__c", "bool", "SDR-ready", reason="sdr_ready"
+    ),
     FieldSpec("sdr_ready_at", "ls_sdr_ready_date", "SDR_Ready_Date__c", "date", "SDR-ready since"),
     FieldSpec(
         "lifecycle_stage",
@@ -61,6 +74,7 @@ LEAD_FIELDS = (
         "enum",
         "Lifecycle stage (scoring)",
         LIFECYCLE_ORDER,
+        reason="stage",
     ),
     FieldSpec(
         "quadrant",
@@ -69,26 +83,54 @@ LEAD_FIELDS = (
         "enum",
         "Fit/pain quadrant",
         ("yes", "maybe", "no"),
+        reason="quadrant",
     ),
-    FieldSpec("nurture_track", "ls_nurture_track", "Nurture_Track__c", "text", "Nurture track"),
-    FieldSpec("grade", "ls_grade", "Grade__c", "text", "Grade"),
     FieldSpec(
-        "score_reasons", "ls_score_reasons", "Score_Reasons__c", "textarea", "Score explanation"
+        "nurture_track",
+        "ls_nurture_track",
+        "Nurture_Track__c",
+        "text",
+        "Nurture track",
+        reason="nurture_track",
+    ),
+    FieldSpec("grade", "ls_grade", "Grade__c", "text", "Grade", reason="grade"),
+    FieldSpec(
+        "score_reasons",
+        "ls_score_reasons",
+        "Score_Reasons__c",
+        "textarea",
+        "Score explanation",
+        reason="reasons",
     ),
     FieldSpec("model_version", "ls_model_version", "Model_Version__c", "text", "Model version"),
     FieldSpec("scored_at", "ls_scored_at", "Scored_At__c", "datetime", "Scored at", hashed=False),
 )
 
 ACCOUNT_FIELDS = (
-    FieldSpec("account_score", "ls_account_score", "Account_Score__c", "number", "Account score"),
+    FieldSpec(
+        "account_score",
+        "ls_account_score",
+        "Account_Score__c",
+        "number",
+        "Account score",
+        reason=SCORE_MOVED,
+    ),
     FieldSpec(
         "persona_coverage",
         "ls_persona_coverage",
         "Persona_Coverage__c",
         "number",
         "Persona coverage",
+        reason="persona_coverage",
     ),
-    FieldSpec("is_sdr_ready", "ls_is_sdr_ready", "SDR_Ready__c", "bool", "SDR-ready account"),
+    FieldSpec(
+        "is_sdr_ready",
+        "ls_is_sdr_ready",
+        "SDR_Ready__c",
+        "bool",
+        "SDR-ready account",
+        reason="sdr_ready",
+    ),
     FieldSpec("model_version", "ls_model_version", "Model_Version__c", "text", "Model version"),
 )
 
@@ -240,6 +282,25 @@ def csv_value(value: Any) -> str:
 def payload_hash(properties: dict[str, Any]) -> str:
     text = json.dumps(properties, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def shown_score(value: Any) -> int | None:
+    """A score's wire value as the CRM shows it: whole points, halves rounded up."""
+    return None if is_missing(value) else math.floor(float(value) + 0.5)
+
+
+def reason_labels(text: Any) -> str:
+    """An explanation without its numbers and order: "+created a document; -careers page"
+    for "+25 created a document (2d ago); -15 careers page (5d ago)". The ages grow and the
+    points of decaying events shrink every night, and the order follows the points; what a
+    rep reads as the reasons, each with its sign, stays."""
+    if is_missing(text):
+        return ""
+    labels = []
+    for item in str(text).split("; "):
+        match = _REASON_RE.fullmatch(item)
+        labels.append(match[1] + match[2] if match else item)
+    return "; ".join(sorted(labels))
 
 
 def later_stage(previous: str | None, new: str | None) -> str | None:

@@ -10,6 +10,7 @@ sync before any write.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,11 +24,14 @@ from lead_scoring.crm_sync.fields import (
     ACCOUNTS,
     LEADS,
     NOT_PROVIDED,
+    SCORE_MOVED,
     ObjectSpec,
     hubspot_values,
     is_missing,
     payload_hash,
+    reason_labels,
     salesforce_values,
+    shown_score,
 )
 from lead_scoring.crm_sync.rows import ID_PROPERTIES, OWNER_PROPERTIES, SyncRow
 from lead_scoring.warehouse import Warehouse
@@ -325,6 +329,43 @@ def hashed_view(row: SyncRow, spec: ObjectSpec) -> dict[str, Any]:
 
 def finalise_hash(row: SyncRow, spec: ObjectSpec) -> None:
     row.hash = payload_hash(hashed_view(row, spec))
+
+
+def material_view(row: SyncRow, spec: ObjectSpec, kind: str) -> None:
+    """Set what a rep sees of ``row``: ``shown_score`` (the score in whole points) and
+    ``material`` (send reason -> value: the fields with a reason, the routed owner, the
+    record's identity and the field mapping; the explanation without its numbers, the
+    identity and the mapping as digests)."""
+    hubspot = kind == "hubspot"
+    material: dict[str, Any] = {}
+    for f in spec.fields:
+        value = row.properties.get(f.hubspot if hubspot else f.salesforce)
+        if f.reason == SCORE_MOVED:
+            row.shown_score = shown_score(value)
+        elif f.reason == "reasons":
+            material[f.reason] = _digest(reason_labels(value))
+        elif f.reason:
+            material[f.reason] = value
+    if spec is LEADS:
+        material["owner"] = row.properties.get(OWNER_PROPERTIES[kind])
+    material["identity"] = _digest(f"{row.crm_id or ''}|{row.match_key}")
+    material["mapping"] = _MAPPINGS[spec.name, kind]
+    row.material = material
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+# Which mart column goes to which CRM field as what: a change sends every row once.
+_MAPPINGS = {
+    (spec.name, kind): _digest(
+        repr([(f.column, f.hubspot if kind == "hubspot" else f.salesforce, f.kind, f.hashed)
+              for f in spec.fields])
+    )
+    for spec in (LEADS, ACCOUNTS)
+    for kind in ("hubspot", "salesforce")
+}  # fmt: skip
 
 
 def account_domains(wh: Warehouse) -> dict[str, str]:

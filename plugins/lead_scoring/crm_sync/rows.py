@@ -18,6 +18,10 @@ class SyncRow:
     create_fields: dict[str, Any] = field(default_factory=dict)  # new records only
     crm_id: str | None = None  # the CRM record's own id, when known: written by that id
     crm_object: str = ""  # Salesforce sObject of that record, when not the object's own
+    # What a rep sees (``marts.material_view``): the score in whole points, and the other
+    # material values by send reason; set for the rows that changed.
+    shown_score: int | None = None
+    material: dict[str, Any] = field(default_factory=dict)
 
     def key(self, id_property: str) -> str:
         """The value the row is written by: its CRM id, or its match key (creation)."""

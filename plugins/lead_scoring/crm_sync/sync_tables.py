@@ -7,6 +7,7 @@ at any moment leaves every table consistent with what the CRM confirmed.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,13 @@ DDL = (
     "alter table sync.runs add column if not exists owners_kept bigint",
     # the owner this product last wrote to the record crm_id (null: none)
     "alter table sync.crm_state add column if not exists owner_id text",
+    # what a rep sees of the values last confirmed: the score in whole points, and the other
+    # material values as JSON (null: confirmed before the sync compared them)
+    "alter table sync.crm_state add column if not exists shown_score bigint",
+    "alter table sync.crm_state add column if not exists material_values text",
+    "alter table sync.runs add column if not exists rows_considered bigint",
+    "alter table sync.runs add column if not exists rows_not_material bigint",
+    "alter table sync.runs add column if not exists sent_by_reason text",
     """create table if not exists sync.row_log (
         run_id text not null,
         target text not null,
@@ -80,7 +88,8 @@ DDL = (
 
 CHUNK = 400  # rows per multi-row statement
 STATE_COLUMNS = ("target", "object_type", "record_id", "match_key", "crm_id", "payload_hash",
-                 "lifecycle_stage", "owner_id", "run_id", "confirmed_at")  # fmt: skip
+                 "lifecycle_stage", "owner_id", "shown_score", "material_values", "run_id",
+                 "confirmed_at")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,8 @@ class StateEntry:
     lifecycle_stage: str | None
     crm_id: str | None = None
     owner_id: str | None = None  # the owner this product last wrote to record crm_id
+    shown_score: int | None = None  # the score confirmed, in whole points
+    material_values: str | None = None  # JSON; None: confirmed before material tracking
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,8 @@ class Confirmed:
     payload_hash: str
     lifecycle_stage: str | None
     owner_id: str | None = None
+    shown_score: int | None = None
+    material_values: str | None = None  # JSON of ``SyncRow.material``
 
 
 @dataclass(frozen=True)
@@ -147,17 +160,21 @@ def ensure_tables(wh: Warehouse) -> None:
 def load_state(wh: Warehouse, target: str, object_type: str) -> dict[str, StateEntry]:
     if not wh.table_exists("sync", "crm_state"):
         return {}
-    # A dry run on a warehouse of an older version reads a state table without owners.
-    owner = "owner_id" if "owner_id" in wh.columns("sync", "crm_state") else "null"
+    # A dry run on a warehouse of an older version reads a state table without the newer
+    # columns (a real run adds them first).
+    present = set(wh.columns("sync", "crm_state"))
+    newer = ", ".join(c if c in present else f"null as {c}"
+                      for c in ("owner_id", "shown_score", "material_values"))  # fmt: skip
     df = wh.query_df(
-        f"select record_id, payload_hash, lifecycle_stage, crm_id, {owner} from sync.crm_state"
+        f"select record_id, payload_hash, lifecycle_stage, crm_id, {newer} from sync.crm_state"
         " where target = ? and object_type = ?",
         [target, object_type],
     )
     return {
-        rid: StateEntry(h, _text(stage), _text(crm_id), _text(owner_id))
-        for rid, h, stage, crm_id, owner_id in df.itertuples(index=False)
-    }
+        rid: StateEntry(h, _text(stage), _text(crm_id), _text(owner_id),
+                        None if pd.isna(score) else int(score), _text(material))
+        for rid, h, stage, crm_id, owner_id, score, material in df.itertuples(index=False)
+    }  # fmt: skip
 
 
 def _text(value: Any) -> str | None:
@@ -230,6 +247,10 @@ def save_outcomes(
                         [c.lifecycle_stage for c in confirmed], dtype="string"
                     ),
                     "owner_id": pd.Series([c.owner_id for c in confirmed], dtype="string"),
+                    "shown_score": pd.Series([c.shown_score for c in confirmed], dtype="Int64"),
+                    "material_values": pd.Series(
+                        [c.material_values for c in confirmed], dtype="string"
+                    ),
                     "run_id": run_id,
                     "confirmed_at": pd.Series([now] * len(confirmed), dtype="datetime64[us]"),
                 }
@@ -242,6 +263,8 @@ def save_outcomes(
                 " match_key = excluded.match_key, crm_id = excluded.crm_id,"
                 " payload_hash = excluded.payload_hash,"
                 " lifecycle_stage = excluded.lifecycle_stage, owner_id = excluded.owner_id,"
+                " shown_score = excluded.shown_score,"
+                " material_values = excluded.material_values,"
                 " run_id = excluded.run_id,"
                 " confirmed_at = excluded.confirmed_at"
             )
@@ -358,7 +381,13 @@ def start_run(wh: Warehouse, run_id: str, target: str) -> None:
 
 
 def finish_run(
-    wh: Warehouse, run_id: str, target: str, status: str, counts: dict[str, int], message: str
+    wh: Warehouse,
+    run_id: str,
+    target: str,
+    status: str,
+    counts: dict[str, int],
+    message: str,
+    sent_by_reason: dict[str, int],
 ) -> None:
     names = (
         "planned",
@@ -374,10 +403,13 @@ def finish_run(
         "owners_kept",
         "requests",
         "error_responses",
+        "rows_considered",
+        "rows_not_material",
     )
     wh.execute(
-        "update sync.runs set finished_at = ?, status = ?, message = ?, "
+        "update sync.runs set finished_at = ?, status = ?, message = ?, sent_by_reason = ?, "
         + ", ".join(f"{n} = ?" for n in names)
         + " where run_id = ? and target = ?",
-        [utc_now(), status, message, *(int(counts.get(n, 0)) for n in names), run_id, target],
-    )
+        [utc_now(), status, message, json.dumps(sent_by_reason),
+         *(int(counts.get(n, 0)) for n in names), run_id, target],
+    )  # fmt: skip

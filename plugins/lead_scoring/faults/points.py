@@ -16,7 +16,6 @@ from lead_scoring.faults.stages import (
     Watch,
     crm_records_updated,
     dlt_packages,
-    warehouse_log_grew,
 )
 
 
@@ -49,8 +48,9 @@ KILL_POINTS: tuple[KillPoint, ...] = (
               Watch(condition=partial(dlt_packages, "loaded", 2))),
     KillPoint("gate", "validating", "Great Expectations validating the check frames",
               Watch(line=r"^check frames built")),
-    KillPoint("gate", "writing", "results being written: a write to the warehouse committed",
-              Watch(line=r"^Data Docs written", condition=warehouse_log_grew)),
+    KillPoint("gate", "writing", "the first table's results written inside the gate's one"
+              " transaction, not yet committed",
+              Watch(line=r"^quality gate: raw\.crm_contacts ")),
     KillPoint("dbt", "after_event_staging", "incremental event staging built, nothing scored",
               Watch(line=_dbt_node("OK", "staging.stg_product__events"))),
     KillPoint("dbt", "mid_decay_state", "inside the incremental decay state model",

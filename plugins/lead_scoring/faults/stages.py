@@ -272,21 +272,6 @@ def dlt_packages(state: str, count: int) -> Condition:
     return condition
 
 
-def warehouse_log_grew() -> Condition:
-    """Fires once DuckDB's write-ahead log grows past its size at the first call: the
-    command has committed a write to the warehouse since."""
-    sizes: list[int] = []
-
-    def condition(home: Path, started: str) -> str:
-        path = home / "warehouse.duckdb.wal"
-        size = path.stat().st_size if path.exists() else 0
-        if not sizes:
-            sizes.append(size)
-        return f"the warehouse log grew from {sizes[0]} to {size} bytes" if size > sizes[0] else ""
-
-    return condition
-
-
 def crm_records_updated(object_type: str, share: float) -> Condition:
     """Fires once the sandbox holds ``share`` of its ``object_type`` records updated since
     the command started (read from the store file, as the sandbox writes it)."""

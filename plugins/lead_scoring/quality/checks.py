@@ -71,7 +71,7 @@ def db_time(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True, errors="coerce").dt.tz_localize(None)
 
 
-def _ids(values: pd.Series) -> pd.Index:
+def record_ids(values: pd.Series) -> pd.Index:
     """Record ids as an object index: GX looks ids up in it, and hashes it, many times."""
     return pd.Index(
         values.astype("str").fillna("").to_numpy(dtype=object), name=INDEX, dtype=object
@@ -92,7 +92,7 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def contacts(raw: pd.DataFrame, config: QualityConfig, as_of: datetime) -> Batch:
-    index = _ids(raw["hs_object_id"])
+    index = record_ids(raw["hs_object_id"])
     email = email_status(raw["email"])
     domains = email_domains(email["email_key"])
     typed = _text(raw["email"]).str.strip().str.lower()
@@ -139,7 +139,7 @@ def _employees(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def companies(raw: pd.DataFrame, as_of: datetime) -> Batch:
-    index = _ids(raw["hs_object_id"])
+    index = record_ids(raw["hs_object_id"])
     status, count = _employees(raw["numberofemployees"])
     country = country_status(raw["country"])
     checks = _frame(
@@ -160,7 +160,7 @@ def companies(raw: pd.DataFrame, as_of: datetime) -> Batch:
 
 
 def deals(raw: pd.DataFrame, contact_ids: pd.Index, as_of: datetime) -> Batch:
-    index = _ids(raw["hs_object_id"])
+    index = record_ids(raw["hs_object_id"])
     lead = _text(raw["ls_contact_id"]).str.strip()
     checks = _frame(
         index,
@@ -178,7 +178,7 @@ def deals(raw: pd.DataFrame, contact_ids: pd.Index, as_of: datetime) -> Batch:
 
 
 def product_users(raw: pd.DataFrame, as_of: datetime) -> Batch:
-    index = _ids(raw["user_id"])
+    index = record_ids(raw["user_id"])
     email = email_status(raw["email"])
     signed_up = db_time(raw["signed_up_at"])
     checks = _frame(
@@ -199,7 +199,7 @@ def attributes(raw: pd.DataFrame, record_type: str) -> Batch:
     """Attribute rows; a row's record id is ``<hs_object_id>|<attribute>|<valid_from>``."""
     record, name = _text(raw["hs_object_id"]), _text(raw["attribute"])
     kind, valid_from = _text(raw["kind"]), _text(raw["valid_from"])
-    index = _ids(record + "|" + name + "|" + valid_from)
+    index = record_ids(record + "|" + name + "|" + valid_from)
     checks = _frame(
         index,
         has_record_id=record.str.strip() != "",
@@ -219,7 +219,7 @@ def events(
     known_types: tuple,
     as_of: datetime,
 ) -> Batch:
-    index = _ids(raw["event_id"])
+    index = record_ids(raw["event_id"])
     occurred = db_time(raw["occurred_at"])
     event_type = _text(raw["event_type"])
     checks = _frame(

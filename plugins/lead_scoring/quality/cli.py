@@ -26,8 +26,12 @@ def quality_check(
         str | None, typer.Option(help="ISO-8601 as-of time (UTC); default: now")
     ] = None,
     run_id: Annotated[str | None, typer.Option(help="run id; default: manual__<time>")] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="validate every raw row, not only what changed")
+    ] = False,
 ) -> None:
-    """Run the data-quality gate on the current warehouse's raw schema."""
+    """Run the data-quality gate on the current warehouse's raw schema (incremental: the
+    rows loaded since the last passed run, and the quarantine)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -40,7 +44,7 @@ def quality_check(
     run_id = run_id or f"manual__{moment.strftime('%Y%m%dT%H%M%S')}"
     failed = False
     try:
-        result = run_quality_gate(get_settings(), run_id, moment)
+        result = run_quality_gate(get_settings(), run_id, moment, full=full)
     except QualityConfigError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc

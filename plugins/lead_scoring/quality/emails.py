@@ -33,9 +33,18 @@ def _validator_accepts(address: str) -> bool:
     return True
 
 
+def _trimmed(emails: pd.Series) -> pd.Series:
+    return emails.astype("str").fillna("").str.strip()
+
+
+def typed_keys(emails: pd.Series) -> pd.Series:
+    """Every e-mail as ``email_status`` keys a valid one (lower-case, trimmed), valid or not."""
+    return _trimmed(emails).str.lower()
+
+
 def email_status(emails: pd.Series) -> pd.DataFrame:
     """``email_status`` (missing/valid/invalid) and ``email_key`` (lower-case, trimmed)."""
-    text = emails.astype("str").fillna("").str.strip()
+    text = _trimmed(emails)
     missing = text == ""
     local = text.str.replace(r"@[^@]*$", "", regex=True)
     fast = (

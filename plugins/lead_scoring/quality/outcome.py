@@ -29,7 +29,6 @@ class Outcome:
     normalised: pd.DataFrame
     duplicates: pd.DataFrame
     email_domains: pd.DataFrame
-    counts_by_rule: dict[str, int]
 
 
 def survivors(checks: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
@@ -89,18 +88,7 @@ def build_outcome(
         for column in ("original_value", "normalised_value"):
             normalised = redact_column(normalised, column)
     duplicates = _concat(routed[MERGE], "duplicate_leads", ["record_id"])
-    counts = pd.concat(
-        [
-            quarantine[KEY], flags[KEY], normalised[KEY],
-            duplicates.assign(record_type="contact", rule="duplicate_lead")[KEY],
-        ],
-        ignore_index=True,
-    ).drop_duplicates()  # fmt: skip
-    by_rule = counts["rule"].value_counts().sort_index()
-    return Outcome(
-        quarantine, flags, normalised, duplicates, _email_domains(by_type),
-        {str(rule): int(n) for rule, n in by_rule.items()},
-    )  # fmt: skip
+    return Outcome(quarantine, flags, normalised, duplicates, _email_domains(by_type))
 
 
 def _email_domains(by_type: dict[str, Batch]) -> pd.DataFrame:

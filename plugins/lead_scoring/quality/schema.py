@@ -90,18 +90,19 @@ def _unreadable(wh: Warehouse, expression: str) -> tuple[str, str]:
     return f"{expression} ~ ?", r"[\x01-\x08\x0b\x0c\x0e-\x1f\uFFFD]|[\u00C2\u00C3][\u0080-\u00BF]"
 
 
-def check_readable(wh: Warehouse, table: str, key: str) -> None:
-    """Raise RawSchemaError when a text value holds control or mis-decoded characters."""
+def check_readable(wh: Warehouse, table: str, key: str, where: str = "true") -> None:
+    """Raise RawSchemaError when a text value holds control or mis-decoded characters, in
+    the rows ``where`` keeps: an incremental gate run reads only the rows loaded since the
+    last passed run, whose earlier rows passed this check."""
     text = [c for c, kind in TABLES[table].items() if kind == TEXT]
     joined = "concat_ws(chr(10), " + ", ".join(f'"{c}"' for c in text) + ")"
     predicate, pattern = _unreadable(wh, joined)
-    if not wh.scalar(f"select count(*) from {RAW}.{table} where {predicate}", [pattern]):
+    rows_sql = f"{RAW}.{table} where ({where}) and"
+    if not wh.scalar(f"select count(*) from {rows_sql} {predicate}", [pattern]):
         return
     for column in text:
         predicate, pattern = _unreadable(wh, f'"{column}"')
-        rows = wh.query_df(
-            f'select "{key}", "{column}" from {RAW}.{table} where {predicate}', [pattern]
-        )
+        rows = wh.query_df(f'select "{key}", "{column}" from {rows_sql} {predicate}', [pattern])
         if len(rows):
             raise RawSchemaError(
                 f"{RAW}.{table}.{column} has unreadable text (wrong encoding?) in"

@@ -2,6 +2,8 @@
 
 Plain portable SQL through the warehouse handle (DuckDB or PostgreSQL). Tables are
 created with explicit types so an empty result still gives the contract's columns.
+The record tables hold one row per record and finding; a run replaces the rows of the
+records it checked (``delete_records``, then ``append``) and keeps the others.
 """
 
 from __future__ import annotations
@@ -32,7 +34,17 @@ TABLES: dict[str, dict[str, str]] = {
              "data_docs_path": "text"},
     "source_volumes": {"run_id": "text", "table_name": "text", "row_count": "bigint",
                        "newest_at": "timestamp"},
+    # per raw table, what the last passed run validated: rows up to dlt load ``load_id``
+    # under rules ``suite_version``, as of ``as_of`` (incremental.py)
+    "gate_state": {"table_name": "text", "load_id": "text", "suite_version": "text",
+                   "as_of": "timestamp", "run_id": "text"},
 }  # fmt: skip
+# The tables with a row per record (and finding), by record type and record id.
+RECORD_TABLES = ("quarantine", "record_flags", "normalised_values", "duplicate_leads")
+# Scratch list of the record ids a run checks in one raw table; lives inside the run's
+# transaction only.
+CHECKED_TABLE = "_gate_checked"
+CHECKED = f"{SCHEMA}.{CHECKED_TABLE}"
 
 
 def empty(table: str) -> pd.DataFrame:
@@ -65,24 +77,65 @@ def _redacted(rows: pd.DataFrame, keep_since: datetime | None) -> pd.DataFrame:
     return redact_column(rows, "value", ~(first_seen >= pd.Timestamp(keep_since)))
 
 
-def upsert_quarantine(
-    wh: Warehouse, rows: pd.DataFrame, seen_at: datetime, keep_since: datetime | None = None
-) -> None:
-    """One row per (record_type, record_id, rule): first_seen_at survives across runs.
+def delete_records(wh: Warehouse, record_type: str, ids: str | None = None) -> None:
+    """The record tables' rows of ``record_type``: all, or those of the record ids the
+    query ``ids`` returns."""
+    for table in RECORD_TABLES:
+        if table == "duplicate_leads" and record_type != "contact":
+            continue
+        where = ["record_type = ?"] if table != "duplicate_leads" else []
+        if ids is not None:
+            where.append(f"record_id in ({ids})")
+        condition = f" where {' and '.join(where)}" if where else ""
+        params = [record_type] if table != "duplicate_leads" else []
+        wh.execute(f"delete from {SCHEMA}.{table}{condition}", params)
 
-    Records that pass every rule again leave the quarantine. Personal values are kept in
-    full only for rows first seen at or after ``keep_since`` (None: none), redacted
-    otherwise (redaction.py).
-    """
+
+def append(wh: Warehouse, table: str, rows: pd.DataFrame) -> None:
+    if len(rows):
+        wh.write_df(rows[list(TABLES[table])], SCHEMA, table, mode="append")
+
+
+def known_quarantine(wh: Warehouse) -> pd.DataFrame:
+    """The quarantine's keys and ``first_seen_at``, read before a run rewrites them."""
     known = wh.query_df(
         f"select record_type, record_id, rule, first_seen_at from {SCHEMA}.quarantine"
     )
+    return known.astype({"first_seen_at": "datetime64[us]"})
+
+
+def seen(
+    rows: pd.DataFrame, known: pd.DataFrame, seen_at: datetime, keep_since: datetime | None
+) -> pd.DataFrame:
+    """Quarantine rows stamped: ``first_seen_at`` survives from ``known``, ``last_seen_at``
+    is ``seen_at``. Personal values are kept in full only for rows first seen at or after
+    ``keep_since`` (None: none), redacted otherwise (redaction.py)."""
     rows = rows.drop(columns=["first_seen_at", "last_seen_at"], errors="ignore")
     merged = rows.merge(known, on=KEY, how="left")
     first_seen = pd.to_datetime(merged["first_seen_at"]).astype("datetime64[us]")
     merged["first_seen_at"] = first_seen.fillna(pd.Timestamp(seen_at))
     merged["last_seen_at"] = seen_at
-    replace_rows(wh, "quarantine", _redacted(merged, keep_since))
+    return _redacted(merged, keep_since)
+
+
+def counts_by_rule(wh: Warehouse) -> dict[str, int]:
+    """Records per rule over the record tables (a record counted once per rule)."""
+    rows = wh.query_df(
+        "select rule, count(*) as n from ("
+        f" select record_type, record_id, rule from {SCHEMA}.quarantine"
+        f" union select record_type, record_id, rule from {SCHEMA}.record_flags"
+        f" union select record_type, record_id, rule from {SCHEMA}.normalised_values"
+        f" union select 'contact', record_id, 'duplicate_lead' from {SCHEMA}.duplicate_leads"
+        ") as found group by rule order by rule"
+    )
+    return {str(rule): int(n) for rule, n in zip(rows["rule"], rows["n"], strict=True)}
+
+
+def quarantined_records(wh: Warehouse) -> int:
+    return int(wh.scalar(
+        f"select count(*) from (select distinct record_type, record_id from {SCHEMA}.quarantine)"
+        " as records"
+    ))  # fmt: skip
 
 
 def redact_quarantine(wh: Warehouse, keep_since: datetime | None) -> None:
@@ -119,17 +172,19 @@ def previous_volumes(wh: Warehouse, run_id: str) -> dict[str, int]:
     return dict(zip(rows["table_name"], rows["row_count"].astype(int), strict=True))
 
 
-def newest_seen(wh: Warehouse, run_id: str, as_of: datetime) -> dict[str, datetime]:
-    """Per raw table, the newest change earlier runs saw at or before ``as_of``.
+def newest_seen(wh: Warehouse, as_of: datetime) -> dict[str, datetime]:
+    """Per raw table, the newest change earlier runs (an earlier try of this run too) saw
+    at or before ``as_of``.
 
-    A change seen once stays evidence of freshness: a record the CRM sync wrote back since
-    carries a later modification time, so re-reading raw alone would miss it on a re-run of
-    a past date.
+    A change seen once stays evidence of freshness: an incremental run reads only what
+    changed since the last passed run, and a record the CRM sync wrote back since carries a
+    later modification time, so re-reading raw alone would miss it on a re-run of a past
+    date.
     """
     rows = wh.query_df(
         f"select table_name, max(newest_at) as newest_at from {SCHEMA}.source_volumes"
-        " where run_id <> ? and newest_at <= ? group by table_name",
-        [run_id, as_of],
+        " where newest_at <= ? group by table_name",
+        [as_of],
     )
     return {
         table: newest

@@ -119,48 +119,61 @@ def _slim(results):
     return slim
 
 
-def validate(
-    batches: list[Batch], expectations: dict[str, list], run_id: str, docs_dir: Path | None
-) -> tuple[list[Hit], Path | None]:
-    """Validate every batch with its suite; returns the hits and the Data Docs index."""
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
+class Validator:
+    """One run's GX context: validates check frames one batch (or chunk) at a time, each
+    with its suite, and keeps a validation result per batch for the Data Docs."""
 
-    context = _context(docs_dir or Path("."))
-    source = context.data_sources.add_pandas("raw")
-    suites = {
-        name: context.suites.add(gx.ExpectationSuite(name=name, expectations=items))
-        for name, items in expectations.items()
-    }
-    run = RunIdentifier(run_name=run_id, run_time=datetime.now(UTC))
-    hits: list[Hit] = []
-    for batch in batches:
-        asset = source.add_dataframe_asset(batch.record_type)
-        definition = asset.add_batch_definition_whole_dataframe("all")
-        tested = sorted({e.column for e in expectations[batch.suite]})
+    def __init__(self, expectations: dict[str, list], run_id: str, docs_dir: Path | None):
+        import great_expectations as gx
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        self.expectations, self.docs_dir = expectations, docs_dir
+        self.context = _context(docs_dir or Path("."))
+        self.suites = {
+            name: self.context.suites.add(gx.ExpectationSuite(name=name, expectations=items))
+            for name, items in expectations.items()
+        }
+        self.run = RunIdentifier(run_name=run_id, run_time=datetime.now(UTC))
+        self.batches: dict[str, int] = {}  # record type -> batches validated
+
+    def validate(self, batch: Batch) -> list[Hit]:
+        """The hits of one batch; the second and later batches of a record type (chunks)
+        are named ``<record type>_2``, ``_3``... in the Data Docs. Each batch gets a data
+        source of its own, deleted after it: GX keeps every batch a source has loaded."""
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        number = self.batches[batch.record_type] = self.batches.get(batch.record_type, 0) + 1
+        name = batch.record_type if number == 1 else f"{batch.record_type}_{number}"
+        source = self.context.data_sources.add_pandas(f"raw_{name}")
+        definition = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
+        tested = sorted({e.column for e in self.expectations[batch.suite]})
         data = definition.get_batch(batch_parameters={"dataframe": batch.checks[tested]})
-        results = data.validate(suites[batch.suite], result_format=RESULT_FORMAT)
+        results = data.validate(self.suites[batch.suite], result_format=RESULT_FORMAT)
+        del data, definition, source
+        self.context.data_sources.delete(f"raw_{name}")
         found = _hits(batch, results)
         log.info(
             "%s: %d records, %d expectations, %d failing",
-            batch.record_type, len(batch.checks), len(results.results),
+            name, len(batch.checks), len(results.results),
             sum(not r.success for r in results.results),
         )  # fmt: skip
-        hits.extend(found)
-        if docs_dir is not None:
+        if self.docs_dir is not None:
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=batch.suite),
-                run_id=run,
-                batch_identifier=batch.record_type,
+                run_id=self.run,
+                batch_identifier=name,
             )
-            context.validation_results_store.set(key, _slim(results))
-    if docs_dir is None:
-        return hits, None
-    context.build_data_docs(site_names=[DOCS_SITE])
-    index = docs_dir / "index.html"
-    log.info("Data Docs written to %s", index)
-    return hits, index
+            self.context.validation_results_store.set(key, _slim(results))
+        return found
+
+    def finish(self) -> Path | None:
+        """Write the Data Docs; their index page (None without a docs folder)."""
+        if self.docs_dir is None:
+            return None
+        self.context.build_data_docs(site_names=[DOCS_SITE])
+        index = self.docs_dir / "index.html"
+        log.info("Data Docs written to %s", index)
+        return index

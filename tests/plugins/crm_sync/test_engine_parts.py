@@ -18,7 +18,9 @@ from lead_scoring.crm_sync.fields import (
     csv_value,
     hubspot_values,
     later_stage,
+    reason_labels,
     salesforce_values,
+    shown_score,
 )
 from lead_scoring.crm_sync.marts import prepare, redact
 from lead_scoring.crm_sync.throttle import RateLimiter, Verdict, verdict_for_response
@@ -194,3 +196,13 @@ def test_a_request_counts_in_the_window_from_its_answer():
     time.sleep(0.3)  # the request is on its way
     limiter.finished(slot)
     assert limiter.start()[0] > 9.95  # from the answer; from the start it would be < 9.75
+
+
+def test_what_a_rep_sees_of_the_score_and_the_reasons():
+    assert [shown_score(v) for v in ("40.4", 40.5, "-0.5", "", None)] == [40, 41, 0, None, None]
+    today = "+25 created a document (2d ago); +20 VP title; -5 careers page (5d ago)"
+    tomorrow = "+20 VP title; +19 created a document (3d ago); -5 careers page (6d ago)"
+    assert reason_labels(today) == reason_labels(tomorrow) == (
+        "+VP title; +created a document; -careers page")  # fmt: skip
+    assert reason_labels(today.replace("-5 careers", "+5 careers")) != reason_labels(today)
+    assert reason_labels("") == reason_labels(None) == ""

@@ -160,14 +160,17 @@ def test_dry_run_reports_counts_and_writes_nothing(settings, crm, kind, caplog):
 
     preflight(target, settings)
     run_sync(settings, target, "run-1")
-    leads.loc[[0, 1, 2], "fit_score"] += 1
+    leads.loc[[0, 1, 2], "lead_score"] += 5
+    leads.loc[3, "fit_score"] += 1  # a sub-score only: not what a rep sees
     rewrite_leads(settings, leads)
     before = table(settings, "select * from sync.crm_state order by record_id")
 
     dry = run_sync(settings, target, "dry-2", dry_run=True)
 
-    assert (dry.inserted, dry.updated) == (0, 3)
-    assert dry.skipped == lead_rows + accounts - 3
+    assert (dry.inserted, dry.updated, dry.rows_not_material) == (0, 3, 1)
+    assert dry.sent_by_reason == {"score_moved": 3}
+    assert dry.skipped == lead_rows + accounts - 4
+    assert dry.rows_considered == lead_rows + accounts
     after = table(settings, "select * from sync.crm_state order by record_id")
     assert after.equals(before)
     assert table(settings, "select count(*) from sync.runs where run_id = 'dry-2'").iat[0, 0] == 0

@@ -1,4 +1,7 @@
-"""Fixtures: small raw tables in a temporary DuckDB warehouse (LEAD_SCORING_HOME = tmp)."""
+"""Fixtures: small raw tables in a temporary DuckDB warehouse (LEAD_SCORING_HOME = tmp),
+and a PostgreSQL warehouse of its own (a new database on 127.0.0.1:5432)."""
+
+import uuid
 
 import pytest
 from quality_rows import (
@@ -44,3 +47,23 @@ def clean_raw(write_raw):
 def lenient_rate(monkeypatch):
     """Tiny tables: a single bad row is a large share; the rate gate has its own test."""
     monkeypatch.setenv("LEAD_SCORING_DQ_MAX_QUARANTINE_RATE", "1.0")
+
+
+@pytest.fixture
+def postgres(settings, monkeypatch):
+    """Settings on a new PostgreSQL database, dropped afterwards."""
+    import psycopg2
+
+    name = f"dq_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"create database {name}")
+    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE", "postgres")
+    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE_URL", f"postgresql://postgres@127.0.0.1:5432/{name}")
+    from lead_scoring.settings import get_settings
+
+    yield get_settings()
+    with admin.cursor() as cur:
+        cur.execute(f"drop database {name} with (force)")
+    admin.close()

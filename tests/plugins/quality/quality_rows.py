@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -75,11 +76,22 @@ def attribute(record_id: str, name: str, value: str, kind: str = "fit", **values
 _DTYPES = {"text": "str", "integer": "int64", "timestamp": "datetime64[us]"}
 
 
-def raw_frame(table: str, rows: list[dict]) -> pd.DataFrame:
+_LOADS, _ROWS = itertools.count(1), itertools.count(1)
+
+
+def load_id() -> str:
+    """A new dlt load id, later than every one before (as dlt gives each load)."""
+    return f"{1730000000 + next(_LOADS)}.0"
+
+
+def raw_frame(table: str, rows: list[dict], load: str | None = None) -> pd.DataFrame:
+    """Rows as one dlt load (a new load id unless ``load`` is given) writes them."""
     columns = TABLES[table]
     frame = pd.DataFrame(rows, columns=list(columns))
     frame = frame.astype({c: _DTYPES[t] for c, t in columns.items()})
-    return frame.assign(_dlt_load_id="1730000000.0", _dlt_id=[f"d{i}" for i in range(len(frame))])
+    return frame.assign(
+        _dlt_load_id=load or load_id(), _dlt_id=[f"d{next(_ROWS)}" for _ in range(len(frame))]
+    )
 
 
 def quality(settings, table: str) -> pd.DataFrame:

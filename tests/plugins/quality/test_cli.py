@@ -32,3 +32,11 @@ def test_quality_eval_without_simulated_truth_says_what_to_do(settings, clean_ra
     result = CliRunner().invoke(app, ["quality-eval"])
     assert result.exit_code == 1
     assert "no ground truth" in result.output and "simulate" in result.output
+
+
+def test_quality_check_full_validates_every_row_again(settings, clean_raw):
+    args = ["quality-check", "--as-of", "2026-11-01T06:00:00"]
+    assert "checked 7," in CliRunner().invoke(app, [*args, "--run-id", "cli-1"]).output
+    assert "checked 0," in CliRunner().invoke(app, [*args, "--run-id", "cli-2"]).output
+    result = CliRunner().invoke(app, [*args, "--run-id", "cli-3", "--full"])
+    assert result.exit_code == 0 and "checked 7," in result.output

@@ -1,30 +1,9 @@
 """The gate on a PostgreSQL warehouse: same rules, same tables, portable SQL."""
 
-import uuid
-
 import pytest
 from quality_rows import AS_OF, contact, product_event, quality, raw_frame
 
 from lead_scoring.quality.gate import QualityGateFailed, run_quality_gate
-
-
-@pytest.fixture
-def postgres(settings, monkeypatch):
-    import psycopg2
-
-    name = f"dq_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"create database {name}")
-    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE", "postgres")
-    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE_URL", f"postgresql://postgres@127.0.0.1:5432/{name}")
-    from lead_scoring.settings import get_settings
-
-    yield get_settings()
-    with admin.cursor() as cur:
-        cur.execute(f"drop database {name} with (force)")
-    admin.close()
 
 
 def test_gate_runs_on_postgres(postgres):

@@ -18,6 +18,10 @@ from quality_rows import (
 
 from lead_scoring.quality.gate import run_quality_gate
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("quality_rules")
+
 FUTURE = "2026-12-24T10:00:00.000Z"
 CONTACTS = [
     contact(1),  # clean
@@ -68,7 +72,7 @@ MARKETING_EVENTS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def checked(tmp_path_factory):
     """One gate run over every kind of bad (and clean) record, shared by the tests here."""
     from lead_scoring.settings import get_settings
