@@ -8,6 +8,9 @@ import pytest
 import scoring_dataset as ds
 from scoring_harness import DBT_PROJECT, MARTS
 
+# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+pytestmark = pytest.mark.xdist_group("dbt")
+
 STAGE_RANK = {"iql": 0, "mql": 1, "sql": 2, "customer": 3}
 
 

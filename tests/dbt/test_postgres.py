@@ -11,6 +11,9 @@ import pandas as pd
 import pytest
 from scoring_harness import MARTS, ROUTING_MARTS
 
+# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+pytestmark = pytest.mark.xdist_group("dbt")
+
 
 def canonical(value) -> str:
     """One spelling per value whatever the engine's Python types (Decimal, numpy, NaT...)."""
@@ -30,7 +33,7 @@ def canonical(value) -> str:
     return str(value)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def postgres_marts(postgres_warehouse) -> dict[str, pd.DataFrame]:
     return {**postgres_warehouse.marts(), **postgres_warehouse.routing_marts()}
 

@@ -19,11 +19,14 @@ from scoring_harness import DbtFailed, WarehouseUnderTest, scoring_project
 
 from lead_scoring.settings import Settings
 
+# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+pytestmark = pytest.mark.xdist_group("dbt")
+
 TIGHT_ROSTER = {"daily_capacity": "1"}  # every rep
 OUT_OF_OFFICE_TEAM = "emea"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def routing_warehouse(tmp_path_factory) -> tuple[WarehouseUnderTest, Path]:
     work = tmp_path_factory.mktemp("dbt_routing")
     project = scoring_project(work / "project")
@@ -33,7 +36,7 @@ def routing_warehouse(tmp_path_factory) -> tuple[WarehouseUnderTest, Path]:
     return warehouse, project
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def routed(routing_warehouse) -> dict[str, pd.DataFrame]:
     warehouse, project = routing_warehouse
     warehouse.write(1)

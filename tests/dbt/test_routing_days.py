@@ -22,6 +22,9 @@ from scoring_harness import DbtFailed, WarehouseUnderTest, scoring_project
 from lead_scoring.settings import Settings
 from lead_scoring.warehouse import open_warehouse
 
+# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+pytestmark = pytest.mark.xdist_group("dbt")
+
 DAYS = {1: ds.AS_OF_1, 2: ds.AS_OF_2, 3: ds.AS_OF_3}
 INTEGRATION_USER = "9000"  # means "nobody yet" (LEAD_SCORING_CRM_UNASSIGNED_OWNERS)
 REP_OWNER_IDS = {f"rep_{i:02d}": str(1000 + i) for i in range(1, 10)}  # owners' e-mails: rep01@..
@@ -100,7 +103,7 @@ def _day(frame: pd.DataFrame, day: date) -> pd.DataFrame:
     return frame[pd.to_datetime(frame["as_of_date"]) == pd.Timestamp(day)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def days(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("dbt_routing_days")
     project = scoring_project(work / "project")
@@ -322,7 +325,7 @@ FAIR_REPS = ["r1", "r2", "r3", "r4"]
 FAIR_THRESHOLDS = {1: 75, 2: 40, 3: 20}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fair_days(tmp_path_factory) -> pd.DataFrame:
     """One team of four reps with room to spare, no fast lane and no accounts (every lead
     its own first lead): the round-robin alone decides."""

@@ -14,28 +14,31 @@ import pytest
 import scoring_dataset as ds
 from scoring_harness import DBT_PROJECT
 
+# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+pytestmark = pytest.mark.xdist_group("dbt")
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture(scope="session")
 def d1(duckdb_scenario):
     return duckdb_scenario.snapshots["d1"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def leads(d1) -> pd.DataFrame:
     return d1["lead_scores"].set_index("lead_id")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def contributions(d1) -> pd.DataFrame:
     return d1["lead_score_contributions"].set_index(["lead_id", "signal"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def weights() -> pd.DataFrame:
     return pd.read_csv(DBT_PROJECT / "seeds" / "event_weights.csv").set_index("event_type")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fit_rules() -> pd.DataFrame:
     """The default equals rules of signal_rules.csv, by (attribute, value)."""
     rules = pd.read_csv(DBT_PROJECT / "seeds" / "signal_rules.csv", dtype=str)
@@ -44,7 +47,7 @@ def fit_rules() -> pd.DataFrame:
     return rules.set_index(["attribute", "value"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def test_rules() -> pd.DataFrame:
     """The rules the tests add to signal_rules.csv, by signal."""
     columns = "signal,attribute,transform,value,min_value,max_value,kind,points,reason_label"

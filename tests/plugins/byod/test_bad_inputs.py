@@ -20,6 +20,10 @@ from lead_scoring.byod.bad_inputs import (
 )
 from lead_scoring.cli import app
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("byod_bad_inputs")
+
 MESSAGES = {  # case -> its message, from the file's name on
     "import_truncated_parquet": r"events\.parquet: not a readable Parquet file, truncated or"
                                 r" corrupt \(Parquet magic bytes not found in footer",
@@ -57,7 +61,7 @@ MESSAGES = {  # case -> its message, from the file's name on
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("bad_inputs")
     return workdir, {outcome.case.name: outcome for outcome in try_corpus(workdir)}

@@ -11,6 +11,10 @@ import yaml
 from lead_scoring.byod import ImportMappingError, load_mapping, run_import
 from lead_scoring.warehouse import open_warehouse
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("byod_import")
+
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples" / "import"
 CONTRACT = {  # data-contracts.md section 2 (+ dlt's columns)
     "crm_contacts": ["hs_object_id", "email", "firstname", "lastname", "jobtitle", "phone",
@@ -40,7 +44,7 @@ def _types(settings, table):
     return dict(zip(df["column_name"], df["data_type"].str.lower(), strict=True))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def imported(tmp_path_factory):
     from dataclasses import replace
 

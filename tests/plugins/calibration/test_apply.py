@@ -14,6 +14,10 @@ from lead_scoring.calibration.rules import FLOOR_VAR, THRESHOLD_VAR
 from lead_scoring.calibration.run import run_calibration
 from lead_scoring.warehouse import open_warehouse
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("calibration")
+
 
 def _model_version(settings) -> str:
     as_of = date(2026, 6, 1)  # any date: model_version depends on the rules only

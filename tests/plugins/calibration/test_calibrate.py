@@ -17,8 +17,12 @@ from lead_scoring.calibration import (
 from lead_scoring.calibration.rules import read_seed
 from lead_scoring.warehouse import open_warehouse
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("calibration")
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture(scope="session")
 def calibrated(scored_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("calibrated")
     shutil.copyfile(scored_home.warehouse_path, home / "warehouse.duckdb")

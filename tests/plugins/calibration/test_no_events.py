@@ -5,11 +5,15 @@ import shutil
 from dataclasses import replace
 
 import pandas as pd
+import pytest
 
 from lead_scoring.calibration import CalibrationConfig, run_calibration
 from lead_scoring.calibration.features import event_features
 from lead_scoring.calibration.inputs import load_inputs
 from lead_scoring.warehouse import open_warehouse
+
+# one worker builds the scored home once (conftest.py)
+pytestmark = pytest.mark.xdist_group("calibration")
 
 
 def test_event_features_of_no_events_are_zero():

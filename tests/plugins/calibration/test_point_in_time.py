@@ -13,6 +13,10 @@ from lead_scoring.calibration.outcomes import decided_leads
 from lead_scoring.calibration.rules import load_rules
 from lead_scoring.calibration.scoring import score_leads
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("calibration")
+
 T = pd.Timestamp
 
 
@@ -58,7 +62,7 @@ def _with_events(inputs: ScoringInputs, extra: pd.DataFrame) -> ScoringInputs:
     return ScoringInputs(inputs.leads, inputs.attributes, events, inputs.deals, inputs.as_of_date)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def prepared(scored_home):
     rules = load_rules(scored_home.dbt_project_dir)
     inputs = load_inputs(scored_home)

@@ -2,12 +2,16 @@
 seeds and the as-of date of a dbt build, it reproduces marts.lead_scores."""
 
 import pandas as pd
+import pytest
 
 from lead_scoring.calibration.features import event_features
 from lead_scoring.calibration.inputs import load_inputs
 from lead_scoring.calibration.rules import load_rules
 from lead_scoring.calibration.scoring import as_points, score_leads
 from lead_scoring.warehouse import open_warehouse
+
+# one worker builds the scored home once (conftest.py)
+pytestmark = pytest.mark.xdist_group("calibration")
 
 TOLERANCE = 1e-6
 

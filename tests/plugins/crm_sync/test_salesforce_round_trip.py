@@ -23,6 +23,10 @@ from lead_scoring.crm_sandbox.server import verified_session
 from lead_scoring.crm_sync import CrmTarget, preflight, run_sync, target_from_env
 from lead_scoring.warehouse import open_warehouse
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("salesforce_funnel")
+
 SF_OBJECTS = ("sf:Lead", "sf:Contact", "sf:Account")
 
 
@@ -218,7 +222,7 @@ def test_preflight_describes_every_sobject_written_by_id(settings, tmp_path):
 AS_OF = date(2026, 6, 1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def salesforce_funnel(tmp_path_factory):
     """A small simulated funnel held by the sandbox as a Salesforce org."""
     from lead_scoring.crm_sandbox.server import start_sandbox

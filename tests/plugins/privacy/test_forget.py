@@ -23,6 +23,10 @@ from lead_scoring.privacy.forget import forget_people, traces
 from lead_scoring.privacy.tombstones import load_tombstones
 from lead_scoring.warehouse import open_warehouse
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("privacy_forget")
+
 AS_OF = date(2026, 6, 1)
 SANDBOX = "crm_sandbox/"  # the CRM itself: changed only by a CRM delete (--crm)
 
@@ -63,7 +67,7 @@ def _store(settings):
     return CrmStore(settings.crm_sandbox_dir / "crm.sqlite")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def home(tmp_path_factory):
     """A scored home, its CRM sandbox (still running) and the exports outside it."""
     from lead_scoring.byod import run_import

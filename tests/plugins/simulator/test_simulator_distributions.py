@@ -8,11 +8,15 @@ from conftest import END, crm_records, marketing_events, product_table, truth
 from lead_scoring.simulator import simulate
 from lead_scoring.simulator.catalogue import MARKETING_EVENT_TYPES, PRODUCT_EVENT_TYPES
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("simulator_funnel")
+
 TRIVIAL = ["email_open", "email_click", "page_view"]
 BUYING = ["pricing_page_view", "demo_request", "contact_sales_request"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def funnel(tmp_path_factory):
     from lead_scoring.settings import Settings
 

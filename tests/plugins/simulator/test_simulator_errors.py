@@ -21,6 +21,10 @@ from lead_scoring.simulator.catalogue import (
     PRODUCT_EVENT_TYPES,
 )
 
+# one worker builds the expensive fixtures once (scoped to the session, so tests of other
+# modules run in between do not tear them down)
+pytestmark = pytest.mark.xdist_group("simulator_dirty")
+
 AS_OF = datetime(END.year, END.month, END.day, tzinfo=UTC)
 RATES = {
     "invalid_email": 0.02, "disposable_email": 0.015, "personal_email": 0.03,
@@ -47,7 +51,7 @@ def _wire_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dirty(tmp_path_factory):
     from lead_scoring.settings import Settings
 
