@@ -8,7 +8,7 @@ import pytest
 import scoring_dataset as ds
 from scoring_harness import DBT_PROJECT, MARTS
 
-# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+# fixtures session-scoped: built at most once per worker (the group mark is ignored by pytest 9)
 pytestmark = pytest.mark.xdist_group("dbt")
 
 STAGE_RANK = {"iql": 0, "mql": 1, "sql": 2, "customer": 3}

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scoring_harness import MARTS, ROUTING_MARTS
 
-# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+# fixtures session-scoped: built at most once per worker (the group mark is ignored by pytest 9)
 pytestmark = pytest.mark.xdist_group("dbt")
 
 

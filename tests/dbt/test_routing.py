@@ -19,7 +19,7 @@ from scoring_harness import DbtFailed, WarehouseUnderTest, scoring_project
 
 from lead_scoring.settings import Settings
 
-# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+# fixtures session-scoped: built at most once per worker (the group mark is ignored by pytest 9)
 pytestmark = pytest.mark.xdist_group("dbt")
 
 TIGHT_ROSTER = {"daily_capacity": "1"}  # every rep

@@ -22,7 +22,7 @@ from scoring_harness import DbtFailed, WarehouseUnderTest, scoring_project
 from lead_scoring.settings import Settings
 from lead_scoring.warehouse import open_warehouse
 
-# one worker builds the dbt scenarios once (conftest.py; session-scoped fixtures here too)
+# fixtures session-scoped: built at most once per worker (the group mark is ignored by pytest 9)
 pytestmark = pytest.mark.xdist_group("dbt")
 
 DAYS = {1: ds.AS_OF_1, 2: ds.AS_OF_2, 3: ds.AS_OF_3}

@@ -11,8 +11,8 @@ import yaml
 from lead_scoring.byod import ImportMappingError, load_mapping, run_import
 from lead_scoring.warehouse import open_warehouse
 
-# one worker builds the expensive fixtures once (scoped to the session, so tests of other
-# modules run in between do not tear them down)
+# the fixtures below are session-scoped: a worker that runs other modules in between
+# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
 pytestmark = pytest.mark.xdist_group("byod_import")
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples" / "import"

@@ -14,8 +14,8 @@ from lead_scoring.calibration.rules import FLOOR_VAR, THRESHOLD_VAR
 from lead_scoring.calibration.run import run_calibration
 from lead_scoring.warehouse import open_warehouse
 
-# one worker builds the expensive fixtures once (scoped to the session, so tests of other
-# modules run in between do not tear them down)
+# the fixtures below are session-scoped: a worker that runs other modules in between
+# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
 pytestmark = pytest.mark.xdist_group("calibration")
 
 

@@ -12,7 +12,7 @@ from lead_scoring.calibration.features import event_features
 from lead_scoring.calibration.inputs import load_inputs
 from lead_scoring.warehouse import open_warehouse
 
-# one worker builds the scored home once (conftest.py)
+# the scored home (conftest.py) is session-scoped: built at most once per worker
 pytestmark = pytest.mark.xdist_group("calibration")
 
 

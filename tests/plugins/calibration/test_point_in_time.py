@@ -13,8 +13,8 @@ from lead_scoring.calibration.outcomes import decided_leads
 from lead_scoring.calibration.rules import load_rules
 from lead_scoring.calibration.scoring import score_leads
 
-# one worker builds the expensive fixtures once (scoped to the session, so tests of other
-# modules run in between do not tear them down)
+# the fixtures below are session-scoped: a worker that runs other modules in between
+# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
 pytestmark = pytest.mark.xdist_group("calibration")
 
 T = pd.Timestamp

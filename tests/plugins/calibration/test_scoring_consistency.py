@@ -10,7 +10,7 @@ from lead_scoring.calibration.rules import load_rules
 from lead_scoring.calibration.scoring import as_points, score_leads
 from lead_scoring.warehouse import open_warehouse
 
-# one worker builds the scored home once (conftest.py)
+# the scored home (conftest.py) is session-scoped: built at most once per worker
 pytestmark = pytest.mark.xdist_group("calibration")
 
 TOLERANCE = 1e-6

@@ -18,8 +18,8 @@ from quality_rows import (
 
 from lead_scoring.quality.gate import run_quality_gate
 
-# one worker builds the expensive fixtures once (scoped to the session, so tests of other
-# modules run in between do not tear them down)
+# the fixtures below are session-scoped: a worker that runs other modules in between
+# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
 pytestmark = pytest.mark.xdist_group("quality_rules")
 
 FUTURE = "2026-12-24T10:00:00.000Z"

@@ -8,8 +8,8 @@ from conftest import END, crm_records, marketing_events, product_table, truth
 from lead_scoring.simulator import simulate
 from lead_scoring.simulator.catalogue import MARKETING_EVENT_TYPES, PRODUCT_EVENT_TYPES
 
-# one worker builds the expensive fixtures once (scoped to the session, so tests of other
-# modules run in between do not tear them down)
+# the fixtures below are session-scoped: a worker that runs other modules in between
+# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
 pytestmark = pytest.mark.xdist_group("simulator_funnel")
 
 TRIVIAL = ["email_open", "email_click", "page_view"]

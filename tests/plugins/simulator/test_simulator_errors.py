@@ -21,8 +21,8 @@ from lead_scoring.simulator.catalogue import (
     PRODUCT_EVENT_TYPES,
 )
 
-# one worker builds the expensive fixtures once (scoped to the session, so tests of other
-# modules run in between do not tear them down)
+# the fixtures below are session-scoped: a worker that runs other modules in between
+# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
 pytestmark = pytest.mark.xdist_group("simulator_dirty")
 
 AS_OF = datetime(END.year, END.month, END.day, tzinfo=UTC)
