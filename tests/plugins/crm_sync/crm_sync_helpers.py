@@ -194,6 +194,14 @@ def sf_records(crm, obj: str) -> dict[str, dict]:
     return {r.id: r.properties for r in crm.store.select(f"sf:{obj}")}
 
 
+def same_hubspot(crm, **options) -> CrmTarget:
+    """The HubSpot portal the marts were read from, as target (the nightly default)."""
+    return CrmTarget(
+        "hubspot", crm.hubspot_url, crm.token, source_url=crm.hubspot_url,
+        options=SyncOptions(**{**FAST, **options}),
+    )  # fmt: skip
+
+
 def same_salesforce(crm, **options) -> CrmTarget:
     """The Salesforce org the marts were read from, as target (the nightly default)."""
     return CrmTarget(

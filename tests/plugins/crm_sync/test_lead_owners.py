@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 import requests
 from crm_sync_helpers import (
-    FAST,
     hubspot_people,
     requests_to,
     rewrite_leads,
     salesforce_shop,
+    same_hubspot,
     same_salesforce,
     sf_id,
     sf_records,
@@ -27,7 +27,7 @@ from crm_sync_helpers import (
 )
 
 from lead_scoring.crm_sandbox.server import verified_session
-from lead_scoring.crm_sync import CrmTarget, SyncOptions, preflight, run_sync
+from lead_scoring.crm_sync import CrmTarget, preflight, run_sync
 from lead_scoring.crm_sync.bench import sample_accounts, sample_leads, write_marts
 from lead_scoring.warehouse import open_warehouse
 
@@ -57,11 +57,7 @@ def _shop(crm, settings, kind: str, n: int = 12, **options) -> tuple[pd.DataFram
     leads, accounts = with_hubspot_ids(*_sample(n))
     write_marts(settings, leads, accounts)
     hubspot_people(crm, leads, accounts)
-    target = CrmTarget(
-        "hubspot", crm.hubspot_url, crm.token, source_url=crm.hubspot_url,
-        options=SyncOptions(**{**FAST, **options}),
-    )  # fmt: skip
-    return leads, target
+    return leads, same_hubspot(crm, **options)
 
 
 def _synced(crm, settings, kind: str, routed: dict[int, int | str], **options):

@@ -14,16 +14,16 @@ from datetime import date
 import pandas as pd
 import pytest
 from crm_sync_helpers import (
-    FAST,
     hubspot_people,
     rewrite_leads,
     salesforce_shop,
+    same_hubspot,
     same_salesforce,
     table,
     with_hubspot_ids,
 )
 
-from lead_scoring.crm_sync import CrmSyncError, CrmTarget, SyncOptions, preflight, run_sync
+from lead_scoring.crm_sync import CrmSyncError, CrmTarget, preflight, run_sync
 from lead_scoring.crm_sync.bench import sample_accounts, sample_leads, write_marts
 from lead_scoring.warehouse import open_warehouse
 
@@ -55,10 +55,7 @@ def _shop(crm, settings, kind: str) -> tuple[pd.DataFrame, CrmTarget]:
         leads, accounts = with_hubspot_ids(leads, sample_accounts(leads))
         hubspot_people(crm, leads, accounts)
         write_marts(settings, leads, accounts)
-        target = CrmTarget(
-            "hubspot", crm.hubspot_url, crm.token, source_url=crm.hubspot_url,
-            options=SyncOptions(**{**FAST, "sync_accounts": False}),
-        )  # fmt: skip
+        target = same_hubspot(crm, sync_accounts=False)
     leads["lead_score"] = [40.0 + i for i in range(N)]
     leads["is_sdr_ready"] = False
     leads["sdr_ready_at"] = pd.NaT
