@@ -3,10 +3,14 @@
     (a retried load, a re-delivered export) keeps its first load: among new rows
     the first load wins, and an event staging holds already is skipped. So the
     incremental decay state never counts an event twice. -#}
-{% macro unseen_loads_only() -%}
+{#- The source's rows; on an incremental run only those of loads staging has not
+    seen. The load filter comes first, so the quarantine check and the rest read
+    the new rows only, not all history. -#}
+{% macro unseen_loads(source_relation) -%}
+    select * from {{ source_relation }}
     {%- if is_incremental() %}
-        and cast(_dlt_load_id as {{ lead_scoring.type_double() }})
-            > (select coalesce(max(staged.load_id), 0) from {{ this }} as staged)
+    where cast(_dlt_load_id as {{ lead_scoring.type_double() }})
+        > (select coalesce(max(staged.load_id), 0) from {{ this }} as staged)
     {%- endif %}
 {%- endmacro %}
 
@@ -22,9 +26,17 @@
         from {{ relation }}
     ) as ranked
     where ranked.copy_number = 1
+    {#- On an incremental run: less events staging holds already, found by probing
+        staging with the few new ids (not the new rows against every staged id). -#}
     {%- if is_incremental() %}
         and not exists (
-            select 1 from {{ this }} as staged where staged.event_id = ranked.event_id
+            select 1
+            from (
+                select staged.event_id
+                from {{ this }} as staged
+                where staged.event_id in (select new_rows.event_id from {{ relation }} as new_rows)
+            ) as already_staged
+            where already_staged.event_id = ranked.event_id
         )
     {%- endif %}
 {%- endmacro %}

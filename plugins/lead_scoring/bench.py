@@ -371,10 +371,6 @@ def bench_scoring(home: Path, copies: int = 1) -> dict[str, float]:
     """Full dbt run, tests, the floor query, then the next day's incremental run. With
     ``copies`` > 1 the dataset is first replicated that many times (``replicate``), and the
     next day is skipped: the simulator cannot extend the copies."""
-    from lead_scoring.crm_sandbox import start_sandbox
-    from lead_scoring.simulator import simulate_next_day
-    from lead_scoring.sources.extract import CrmSource, extract
-
     settings = _settings(home)
     day = END_DATE - timedelta(days=1)  # the last whole simulated day
     if copies > 1:
@@ -392,14 +388,7 @@ def bench_scoring(home: Path, copies: int = 1) -> dict[str, float]:
         emit("scoring_peak_rss_mb", max(seed_rss, full_rss, test_rss))
         return {"scoring_full_s": full, "scoring_floor_s": floor, "lead_score_auc": auc}
 
-    log.info("bench: next simulated day, extract and gate")
-    simulate_next_day(settings)
-    started = time.monotonic()
-    with start_sandbox(settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10**7) as sb:
-        extract(settings, CrmSource(sb.hubspot_url, sb.token, max_requests_per_second=10_000))
-    emit("scoring_next_day_extract_s", round(time.monotonic() - started, 1))
-    next_day = _gate(settings, END_DATE + timedelta(days=1), "bench-day-2",
-                     "scoring_next_day_gate_s")  # fmt: skip
+    next_day = _next_day(settings, END_DATE + timedelta(days=1), "scoring_next_day")
     if GATE_SECONDS.get("scoring_gate_s"):
         emit("dq_next_day_gate_vs_full_ratio", round(next_day / GATE_SECONDS["scoring_gate_s"], 3))
     incremental, incremental_rss = _timed("scoring_incremental_s", run_dbt, settings,
@@ -411,4 +400,59 @@ def bench_scoring(home: Path, copies: int = 1) -> dict[str, float]:
     }
     for name, value in figures.items():
         emit(name, value)
+
+    log.info("bench: twice the event history, rebuilt, then the next day again")
+    _timed("scoring_double_history_s", double_history, settings)
+    _timed("scoring_2x_history_full_s", run_dbt, settings, END_DATE, "run", "--full-refresh")
+    _next_day(settings, END_DATE + timedelta(days=2), "scoring_2x_history_next_day")
+    doubled, _ = _timed("scoring_2x_history_incremental_s", run_dbt, settings,
+                        END_DATE + timedelta(days=1), "run")  # fmt: skip
+    figures["scoring_incremental_2x_history_ratio"] = round(doubled / incremental, 3)
+    emit("scoring_incremental_2x_history_ratio", figures["scoring_incremental_2x_history_ratio"])
     return figures | {"scoring_full_s": full, "scoring_floor_s": floor, "lead_score_auc": auc}
+
+
+def _next_day(settings: Settings, gate_day: date, prefix: str) -> float:
+    """One more simulated day, extracted from the CRM sandbox and gated as of ``gate_day``;
+    prints ``<prefix>_extract_s`` and ``<prefix>_gate_s`` and returns the gate's seconds."""
+    from lead_scoring.crm_sandbox import start_sandbox
+    from lead_scoring.simulator import simulate_next_day
+    from lead_scoring.sources.extract import CrmSource, extract
+
+    log.info("bench: next simulated day, extract and gate (%s)", prefix)
+    simulate_next_day(settings)
+    started = time.monotonic()
+    with start_sandbox(settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10**7) as sb:
+        extract(settings, CrmSource(sb.hubspot_url, sb.token, max_requests_per_second=10_000))
+    emit(f"{prefix}_extract_s", round(time.monotonic() - started, 1))
+    return _gate(settings, gate_day, f"bench-{prefix}", f"{prefix}_gate_s")
+
+
+def double_history(settings: Settings) -> None:
+    """Twice the event history, in place: every raw event not in quarantine again, as many
+    days earlier as the history spans (its first event to the last simulated day), with
+    an id of its own and its original load id. Staging and the decay state must then be
+    rebuilt (``dbt run --full-refresh``): they read only loads they have not seen."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("set enable_progress_bar = false")
+        firsts = [f"(select min(cast(occurred_at as date)) from raw.{table})"
+                  for table in ("product_events", "marketing_events")]  # fmt: skip
+        days = con.execute(
+            f"select date_diff('day', least({', '.join(firsts)}), ?) + 1", [END_DATE]
+        ).fetchone()[0]
+        for table, record_type, new_id in (
+            ("product_events", "product_event", "event_id + 10000000000"),
+            ("marketing_events", "marketing_event", "'h:' || event_id"),
+        ):
+            started = time.monotonic()
+            con.execute(
+                f"insert into raw.{table} select source.* replace ({new_id} as event_id,"
+                f" occurred_at - interval {days} day as occurred_at, _dlt_id || '-h' as _dlt_id)"
+                f" from raw.{table} as source where not exists (select 1 from quality.quarantine"
+                f" as q where q.record_type = '{record_type}'"
+                f" and q.record_id = cast(source.event_id as varchar))"
+            )
+            log.info("bench: raw.%s history doubled, %s days earlier (%.0f s)", table, days,
+                     time.monotonic() - started)  # fmt: skip

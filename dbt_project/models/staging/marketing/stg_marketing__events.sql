@@ -8,7 +8,7 @@
     Incremental: each run adds the events of loads it has not seen
     (macros/event_loads.sql). -#}
 with source as (
-    select * from {{ source('marketing', 'marketing_events') }}
+    {{ lead_scoring.unseen_loads(source('marketing', 'marketing_events')) }}
 ),
 
 renamed as (
@@ -22,7 +22,6 @@ renamed as (
         cast(_dlt_load_id as {{ lead_scoring.type_double() }}) as load_id
     from source
     where {{ lead_scoring.not_quarantined('marketing_event', 'event_id') }}
-        {{- lead_scoring.unseen_loads_only() }}
 ),
 
 deduplicated as (
