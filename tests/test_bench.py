@@ -15,6 +15,7 @@ import pytest
 
 from lead_scoring.bench import (
     END_DATE,
+    HISTORY_ID_OFFSET,
     BenchConfigError,
     _sections,
     _settings,
@@ -32,6 +33,8 @@ SCORING_KEYS = {
     "lead_score_auc", "scoring_next_day_extract_s", "scoring_next_day_gate_s",
     "scoring_incremental_s", "scoring_incremental_vs_full_ratio", "scoring_peak_rss_mb",
     "scoring_run_peak_rss_mb", "dq_next_day_gate_vs_full_ratio", "dq_full_gate_peak_rss_mb",
+    "scoring_double_history_s", "scoring_2x_history_full_s", "scoring_2x_history_incremental_s",
+    "scoring_incremental_2x_history_ratio",
 }  # fmt: skip
 BENCH = "import typer; from lead_scoring.bench import bench; typer.run(bench)"
 
@@ -83,6 +86,25 @@ def test_bench_prints_every_scoring_figure(kept_run):
     assert numbers["dq_next_day_gate_vs_full_ratio"] == pytest.approx(
         numbers["scoring_next_day_gate_s"] / numbers["scoring_gate_s"], abs=0.01
     )
+    assert numbers["scoring_incremental_2x_history_ratio"] == pytest.approx(
+        numbers["scoring_2x_history_incremental_s"] / numbers["scoring_incremental_s"], abs=0.01
+    )
+
+
+def test_doubled_history_holds_every_clean_event_again_earlier(kept_run):
+    """The 2x-history step: each clean product event again, as many days earlier as the
+    history spans, and staged like the others."""
+    _, home = kept_run
+    raw = _frame(home, "select event_id, occurred_at from raw.product_events")
+    staged = _frame(home, "select cast(event_id as bigint) as event_id, occurred_at"
+                          " from staging.stg_product__events")  # fmt: skip
+    doubled = staged[staged["event_id"] >= HISTORY_ID_OFFSET]
+    originals = staged.set_index("event_id").loc[doubled["event_id"] - HISTORY_ID_OFFSET]
+    assert len(doubled) > 1000 and set(doubled["event_id"]) <= set(raw["event_id"])
+    days = (originals["occurred_at"].to_numpy() - doubled["occurred_at"].to_numpy()) / pd.Timedelta(
+        days=1
+    )
+    assert len(set(days)) == 1 and days[0] > 30
 
 
 def test_floor_table_of_the_full_run_equals_that_dates_dbt_scores(kept_run):
@@ -98,9 +120,10 @@ def test_floor_table_of_the_full_run_equals_that_dates_dbt_scores(kept_run):
 
 
 def test_floor_query_equals_marts_after_the_incremental_run(kept_run):
-    """Every lead's fit, pain and lead score, and every account's score, as in the marts."""
+    """Every lead's fit, pain and lead score, and every account's score, as in the marts
+    (after the last incremental run: the day after END_DATE, with twice the history)."""
     _, home = kept_run
-    run_floor(_settings(home), END_DATE)
+    run_floor(_settings(home), END_DATE + timedelta(days=1))
     floor = _frame(home, "select * from main.scoring_floor")
     leads = _frame(home, "select lead_id, account_id, fit_score, pain_score, lead_score"
                          " from marts.lead_scores")  # fmt: skip
@@ -150,7 +173,9 @@ def test_copies_multiply_the_dataset_and_score_like_the_original(kept_run, tmp_p
     shutil.copytree(kept_run[1], home, ignore=shutil.ignore_patterns("crm_sandbox", "reports"))
     settings = _settings(home)
     replicate(settings, 3)
-    run_dbt(settings, END_DATE, "run", "--full-refresh")
+    # as of the kept run's last date: the copies' profile history starts now (captured
+    # versions are dbt's, not copied), so an earlier date would see later profiles
+    run_dbt(settings, END_DATE + timedelta(days=1), "run", "--full-refresh")
     scores = _frame(home, "select lead_id, fit_score, pain_score, lead_score, score_reasons,"
                           " lifecycle_stage from marts.lead_scores")  # fmt: skip
     original = scores[scores["lead_id"].str.len() == 9].set_index("lead_id")

@@ -428,6 +428,9 @@ def _next_day(settings: Settings, gate_day: date, prefix: str) -> float:
     return _gate(settings, gate_day, f"bench-{prefix}", f"{prefix}_gate_s")
 
 
+HISTORY_ID_OFFSET = 10**15  # product event ids of the doubled history: beyond any copy's
+
+
 def double_history(settings: Settings) -> None:
     """Twice the event history, in place: every raw event not in quarantine again, as many
     days earlier as the history spans (its first event to the last simulated day), with
@@ -443,7 +446,7 @@ def double_history(settings: Settings) -> None:
             f"select date_diff('day', least({', '.join(firsts)}), ?) + 1", [END_DATE]
         ).fetchone()[0]
         for table, record_type, new_id in (
-            ("product_events", "product_event", "event_id + 10000000000"),
+            ("product_events", "product_event", f"event_id + {HISTORY_ID_OFFSET}"),
             ("marketing_events", "marketing_event", "'h:' || event_id"),
         ):
             started = time.monotonic()
