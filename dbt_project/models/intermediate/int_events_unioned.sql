@@ -13,7 +13,8 @@ product_events as (
         user_id as subject_id,
         event_type,
         occurred_at,
-        load_id
+        load_id,
+        staged_watermark
     from {{ ref('stg_product__events') }}
 ),
 {%- endif %}
@@ -26,7 +27,8 @@ marketing_events as (
         contact_id as subject_id,
         event_type,
         occurred_at,
-        load_id
+        load_id,
+        staged_watermark
     from {{ ref('stg_marketing__events') }}
 ),
 {%- endif %}
@@ -48,7 +50,8 @@ unioned as (
         cast(null as {{ dbt.type_string() }}) as subject_id,
         cast(null as {{ dbt.type_string() }}) as event_type,
         cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
-        cast(null as {{ lead_scoring.type_double() }}) as load_id
+        cast(null as {{ lead_scoring.type_double() }}) as load_id,
+        cast(null as {{ lead_scoring.type_double() }}) as staged_watermark
     where 1 = 0
     {%- endif %}
 ),
@@ -57,7 +60,8 @@ dated as (
     select
         unioned.*,
         cast(unioned.occurred_at as date) as occurred_on,
-        coalesce(unioned.load_id, 0) as load_watermark
+        {#- When the event reached staging (older staged rows: their load). -#}
+        coalesce(unioned.staged_watermark, unioned.load_id, 0) as load_watermark
     from unioned
     where unioned.subject_id is not null
         and unioned.occurred_at is not null

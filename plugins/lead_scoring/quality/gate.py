@@ -305,6 +305,9 @@ def _gate(
         + batch_gates.freshness(current[~current["table_name"].isin(imported)], run.as_of, config)
     )  # fmt: skip
     in_quarantine = store.quarantined_records(wh)
+    released = store.record_releases(wh, run.quarantined, run.run_id, run.started)
+    if released:
+        log.info("quality gate: %s records left the quarantine", f"{released:,}")
     batch, bad = sum(run.batch.values()), sum(run.batch_bad.values())
     result = GateResult(
         run_id=run.run_id,

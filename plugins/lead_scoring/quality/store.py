@@ -38,6 +38,10 @@ TABLES: dict[str, dict[str, str]] = {
     # under rules ``suite_version``, as of ``as_of`` (incremental.py)
     "gate_state": {"table_name": "text", "load_id": "text", "suite_version": "text",
                    "as_of": "timestamp", "run_id": "text"},
+    # records that left the quarantine (a contact arrived, a date is no longer in the
+    # future, ...) without a new raw row: event staging picks these up (event_loads.sql)
+    "released": {"record_type": "text", "record_id": "text", "run_id": "text",
+                 "released_at": "timestamp"},
 }  # fmt: skip
 # The tables with a row per record (and finding), by record type and record id.
 RECORD_TABLES = ("quarantine", "record_flags", "normalised_values", "duplicate_leads")
@@ -102,6 +106,17 @@ def known_quarantine(wh: Warehouse) -> pd.DataFrame:
         f"select record_type, record_id, rule, first_seen_at from {SCHEMA}.quarantine"
     )
     return known.astype({"first_seen_at": "datetime64[us]"})
+
+
+def record_releases(wh: Warehouse, before: pd.DataFrame, run_id: str, at: datetime) -> int:
+    """Add to ``released`` the records quarantined ``before`` the run and no longer now;
+    returns how many."""
+    now = wh.query_df(f"select distinct record_type, record_id from {SCHEMA}.quarantine")
+    keys = before[["record_type", "record_id"]].drop_duplicates()
+    gone = keys.merge(now, how="left", indicator=True).query("_merge == 'left_only'")
+    rows = gone.drop(columns="_merge").assign(run_id=run_id, released_at=at)
+    append(wh, "released", rows.astype({"released_at": "datetime64[us]"}))
+    return len(rows)
 
 
 def seen(

@@ -140,6 +140,7 @@ def test_next_day_checks_what_changed_and_equals_a_full_run(settings, tmp_path, 
     first = run_quality_gate(settings, "day-1", AS_OF)
     assert first.records_checked == 11 + 2 + 2 + 2 + 3 + 3 + 2
     assert ("contact", "3", "invalid_email") in _keys(settings)
+    quarantined_on_day_1 = {(kind, record) for kind, record, _ in _keys(settings)}
     _day_2(settings)
     caplog.set_level("INFO", logger="lead_scoring.quality")
     incremental = run_quality_gate(settings, "day-2", DAY_2)
@@ -163,6 +164,16 @@ def test_next_day_checks_what_changed_and_equals_a_full_run(settings, tmp_path, 
         ("contact_attribute", "2|Bad Name|2026-10-31T10:00:00.000Z", "invalid_attribute"),
     }
     assert ("contact", "2", "phone_format") in _keys(settings, "normalised_values")
+    # what left the quarantine is listed, for event staging to pick up (no new raw row)
+    released = quality(settings, "released")
+    still = {(kind, record) for kind, record, _ in _keys(settings)}
+    assert set(zip(released["record_type"], released["record_id"], strict=True)) == (
+        quarantined_on_day_1 - still
+    )
+    assert {("product_event", "6"), ("marketing_event", "m2"), ("contact", "3")} <= (
+        quarantined_on_day_1 - still
+    )
+    assert set(released["run_id"]) == {"day-2"}
     # new or changed rows (6 contacts, a user, 2 events), the rest of the quarantine
     # (contact 9, company 901, deal 71, events 6, 7, m2, m3, the attribute row), contact
     # 11 (its survivor changed) and 4 and 5 (same e-mail as the new contact 13)

@@ -1,14 +1,15 @@
 {{ config(
     enabled=var('lead_scoring__using_marketing_events'),
     materialized='incremental',
-    incremental_strategy='append'
+    incremental_strategy='append',
+    on_schema_change='append_new_columns'
 ) }}
 {#- Grain: one row per marketing event not in quarantine. contact_id may name a
     contact the CRM does not know (such events never reach a lead). 
-    Incremental: each run adds the events of loads it has not seen
-    (macros/event_loads.sql). -#}
+    Incremental: each run adds the events of loads it has not seen and those
+    the quality gate released from the quarantine (macros/event_loads.sql). -#}
 with source as (
-    {{ lead_scoring.unseen_loads(source('marketing', 'marketing_events')) }}
+    {{ lead_scoring.unseen_loads(source('marketing', 'marketing_events'), 'marketing_event') }}
 ),
 
 renamed as (
@@ -28,5 +29,6 @@ deduplicated as (
     {{ lead_scoring.first_load_of_each_event('renamed') }}
 )
 
-select event_id, contact_id, event_type, occurred_at, url, load_id
+select event_id, contact_id, event_type, occurred_at, url, load_id,
+    {{ lead_scoring.staged_watermark() }} as staged_watermark
 from deduplicated

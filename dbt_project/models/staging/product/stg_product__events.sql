@@ -1,14 +1,15 @@
 {{ config(
     enabled=var('lead_scoring__using_product_events'),
     materialized='incremental',
-    incremental_strategy='append'
+    incremental_strategy='append',
+    on_schema_change='append_new_columns'
 ) }}
 {#- Grain: one row per product event not in quarantine. load_id is dlt's load
     id (a Unix time) as a number: it tells events loaded late from the rest. 
-    Incremental: each run adds the events of loads it has not seen
-    (macros/event_loads.sql). -#}
+    Incremental: each run adds the events of loads it has not seen and those
+    the quality gate released from the quarantine (macros/event_loads.sql). -#}
 with source as (
-    {{ lead_scoring.unseen_loads(source('product', 'product_events')) }}
+    {{ lead_scoring.unseen_loads(source('product', 'product_events'), 'product_event') }}
 ),
 
 renamed as (
@@ -27,5 +28,6 @@ deduplicated as (
     {{ lead_scoring.first_load_of_each_event('renamed') }}
 )
 
-select event_id, user_id, event_type, occurred_at, load_id
+select event_id, user_id, event_type, occurred_at, load_id,
+    {{ lead_scoring.staged_watermark() }} as staged_watermark
 from deduplicated
