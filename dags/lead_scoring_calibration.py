@@ -11,6 +11,9 @@ Nothing is applied: a person reviews the report and runs
 `lead-scoring calibration-apply <proposal>`. Configuration: `LEAD_SCORING_CALIBRATION_*`
 environment variables (see docs/calibration.md); `LEAD_SCORING_CALIBRATION_MODE=challenger`
 also writes `calibration.challenger_scores`.
+
+It opens the warehouse, so it runs in the pool `lead_scoring_warehouse` and holds the
+warehouse lock, like the scoring runs' tasks: never at the same time as one of them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
+
+from lead_scoring.airflow_runner import WAREHOUSE_POOL
 
 
 @dag(
@@ -33,11 +38,12 @@ from airflow.sdk import dag, task
     doc_md=__doc__,
 )
 def lead_scoring_calibration():
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def calibrate() -> dict:
         from lead_scoring.calibration.run import calibrate_from_env
+        from lead_scoring.nightly import run_stage
 
-        return calibrate_from_env()
+        return run_stage("calibrate", calibrate_from_env)
 
     calibrate()
 

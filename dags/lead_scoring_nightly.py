@@ -1,7 +1,9 @@
 """
 ### Nightly lead scoring
 
-Extract -> quality gate -> dbt build (Cosmos) -> CRM sync and SLA alerts -> run report.
+Extract -> quality gate -> dbt build (Cosmos) -> CRM sync and SLA alerts -> run report,
+for every lead, as of the run's logical date (decay refreshed for everyone). The hourly
+DAG `lead_scoring_hourly` runs the same stages on what arrived since.
 
 * **extract**: new and changed rows from the CRM (connection `lead_scoring_crm_source`),
   the product database and the marketing event exports land in the `raw` schema (dlt).
@@ -10,12 +12,17 @@ Extract -> quality gate -> dbt build (Cosmos) -> CRM sync and SLA alerts -> run 
 * **dbt**: every scoring model and its tests, as of the run's logical date.
 * **crm_preflight / crm_sync**: changed scores only, to the CRM in connection
   `lead_scoring_crm` (HubSpot or Salesforce; not defined: back to the source CRM, updating
-  the records read from it), through the `crm_api` pool.
+  the records read from it).
 * **sla_alerts**: follow-up SLA breaches not alerted before, one message per rep, through
   the notifier of connection `lead_scoring_alerts` (not defined: a JSON-lines file under
-  the home); after the sync, whatever its outcome (one DuckDB writer at a time).
-* **run_report**: counts and links for the run, per-rep load and breaches, written to the
-  reports folder.
+  the home); after the sync, whatever its outcome.
+* **run_report**: the run's kind, what each stage touched, counts and links, per-rep load
+  and breaches, written to the reports folder.
+
+One writer at a time: every task that opens the warehouse runs in the pool
+`lead_scoring_warehouse` (one slot, shared with the hourly and calibration DAGs) and holds
+the warehouse lock, and `claim_warehouse` / `release_warehouse` keep other runs from
+loading rows between extract and the end of the dbt build: an overlapping run waits.
 
 With `LEAD_SCORING_NIGHTLY_DEADLINE_HOURS` set (docker-compose: 6), a run that has not
 finished that many hours after its scheduled time raises a Deadline Alert through the same
@@ -28,20 +35,10 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import (
-    Asset,
-    AsyncCallback,
-    DeadlineAlert,
-    DeadlineReference,
-    dag,
-    get_current_context,
-    task,
-)
+from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, dag
 
-from lead_scoring.airflow_runner import CRM_POOL
-from lead_scoring.dbt_group import dbt_task_group
+from lead_scoring.nightly import scoring_run
 
-SCORES = Asset("lead_scoring://marts/lead_scores")
 DEADLINE_HOURS = os.environ.get("LEAD_SCORING_NIGHTLY_DEADLINE_HOURS")
 
 
@@ -57,10 +54,6 @@ def _deadline() -> DeadlineAlert | None:
     )
 
 
-def _run_id() -> str:
-    return get_current_context()["run_id"]
-
-
 @dag(
     schedule=os.environ.get("LEAD_SCORING_SCHEDULE", "@daily"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -73,52 +66,7 @@ def _run_id() -> str:
     deadline=_deadline(),
 )
 def lead_scoring_nightly():
-    @task
-    def extract() -> dict:
-        from lead_scoring.nightly import crm_source, extract_sources
-
-        return extract_sources(crm_source())
-
-    @task
-    def quality_gate(logical_date=None) -> dict:
-        from lead_scoring.nightly import run_gate
-
-        return run_gate(_run_id(), logical_date)
-
-    dbt = dbt_task_group("dbt", {"lead_scoring__as_of_date": "{{ ds }}"})
-
-    @task(outlets=[SCORES])
-    def crm_preflight() -> None:
-        from lead_scoring.nightly import crm_target, preflight_crm
-
-        preflight_crm(crm_target())
-
-    @task(pool=CRM_POOL, retries=1)
-    def crm_sync() -> dict:
-        from lead_scoring.nightly import crm_target, sync_crm
-
-        return sync_crm(crm_target(), _run_id())
-
-    @task(trigger_rule="all_done")
-    def sla_alerts(logical_date=None) -> dict:
-        from lead_scoring.nightly import sla_alerts
-
-        return sla_alerts(_run_id(), logical_date, get_current_context())
-
-    @task
-    def run_report(
-        extracted: dict, gate: dict, synced: dict, alerted: dict, logical_date=None
-    ) -> dict:
-        from lead_scoring.nightly import report
-
-        return report(_run_id(), logical_date, extracted, gate, synced, alerted)
-
-    extracted = extract()
-    gate = quality_gate()
-    synced = crm_sync()
-    alerted = sla_alerts()
-    extracted >> gate >> dbt >> crm_preflight() >> synced >> alerted
-    run_report(extracted, gate, synced, alerted)
+    scoring_run("nightly")
 
 
 lead_scoring_nightly()

@@ -3,6 +3,7 @@
 import sys
 from datetime import UTC, datetime
 
+from lead_scoring import airflow_runner
 from lead_scoring.airflow_runner import failure_summary, new_log_file, task_failures
 from lead_scoring.settings import PROJECT_ROOT
 
@@ -189,3 +190,12 @@ def test_two_runs_get_two_log_files(tmp_path):
     assert first.exists() and second.exists()
     later = new_log_file(tmp_path / "logs", "demo")
     assert later not in (first, second)
+
+
+def test_prepare_airflow_creates_the_warehouse_pool_with_one_slot(tmp_path, monkeypatch):
+    steps = []
+    monkeypatch.setattr(airflow_runner, "_run", lambda env, *step, **_: steps.append(step) or 0)
+    airflow_runner.prepare_airflow({}, tmp_path / "prepare.log")
+    pools = [step[3:5] for step in steps if step[:3] == ("airflow", "pools", "set")]
+    assert pools == [("lead_scoring_warehouse", "1")]
+    assert steps[0] == ("airflow", "db", "migrate")  # the pool needs the metadata database

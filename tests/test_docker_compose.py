@@ -163,3 +163,13 @@ def test_no_secret_has_a_default_value_in_the_file():
         for key, value in env.items():
             if re.search(r"PASSWORD|SECRET|FERNET|TOKEN", key):
                 assert "${" in str(value), f"{key} is written into docker-compose.yml"
+
+
+def test_init_creates_the_warehouse_pool_with_one_slot(config):
+    """Every task that writes the warehouse runs in it (lead_scoring.airflow_runner)."""
+    from lead_scoring.airflow_runner import WAREHOUSE_POOL
+
+    command = config["services"]["airflow-init"]["command"]
+    script = command[-1] if isinstance(command, list) else command
+    assert "airflow db migrate" in script
+    assert f"airflow pools set {WAREHOUSE_POOL} 1 " in script

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+import pytest
 
 from lead_scoring.report import format_summary, load_latest, write_run_report
 from lead_scoring.warehouse import open_warehouse
@@ -196,8 +197,15 @@ def test_routing_section_shows_per_rep_load_and_breaches_escaped(settings):
     write_routing_marts(
         settings,
         reps=[
-            rep("rep_01", "Seán <b>O'Brien</b>", "na_smb", assigned_today=7, breaches_30d=2,
-                open_assignments=4, followed_up_within_sla_share=0.75),
+            rep(
+                "rep_01",
+                "Seán <b>O'Brien</b>",
+                "na_smb",
+                assigned_today=7,
+                breaches_30d=2,
+                open_assignments=4,
+                followed_up_within_sla_share=0.75,
+            ),
             rep("rep_02", "Ann & Bo", "na_smb", assigned_today=5, breaches_30d=1),
             rep("rep_04", "Zoë", "emea", out_of_office=True, assigned_today=0, daily_capacity=15),
         ],
@@ -247,3 +255,69 @@ def test_a_warehouse_without_routing_marts_still_reports(settings):
     lines = format_summary(load_latest(settings)).splitlines()
     assert [line.split(":")[0] for line in lines[3:6]] == [
         "leads routed", "waiting in queue", "SLA breaches"]  # fmt: skip
+
+
+def stage(name: str, rows_in, touched, seconds: float, waited: float = 0.0) -> dict:
+    """A stage's summary, as ``lead_scoring.nightly.run_stage`` returns it."""
+    return {"name": name, "rows_in": rows_in, "rows_touched": touched, "seconds": seconds,
+            "waited": waited}  # fmt: skip
+
+
+def test_an_hourly_report_shows_its_kind_and_what_each_stage_touched(settings):
+    write_warehouse(settings, [lead("1", 150.0)], [person("1", "Ann", "Lee")],
+                    [{"account_id": "900", "company_name": "Acme"}])  # fmt: skip
+    summary = write_run_report(
+        settings, "scheduled__2026-11-02T11:00:00+00:00", datetime(2026, 11, 2, 11, tzinfo=UTC),
+        EXTRACTED | {"stage": stage("extract", 7, 7, 3.2, waited=41.0)},
+        GATE | {"stage": stage("quality_gate", 31_200, 3, 12.5)},
+        SYNCED | {"stage": stage("crm_sync", 1300, 37, 4.0)},
+        {"breaches": 3, "alerts_sent": 0, "stage": stage("sla_alerts", 3, 0, 0.4)},
+        kind="hourly", dbt=stage("dbt", 5, 20_400, 61.5) | {"full": False},
+    )  # fmt: skip
+    assert (summary["run_kind"], summary["full_because"]) == ("hourly", [])
+    assert summary["report_path"].endswith("run_2026-11-02_1100.html")  # one file per hour
+    html = open(summary["report_path"], encoding="utf-8").read()
+    assert "<h1>Lead scoring run 2026-11-02 (hourly)</h1>" in html
+    table = html.split("<h3>Stages</h3>", 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", table)
+    assert cells == ["Stage", "Rows in", "Rows touched", "Seconds", "Waited",
+                     "Extract", "7", "7", "3.2", "41.0",
+                     "Quality gate", "31,200", "3", "12.5", "",
+                     "dbt build", "5", "20,400", "61.5", "",
+                     "CRM sync", "1,300", "37", "4.0", "",
+                     "SLA alerts", "3", "0", "0.4", ""]  # fmt: skip
+    assert [s["stage"] for s in load_latest(settings)["stages"]] == [
+        "extract", "quality_gate", "dbt", "crm_sync", "sla_alerts"]  # fmt: skip
+    assert "as-of date          2026-11-02 (hourly run)" in format_summary(load_latest(settings))
+
+
+FULL_GATE = GATE | {"tables": {
+    "crm_contacts": {"mode": "full (no earlier passed run)", "records_checked": 1200},
+    "marketing_events": {"mode": "full (no earlier passed run)", "records_checked": 30000},
+}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "gate, dbt, kind, because",
+    [
+        (GATE, {"full": False}, "nightly", []),  # one table in full (replaced): not a full run
+        (FULL_GATE, {"full": False}, "full",
+         ["the quality gate checked every raw table (no earlier passed run)"]),
+        (GATE, {"full": True}, "full", ["dbt built every model from scratch"]),
+        (FULL_GATE, None, "full",
+         ["the quality gate checked every raw table (no earlier passed run)"]),
+    ],
+)  # fmt: skip
+def test_a_run_is_full_when_the_gate_checked_everything_or_dbt_built_everything(
+    settings, gate, dbt, kind, because
+):
+    write_warehouse(settings, [lead("1", 150.0)], [person("1", "Ann", "Lee")],
+                    [{"account_id": "900", "company_name": "Acme"}])  # fmt: skip
+    summary = write_run_report(settings, "scheduled__1", datetime(2026, 11, 2, tzinfo=UTC),
+                               EXTRACTED, gate, SYNCED, kind="nightly", dbt=dbt)  # fmt: skip
+    assert (summary["run_kind"], summary["full_because"]) == (kind, because)
+    assert summary["report_path"].endswith("run_2026-11-02.html")  # nightly: one per date
+    html = open(summary["report_path"], encoding="utf-8").read()
+    assert f"<h1>Lead scoring run 2026-11-02 ({kind})</h1>" in html
+    for reason in because:
+        assert reason in html

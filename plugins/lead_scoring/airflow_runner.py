@@ -22,7 +22,10 @@ from urllib.parse import urlsplit
 
 from lead_scoring.settings import PROJECT_ROOT, Settings
 
-CRM_POOL = "crm_api"
+# One slot: the tasks that open the warehouse (every task of the nightly, hourly and
+# calibration DAGs but the dbt node tasks) run one at a time, whichever DAG they are in.
+WAREHOUSE_POOL = "lead_scoring_warehouse"
+WAREHOUSE_POOL_DESCRIPTION = "Tasks that write the lead-scoring warehouse (one writer)"
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 _TASK = re.compile(r"\[DAG TEST\] (starting|end task) task_id=(\S+)")
 _FAILED = re.compile(r"Task failed with exception|Marking run .* (failed|successful)")
@@ -126,11 +129,11 @@ def new_log_file(folder: Path, prefix: str, now: datetime | None = None) -> Path
 
 
 def prepare_airflow(env: dict[str, str], log_file: Path) -> None:
-    """Create the metadata database (first time), the CRM pool and the dbt manifest."""
+    """Create the metadata database (first time), the warehouse pool and the dbt manifest."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     steps = [
         ("airflow", "db", "migrate"),
-        ("airflow", "pools", "set", CRM_POOL, "1", "Concurrent CRM API calls"),
+        ("airflow", "pools", "set", WAREHOUSE_POOL, "1", WAREHOUSE_POOL_DESCRIPTION),
         ("dbt", "parse", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)),
     ]
     for step in steps:

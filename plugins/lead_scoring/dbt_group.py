@@ -5,6 +5,12 @@ gives each model (with its tests) and each seed a task that reports that node's 
 Here the node tasks start once the build has finished, so the group also runs under a
 sequential executor such as `airflow dags test` (the node tasks would otherwise wait
 for a build that has not started).
+
+The build writes the warehouse, so the producer task runs in the pool
+``lead_scoring_warehouse`` and holds the warehouse lock, through what Cosmos offers for
+the producer alone (``setup_operator_args``): an interceptor takes the lock before dbt is
+invoked, the callback that Cosmos calls after the build (whatever its outcome) gives it
+back (``lead_scoring.nightly.dbt_build_started`` / ``dbt_build_finished``).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import os
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode
 
+from lead_scoring.airflow_runner import WAREHOUSE_POOL
+from lead_scoring.nightly import dbt_build_finished, dbt_build_started
 from lead_scoring.settings import PROJECT_ROOT
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
@@ -34,7 +42,14 @@ def dbt_task_group(group_id: str = "dbt", dbt_vars: dict[str, str] | None = None
         ),
         # dbt runs inside the Airflow worker's environment (installed there, on PATH).
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # the producer task alone: it runs the one `dbt build`, which writes the warehouse
+            setup_operator_args={
+                "pool": WAREHOUSE_POOL,
+                "interceptors": [dbt_build_started],
+                "callback": dbt_build_finished,
+            },
         ),
         render_config=RenderConfig(invocation_mode=InvocationMode.DBT_RUNNER),
         operator_args={

@@ -1,10 +1,13 @@
-"""The run report: what one nightly run did, as HTML for people and JSON for tools.
+"""The run report: what one scoring run did, as HTML for people and JSON for tools.
 
-The HTML lists the top SDR-ready leads a rep can act on (name, e-mail, company, score,
-reasons; customers left out), the routing (leads routed, the queue, per-rep load and SLA
-breaches, from ``marts.lead_routing``/``rep_workload`` when they are built) and the CRM
-sync outcome as a table. It is rendered with the product's autoescaping environment
-(``lead_scoring.rendering``). The JSON holds counts only, no personal data.
+It names the run's kind (``nightly``, ``hourly``, or ``full`` when the quality gate checked
+every raw table or dbt built every model from scratch) and what each stage touched (rows
+in, rows touched, seconds). The HTML lists the top SDR-ready leads a rep can act on
+(name, e-mail, company, score, reasons; customers left out), the routing (leads routed,
+the queue, per-rep load and SLA breaches, from ``marts.lead_routing``/``rep_workload``
+when they are built) and the CRM sync outcome as a table. It is rendered with the
+product's autoescaping environment (``lead_scoring.rendering``). The JSON holds counts
+only, no personal data.
 """
 
 from __future__ import annotations
@@ -179,6 +182,45 @@ def sync_reasons(synced: dict) -> list[tuple[str, int]]:
     return [(SEND_REASON_LABELS.get(key, key), int(n)) for key, n in by_reason.items()]
 
 
+# The stages the report lists, in run order: (key of the stage's result, label).
+STAGES = (
+    ("extract", "Extract"),
+    ("quality_gate", "Quality gate"),
+    ("dbt", "dbt build"),
+    ("crm_sync", "CRM sync"),
+    ("sla_alerts", "SLA alerts"),
+)
+
+
+def run_kind(kind: str, gate: dict, dbt: dict | None) -> tuple[str, list[str]]:
+    """The run's kind: ``full`` when the quality gate checked every raw table in full or
+    dbt built every model from scratch, else the DAG's kind (``nightly``, ``hourly``); and
+    why it was full."""
+    reasons = []
+    modes = [table.get("mode", "") for table in (gate.get("tables") or {}).values()]
+    if modes and all(mode.startswith("full") for mode in modes):
+        why = sorted({mode.partition("(")[2].rstrip(")") for mode in modes} - {""})
+        reasons.append(
+            "the quality gate checked every raw table" + (f" ({'; '.join(why)})" if why else "")
+        )
+    if dbt and dbt.get("full"):
+        reasons.append("dbt built every model from scratch")
+    return ("full" if reasons else kind), reasons
+
+
+def stage_rows(results: dict[str, dict | None]) -> list[dict]:
+    """Each stage that ran, in run order: label, rows in, rows touched, seconds, seconds
+    waited for the warehouse lock (``results``: stage key -> its ``stage`` summary)."""
+    rows = []
+    for key, label in STAGES:
+        stage = results.get(key)
+        if stage:
+            rows.append({"stage": key, "label": label} | {
+                field: stage.get(field) for field in ("rows_in", "rows_touched", "seconds",
+                                                      "waited")})  # fmt: skip
+    return rows
+
+
 def _scores_summary(settings: Settings, as_of: date, alerted: dict) -> tuple[dict, list, tuple]:
     with open_warehouse(settings) as wh:
         totals = wh.query_df(
@@ -209,16 +251,28 @@ def write_run_report(
     gate: dict,
     synced: dict,
     alerted: dict | None = None,
+    kind: str = "nightly",
+    dbt: dict | None = None,
 ) -> dict:
-    """Write ``run_<date>.html``/``.json`` (and ``latest.json``); return the summary.
-    ``alerted`` is the ``sla_alerts`` task's result."""
-    as_of_date = (logical_date or datetime.now(UTC)).date()
+    """Write the run's report, ``run_<date>.html``/``.json`` for a nightly run,
+    ``run_<date>_<HHMM>.html``/``.json`` for an hourly one (and ``latest.json``); return the
+    summary. ``logical_date`` is the run's as-of time, ``kind`` the DAG's run kind,
+    ``alerted`` the ``sla_alerts`` task's result and ``dbt`` the dbt build's stage summary."""
+    as_of_time = logical_date or datetime.now(UTC)
+    as_of_date = as_of_time.date()
     scores, top_leads, (reps, teams) = _scores_summary(settings, as_of_date, alerted or {})
     as_of = as_of_date.isoformat()
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    html_path = settings.reports_dir / f"run_{as_of}.html"
+    name = f"run_{as_of}" if kind == "nightly" else f"run_{as_of}_{as_of_time:%H%M}"
+    html_path = settings.reports_dir / f"{name}.html"
+    shown_kind, full_because = run_kind(kind, gate, dbt)
+    results = {"extract": extracted, "quality_gate": gate, "crm_sync": synced,
+               "sla_alerts": alerted or {}}  # fmt: skip
+    stages = stage_rows({key: r.get("stage") for key, r in results.items()} | {"dbt": dbt})
     summary = {
         "run_id": run_id,
+        "run_kind": shown_kind,
+        "full_because": full_because,
         "as_of_date": as_of,
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows_extracted": sum(extracted.get("rows_loaded", {}).values()),
@@ -227,6 +281,7 @@ def write_run_report(
         "quarantine_rate": gate.get("quarantine_rate"),
         "quarantine_by_rule": gate.get("counts_by_rule", {}),
         "gate_tables": gate.get("tables", {}),
+        "stages": stages,
         "crm_sync": synced,
         "report_path": str(html_path),
         "data_docs_path": gate.get("data_docs_path"),
@@ -258,7 +313,7 @@ def write_run_report(
 def format_summary(summary: dict) -> str:
     sync = summary.get("crm_sync") or {}
     lines = [
-        f"as-of date          {summary['as_of_date']}",
+        f"as-of date          {summary['as_of_date']} ({summary.get('run_kind', 'nightly')} run)",
         f"leads scored        {summary['leads_scored']:,}",
         f"SDR-ready leads     {summary['sdr_ready_leads']:,}",
         *routing_lines(summary.get("routing")),

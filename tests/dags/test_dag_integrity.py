@@ -1,8 +1,14 @@
-"""Every DAG imports cleanly, is tagged, retries and cannot overlap itself."""
+"""Every DAG imports cleanly, is tagged, retries and cannot overlap itself; the nightly
+and hourly DAGs run the same stages; every task that opens the warehouse is in the
+warehouse pool."""
 
 import pytest
 
 pytestmark = pytest.mark.xdist_group("airflow")
+
+SCORING_DAGS = ("lead_scoring_nightly", "lead_scoring_hourly")
+WAREHOUSE_POOL = "lead_scoring_warehouse"
+PRODUCER = "dbt.dbt_producer_watcher"
 
 # The one `dbt build` is not retried: a failed build fails the run (see dbt_group.py).
 NOT_RETRIED = {"dbt.dbt_producer_watcher"}
@@ -24,7 +30,7 @@ def dagbag(airflow_home):
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert "lead_scoring_nightly" in dagbag.dags
+    assert {*SCORING_DAGS, "lead_scoring_calibration"} <= set(dagbag.dags)
 
 
 def test_dags_are_tagged_retry_and_run_one_at_a_time(dagbag):
@@ -37,8 +43,9 @@ def test_dags_are_tagged_retry_and_run_one_at_a_time(dagbag):
                 assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
-def test_nightly_stage_order(dagbag):
-    dag = dagbag.dags["lead_scoring_nightly"]
+@pytest.mark.parametrize("dag_id", SCORING_DAGS)
+def test_stage_order(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
     gate = dag.get_task("quality_gate")
     assert gate.upstream_task_ids == {"extract"}
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
@@ -50,12 +57,12 @@ def test_nightly_stage_order(dagbag):
         assert "quality_gate" in dag.get_task(task_id).upstream_task_ids
     sync = dag.get_task("crm_sync")
     assert sync.upstream_task_ids == {"crm_preflight"}
-    assert sync.pool == "crm_api"
     assert dag.get_task("crm_preflight").upstream_task_ids <= {t.task_id for t in dbt_tasks}
 
 
-def test_sla_alerts_after_the_sync_whatever_its_outcome_and_before_the_report(dagbag):
-    dag = dagbag.dags["lead_scoring_nightly"]
+@pytest.mark.parametrize("dag_id", SCORING_DAGS)
+def test_sla_alerts_after_the_sync_whatever_its_outcome_and_before_the_report(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
     alerts = dag.get_task("sla_alerts")
     # one DuckDB writer at a time: the alerts read the marts once the sync let go of them
     assert alerts.upstream_task_ids == {"crm_sync"}
@@ -80,3 +87,46 @@ def test_nightly_deadline_alert_only_when_set(dagbag, monkeypatch):
     assert deadline.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
     assert deadline.interval.total_seconds() == 6 * 3600
     assert deadline.callback.path == "lead_scoring.alerts.DeadlineNotifier"
+
+
+def test_hourly_runs_the_nightly_stages_every_hour_as_of_its_interval_end(dagbag):
+    nightly, hourly = (dagbag.dags[dag_id] for dag_id in SCORING_DAGS)
+    assert {t.task_id for t in hourly.tasks} == {t.task_id for t in nightly.tasks}
+    assert (nightly.schedule, hourly.schedule) == ("@daily", "@hourly")
+    assert {"lead_scoring", "hourly"} <= set(hourly.tags)
+    as_of = {dag.dag_id: dag.get_task(PRODUCER).vars["lead_scoring__as_of_date"]
+             for dag in (nightly, hourly)}  # fmt: skip
+    assert as_of == {"lead_scoring_nightly": "{{ ds }}",
+                     "lead_scoring_hourly": "{{ data_interval_end | ds }}"}  # fmt: skip
+
+
+@pytest.mark.parametrize("dag_id", [*SCORING_DAGS, "lead_scoring_calibration"])
+def test_every_task_that_opens_the_warehouse_is_in_the_warehouse_pool(dagbag, dag_id):
+    """All but the dbt node tasks, which only report the build's result, and the claim on
+    the warehouse, which may wait for another run (in the pool it would hold the slot that
+    run needs)."""
+    from lead_scoring.nightly import dbt_build_finished, dbt_build_started
+
+    dag = dagbag.dags[dag_id]
+    for task in dag.tasks:
+        claim = task.task_id in ("claim_warehouse", "release_warehouse")
+        writes = not (task.task_id.startswith("dbt.") or claim) or task.task_id == PRODUCER
+        assert (task.pool == WAREHOUSE_POOL) == writes, f"{dag_id}.{task.task_id}: {task.pool}"
+    if dag_id in SCORING_DAGS:  # the build holds the warehouse lock too (dbt_group.py)
+        producer = dag.get_task(PRODUCER)
+        assert producer.interceptors == [dbt_build_started]
+        assert producer.callback is dbt_build_finished
+
+
+@pytest.mark.parametrize("dag_id", SCORING_DAGS)
+def test_a_run_claims_the_warehouse_from_its_extract_to_the_end_of_its_dbt_build(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    claim, release = dag.get_task("claim_warehouse"), dag.get_task("release_warehouse")
+    assert claim.is_setup and release.is_teardown
+    assert dag.get_task("extract").upstream_task_ids == {"claim_warehouse"}
+    dbt_leaves = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")
+                  and not t.downstream_task_ids & {d.task_id for d in dag.tasks
+                                                  if d.task_id.startswith("dbt.")}}  # fmt: skip
+    assert release.upstream_task_ids == dbt_leaves | {"claim_warehouse"}
+    # the CRM stages are not in the claim: another run may load while this one syncs
+    assert "release_warehouse" not in dag.get_task("crm_preflight").upstream_task_ids
