@@ -17,7 +17,13 @@ from lead_scoring.sources.crm import PROPERTIES
 AS_OF_1 = date(2026, 11, 1)
 AS_OF_2 = date(2026, 11, 5)
 AS_OF_3 = date(2026, 11, 10)
-LOAD_IDS = {1: "1761955200.101", 2: "1762300800.202", 3: "1762732800.303"}
+LOAD_IDS = {
+    1: "1761955200.101",
+    2: "1762300800.202",
+    3: "1762732800.303",
+    4: "1762905600.404",  # loads 4 and 5: the equality scenario only (equality_load)
+    5: "1763078400.505",
+}
 
 # The raw CRM columns, exactly as the extractor writes them.
 CONTACT_COLUMNS = PROPERTIES["contacts"]
@@ -467,7 +473,7 @@ def _attribute_frame(rows: list[tuple], load: int) -> pd.DataFrame:
 
 def _events(rows: list[tuple], load: int, product: bool) -> pd.DataFrame:
     if product:
-        base = {1: 0, 2: 1000, 3: 2000}[load]
+        base = (load - 1) * 1000
         frame = pd.DataFrame(
             [(base + i, u, t, ts) for i, (u, t, ts) in enumerate(rows, start=1)],
             columns=["event_id", "user_id", "event_type", "occurred_at"],
@@ -483,11 +489,13 @@ def _events(rows: list[tuple], load: int, product: bool) -> pd.DataFrame:
     return frame
 
 
-def _quality(load: int) -> dict[tuple[str, str], pd.DataFrame]:
+def _quality(
+    load: int, quarantined: list[tuple] = QUARANTINE
+) -> dict[tuple[str, str], pd.DataFrame]:
     run_id = f"gate-{load}"
     seen = pd.Timestamp(at(AS_OF_1, 1)).tz_localize(None)
     quarantine = pd.DataFrame(
-        [(t, r, rule, f, v, run_id) for t, r, rule, f, v in QUARANTINE],
+        [(t, r, rule, f, v, run_id) for t, r, rule, f, v in quarantined],
         columns=["record_type", "record_id", "rule", "field", "value", "run_id"],
     )
     quarantine["first_seen_at"] = seen
@@ -536,10 +544,33 @@ def _contacts_after(load: int) -> list[dict]:
 
 def load(number: int) -> Load:
     """The tables written by extract + gate run `number` (1, 2 or 3)."""
-    product = [PRODUCT_EVENTS_LOAD_1, PRODUCT_EVENTS_LOAD_2, PRODUCT_EVENTS_LOAD_3][number - 1]
-    marketing = [MARKETING_EVENTS_LOAD_1, MARKETING_EVENTS_LOAD_2, MARKETING_EVENTS_LOAD_3][
-        number - 1
+    return _load(
+        number,
+        contacts=_contacts_after(number),
+        companies=_companies(),
+        product=[PRODUCT_EVENTS_LOAD_1, PRODUCT_EVENTS_LOAD_2, PRODUCT_EVENTS_LOAD_3][number - 1],
+        marketing=[MARKETING_EVENTS_LOAD_1, MARKETING_EVENTS_LOAD_2, MARKETING_EVENTS_LOAD_3][
+            number - 1
+        ],
+        quarantined=QUARANTINE,
+    )
+
+
+def _companies() -> list[dict]:
+    return [
+        {**c, "createdate": wire(before(200)), "lastmodifieddate": wire(before(200))}
+        for c in COMPANIES
     ]
+
+
+def _load(
+    number: int,
+    contacts: list[dict],
+    companies: list[dict],
+    product: list[tuple],
+    marketing: list[tuple],
+    quarantined: list[tuple],
+) -> Load:
     users = pd.DataFrame(
         [(u, e, s, s) for u, e, s in PRODUCT_USERS],
         columns=["user_id", "email", "signed_up_at", "updated_at"],
@@ -550,21 +581,135 @@ def load(number: int) -> Load:
     users["_dlt_load_id"] = LOAD_IDS[number]
     users["_dlt_id"] = [f"{number}-u{i}" for i in range(len(users))]
     tables = {
-        ("raw", "crm_contacts"): _crm_frame(_contacts_after(number), CONTACT_COLUMNS, number),
+        ("raw", "crm_contacts"): _crm_frame(contacts, CONTACT_COLUMNS, number),
         ("raw", "crm_contact_attributes"): _attribute_frame(CONTACT_ATTRIBUTES, number),
         ("raw", "crm_company_attributes"): _attribute_frame(COMPANY_ATTRIBUTES, number),
-        ("raw", "crm_companies"): _crm_frame(
-            [
-                {**c, "createdate": wire(before(200)), "lastmodifieddate": wire(before(200))}
-                for c in COMPANIES
-            ],
-            COMPANY_COLUMNS,
-            number,
-        ),
+        ("raw", "crm_companies"): _crm_frame(companies, COMPANY_COLUMNS, number),
         ("raw", "crm_deals"): _crm_frame(DEALS, DEAL_COLUMNS, number),
         ("raw", "product_users"): users,
         ("raw", "product_events"): _events(product, number, product=True),
         ("raw", "marketing_events"): _events(marketing, number, product=False),
-        **_quality(number),
+        **_quality(number, quarantined),
     }
     return Load(number, tables, appended={("raw", "product_events"), ("raw", "marketing_events")})
+
+
+# --- The equality scenario (test_incremental_equality.py) ------------------------------
+# Five nightly loads: loads 1-3 above with more changes, then loads 4 and 5. Each day's
+# additions are listed under its number; CRM changes stay in force on later days (the CRM
+# tables hold the latest values).
+AS_OF_4 = date(2026, 11, 12)
+AS_OF_5 = date(2026, 11, 14)
+EQUALITY_DAYS = {1: AS_OF_1, 2: AS_OF_2, 3: AS_OF_3, 4: AS_OF_4, 5: AS_OF_5}
+
+
+def _day_before(day: date, hour: int = 10) -> datetime:
+    return at(day - timedelta(days=1), hour)
+
+
+# Contact changes, {day: {contact id: new values}}.
+EQUALITY_CONTACT_CHANGES = {
+    # c04 is promoted and moves from Small Shop (a03) to Norm Co (a05).
+    2: {
+        "c04": dict(
+            jobtitle="Head of Data",
+            associatedcompanyid="a05",
+            lastmodifieddate=wire(_day_before(AS_OF_2)),
+        )
+    },
+    # c22's e-mail gets a typo: the gate quarantines c22 (invalid_email) ...
+    3: {"c22": dict(email="c22@@smallshop.example", lastmodifieddate=wire(_day_before(AS_OF_3)))},
+    # ... and the typo is corrected the next day: c22 leaves the quarantine.
+    4: {"c22": dict(email="c22@smallshop.example", lastmodifieddate=wire(_day_before(AS_OF_4)))},
+}
+# Company changes: Small Shop (a03) grows into another size band and industry.
+EQUALITY_COMPANY_CHANGES = {
+    2: {
+        "a03": dict(
+            numberofemployees="300",
+            industry="computer_software",
+            lastmodifieddate=wire(_day_before(AS_OF_2, hour=8)),
+        )
+    },
+}
+# c41 reaches the CRM extract only with load 5; the marketing tool sent its demo request
+# (m34) with load 4, so the gate quarantined that event until the contact arrived.
+EQUALITY_NEW_CONTACTS = {
+    5: [
+        contact(
+            "c41",
+            "c41@umbrella-corp.example",
+            _day_before(AS_OF_4, hour=9),
+            jobtitle="Head of Procurement",
+            associatedcompanyid="a06",
+        )
+    ],
+}
+EQUALITY_PRODUCT_EVENTS = {
+    2: [(18, "login", at(AS_OF_2 - timedelta(days=2)))],
+    3: [(17, "integration_connected", at(AS_OF_1, 8))],  # late: occurred on day 1
+    4: [(19, "core_action", _day_before(AS_OF_4)), (29, "invite_teammate", at(AS_OF_4))],
+    5: [(3, "core_action", at(AS_OF_5))],
+}
+EQUALITY_MARKETING_EVENTS = {
+    2: [("m30", "c27", "pricing_page_view", _day_before(AS_OF_2))],
+    3: [
+        ("m31", "c26", "pricing_page_view", at(AS_OF_1, 9)),  # late: occurred on day 1
+        ("m32", "c22", "demo_request", _day_before(AS_OF_3)),  # while c22 is quarantined
+    ],
+    4: [
+        ("m33", "c30", "webinar_registration", at(AS_OF_4)),
+        ("m34", "c41", "demo_request", _day_before(AS_OF_4)),  # unknown contact: quarantined
+    ],
+    5: [("m35", "c28", "docs_page_view", at(AS_OF_5))],
+}
+# Quarantine rows the gate adds on a day; a record not listed the next day has left it.
+EQUALITY_QUARANTINE = {
+    3: [("contact", "c22", "invalid_email", "email", "c22@@smallshop.example")],
+    4: [("marketing_event", "m34", "unknown_lead", "contact_id", "c41")],
+}
+# The rules change on day 2 (and stay changed): pricing page views are worth more and
+# decay faster (event_weights.csv), and the SDR-ready threshold drops from 100 to 90.
+EQUALITY_RULES_DAY = 2
+EQUALITY_EVENT_WEIGHT_CHANGES = {"pricing_page_view": dict(points=7, half_life_days=10)}
+EQUALITY_RULE_VARS = {"lead_scoring__sdr_ready_threshold": 90}
+
+
+def _changed(rows: list[dict], changes: dict[int, dict[str, dict]], day: int) -> list[dict]:
+    by_id = {row["hs_object_id"]: dict(row) for row in rows}
+    for change_day in sorted(changes):
+        if change_day <= day:
+            for record_id, values in changes[change_day].items():
+                by_id[record_id].update(values)
+    return list(by_id.values())
+
+
+def equality_load(day: int) -> Load:
+    """The tables written by extract + gate run `day` (1 to 5) of the equality scenario:
+    load `day` (days 1-3; days 4 and 5 have no base events) plus the EQUALITY_* changes,
+    under the same dlt load ids as load(`day`)."""
+    base_product = [PRODUCT_EVENTS_LOAD_1, PRODUCT_EVENTS_LOAD_2, PRODUCT_EVENTS_LOAD_3]
+    base_marketing = [MARKETING_EVENTS_LOAD_1, MARKETING_EVENTS_LOAD_2, MARKETING_EVENTS_LOAD_3]
+    contacts = _contacts_after(min(day, 3))
+    for new_day, new_contacts in EQUALITY_NEW_CONTACTS.items():
+        if new_day <= day:
+            contacts += new_contacts
+    load = _load(
+        day,
+        contacts=_changed(contacts, EQUALITY_CONTACT_CHANGES, day),
+        companies=_changed(_companies(), EQUALITY_COMPANY_CHANGES, day),
+        product=(base_product[day - 1] if day <= 3 else []) + EQUALITY_PRODUCT_EVENTS.get(day, []),
+        marketing=(base_marketing[day - 1] if day <= 3 else [])
+        + EQUALITY_MARKETING_EVENTS.get(day, []),
+        quarantined=QUARANTINE + EQUALITY_QUARANTINE.get(day, []),
+    )
+    # what the gate took out of the quarantine today, as it lists it (quality.released)
+    today = {(kind, record) for kind, record, *_ in EQUALITY_QUARANTINE.get(day, [])}
+    load.tables[("quality", "released")] = pd.DataFrame(
+        [(kind, record, f"gate-{day}", pd.Timestamp.now(tz="UTC").tz_localize(None))
+         for kind, record, *_ in EQUALITY_QUARANTINE.get(day - 1, [])
+         if (kind, record) not in today],
+        columns=["record_type", "record_id", "run_id", "released_at"],
+    ).astype({"record_type": "string", "record_id": "string", "run_id": "string",
+              "released_at": "datetime64[us]"})  # fmt: skip
+    return load

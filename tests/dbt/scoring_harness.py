@@ -42,7 +42,10 @@ class WarehouseUnderTest:
     def write(self, load_number: int) -> None:
         """Write fixture load `load_number`: CRM and quality rows replaced (dlt merges them;
         the tables stay, as the staging views depend on them), events appended."""
-        load = ds.load(load_number)
+        self.write_load(ds.load(load_number))
+
+    def write_load(self, load: ds.Load) -> None:
+        """Write a fixture load (ds.load(n), ds.equality_load(day)) as write() does."""
         with open_warehouse(self.settings) as warehouse:
             for (schema, table), frame in load.tables.items():
                 merged = (schema, table) not in load.appended
@@ -74,9 +77,11 @@ class WarehouseUnderTest:
             raise DbtFailed(f"dbt {command} failed: {result.exception or failures}")
         return result.result
 
-    def start(self, command: str, as_of: date, *args: str) -> subprocess.Popen:
+    def start(
+        self, command: str, as_of: date, *args: str, extra_vars: dict | None = None
+    ) -> subprocess.Popen:
         """Start a dbt command in a child process (runs beside in-process work)."""
-        cli_args = self._cli_args(command, as_of, args, None)
+        cli_args = self._cli_args(command, as_of, args, extra_vars)
         log = self._child_log().open("w")
         return subprocess.Popen(
             [sys.executable, "-m", "dbt.cli.main", *cli_args],
@@ -111,6 +116,11 @@ class WarehouseUnderTest:
 
     def marts(self) -> dict[str, pd.DataFrame]:
         return {name: self.table("marts", name, "1, 2") for name in MARTS}
+
+    def all_marts(self) -> dict[str, pd.DataFrame]:
+        """Every model of the project's marts folder, by name (unordered rows)."""
+        names = sorted(path.stem for path in (self.project_dir / "models" / "marts").glob("*.sql"))
+        return {name: self.table("marts", name) for name in names}
 
     def routing_marts(self) -> dict[str, pd.DataFrame]:
         """The routing and SLA marts; lead_routing holds every as-of date routed so far."""
