@@ -208,26 +208,45 @@ def acquire(
         say(f"the warehouse lock is held by this process already: {holder} takes it over")
         return
     lock = _FileLock(settings) if settings.warehouse != "postgres" else _AdvisoryLock(settings)
-    started = time.monotonic()
-    next_report = 0.0
     try:
-        while not lock.try_acquire(holder):
-            waited = time.monotonic() - started
-            if waited >= timeout:
-                raise WarehouseLockTimeout(
-                    f"waited {waited:.0f} s for the warehouse lock, still held by"
-                    f" {lock.holder()}; {holder} gives up ({TIMEOUT_ENV}={timeout:g})"
-                )
-            if waited >= next_report:
-                say(f"waiting for the warehouse lock (held by {lock.holder()})")
-                next_report = waited + REPORT_EVERY_S
-            time.sleep(POLL_S)
+        _wait_for(
+            lambda: None if lock.try_acquire(holder) else lock.holder(),
+            timeout, say,
+            waiting=lambda held_by: f"waiting for the warehouse lock (held by {held_by})",
+            expired=lambda held_by, waited: (
+                f"waited {waited:.0f} s for the warehouse lock, still held by {held_by};"
+                f" {holder} gives up ({TIMEOUT_ENV}={timeout:g})"),
+            done="took the warehouse lock",
+        )  # fmt: skip
     except BaseException:
         lock.close()
         raise
-    if next_report:
-        say(f"took the warehouse lock after {time.monotonic() - started:.1f} s")
     _held[_key(settings)] = lock
+
+
+def _wait_for(
+    attempt: Callable[[], str | None],
+    timeout: float,
+    say: Callable[[str], None],
+    waiting: Callable[[str], str],
+    expired: Callable[[str, float], str],
+    done: str,
+) -> None:
+    """Call ``attempt`` until it succeeds (returns None; otherwise it returns who is in the
+    way), saying ``waiting(who)`` every REPORT_EVERY_S seconds and ``<done> after N s`` at
+    the end when it waited; raise WarehouseLockTimeout(``expired(who, seconds)``) after
+    ``timeout`` seconds."""
+    started, next_report = time.monotonic(), 0.0
+    while (in_the_way := attempt()) is not None:
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            raise WarehouseLockTimeout(expired(in_the_way, waited))
+        if waited >= next_report:
+            say(waiting(in_the_way))
+            next_report = waited + REPORT_EVERY_S
+        time.sleep(POLL_S)
+    if next_report:
+        say(f"{done} after {time.monotonic() - started:.1f} s")
 
 
 def release(settings: Settings) -> None:
@@ -281,30 +300,27 @@ def claim_warehouse(
     another run holds it, unless ``is_over(claim)`` says that run has ended (claim:
     ``dag_id``, ``run_id``, ``since``). Raises WarehouseLockTimeout after ``timeout``."""
     timeout = lock_timeout() if timeout is None else timeout
-    say = on_wait or log.info
-    started, next_report = time.monotonic(), 0.0
-    while True:
+
+    def attempt() -> str | None:
         with _claim_file(settings) as fd:
             held = _read_claim(fd)
             mine = held is not None and (held.get("dag_id"), held.get("run_id")) == (dag_id, run_id)
             if held is None or mine or is_over(held):
                 since = datetime.now(UTC).isoformat(timespec="seconds")
                 _write_claim(fd, {"dag_id": dag_id, "run_id": run_id, "since": since})
-                break
-        holder = f"{held.get('dag_id')} {held.get('run_id')} (since {held.get('since')})"
-        waited = time.monotonic() - started
-        if waited >= timeout:
-            raise WarehouseLockTimeout(
-                f"waited {waited:.0f} s for the warehouse, still claimed by {holder} between"
-                f" its extract and its dbt build ({TIMEOUT_ENV}={timeout:g}); if that run is"
-                f" not running, delete {claim_path(settings)}"
-            )
-        if waited >= next_report:
-            say(f"waiting for the warehouse: {holder} is between its extract and its dbt build")
-            next_report = waited + REPORT_EVERY_S
-        time.sleep(POLL_S)
-    if next_report:
-        say(f"claimed the warehouse after {time.monotonic() - started:.1f} s")
+                return None
+        return f"{held.get('dag_id')} {held.get('run_id')} (since {held.get('since')})"
+
+    _wait_for(
+        attempt, timeout, on_wait or log.info,
+        waiting=lambda held_by: (
+            f"waiting for the warehouse: {held_by} is between its extract and its dbt build"),
+        expired=lambda held_by, waited: (
+            f"waited {waited:.0f} s for the warehouse, still claimed by {held_by} between"
+            f" its extract and its dbt build ({TIMEOUT_ENV}={timeout:g}); if that run is"
+            f" not running, delete {claim_path(settings)}"),
+        done="claimed the warehouse",
+    )  # fmt: skip
 
 
 def release_warehouse(settings: Settings, dag_id: str, run_id: str) -> None:
