@@ -64,6 +64,10 @@ def airflow_env(
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # "reliable retry" rewrites every XCom the dbt producer pushed so far into an
+            # Airflow Variable on each push (~30 s of a ~90 s build); it serves only a
+            # retried producer, and ours has retries=0 (dbt_group)
+            "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "DO_NOT_TRACK": "1",
             "RUNTIME__DLTHUB_TELEMETRY": "false",
