@@ -9,7 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: env tools demo test bench faults lint clean
+.PHONY: env tools demo test test-slow bench faults lint clean
 
 env: $(STAMP)
 
@@ -26,6 +26,9 @@ demo: env  ## generate demo data and run the lead_scoring_nightly DAG with Airfl
 
 test: env tools  ## the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-slow: env tools  ## tests too slow for the suite (the bench's end-to-end DAG runs)
+	LEAD_SCORING_SLOW_TESTS=1 $(BIN)/pytest -n 2 tests/test_bench.py -k end_to_end
 
 bench: env  ## long benchmarks: prints name=value lines (sizes overridable, see README)
 	$(BIN)/lead-scoring bench

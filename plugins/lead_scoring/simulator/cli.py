@@ -29,6 +29,9 @@ def simulate(
     next_day: bool = typer.Option(
         False, "--next-day", help="Append one day after the current end instead."
     ),
+    hours: int = typer.Option(
+        24, help="With --next-day: append only this many hours (1..24), e.g. 1 for an hour."
+    ),
     home: Path = typer.Option(None, help="LEAD_SCORING_HOME to write into (default: env)."),
     crm: str = typer.Option(
         None,
@@ -69,8 +72,10 @@ def simulate(
 
             typer.echo(simulate_rep_follow_ups(settings, crm_source_from_env()).line())
             return
+        if hours != 24 and not next_day:
+            raise SimulatorError(f"--hours {hours}: goes with --next-day")
         if next_day:
-            summary = simulate_next_day(settings, seed=seed, crm=crm)
+            summary = simulate_next_day(settings, seed=seed, crm=crm, hours=hours)
         else:
             summary = run_simulation(
                 settings,

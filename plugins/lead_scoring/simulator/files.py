@@ -1,4 +1,5 @@
-"""Files the simulator writes: daily marketing exports, ground truth and its own state."""
+"""Files the simulator writes: marketing exports (one per day or per simulated hour), ground
+truth and its own state."""
 
 from __future__ import annotations
 
@@ -50,6 +51,20 @@ def write_marketing_exports(exports_dir: Path, events: pa.Table, export_day: np.
         name = datetime.fromtimestamp(int(day) * DAY, UTC).strftime("events_%Y-%m-%d.parquet")
         _write_parquet(events.slice(start, stop - start), exports_dir / name)
     return len(days)
+
+
+def write_marketing_export(exports_dir: Path, events: pa.Table, start: int, hours: int) -> int:
+    """The export of one simulated step of ``hours`` hours from ``start`` (epoch seconds):
+    a whole day from midnight as that day's file (``events_YYYY-MM-DD.parquet``), any other
+    step as a file named for its first hour (``events_YYYY-MM-DDTHH.parquet``), so the
+    hours of a day never overwrite each other. No events, no file. Returns files written."""
+    if not events.num_rows:
+        return 0
+    moment = datetime.fromtimestamp(start, UTC)
+    whole_day = hours * 3600 == DAY and start % DAY == 0
+    name = moment.strftime("events_%Y-%m-%d.parquet" if whole_day else "events_%Y-%m-%dT%H.parquet")
+    _write_parquet(events, exports_dir / name)
+    return 1
 
 
 def _nullable_ids(values: np.ndarray) -> pa.Array:

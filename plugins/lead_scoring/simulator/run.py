@@ -58,6 +58,8 @@ FIRST_IDS = {
 }
 UNKNOWN_CONTACT_IDS = 990_000_000  # marketing events that reference no CRM contact
 UNKNOWN_USER_IDS = 1_000_000_000  # product events of users the product DB does not have
+HOUR = 3600
+HOURS_PER_DAY = DAY // HOUR
 EVENTS_PER_LEAD = 30
 PRODUCT_SHARE = 0.55
 NEXT_DAY_EVENT_SHARE = 0.01
@@ -97,9 +99,14 @@ class SimulationSummary:
     team: Path | None = None  # the sales team's follow-up rates (simulator.reps)
 
     def lines(self) -> list[str]:
-        what = "next day" if self.next_day else "simulation"
+        what = "simulation"
+        if self.next_day:
+            hours = round((self.end - self.start).total_seconds() / HOUR)
+            what = "next day" if hours == HOURS_PER_DAY else f"next {hours} h"
+        midnights = self.start.hour == self.end.hour == 0
+        shown = "%Y-%m-%d" if midnights else "%Y-%m-%d %H:%M"
         out = [
-            f"{what}: {self.start:%Y-%m-%d} .. {self.end:%Y-%m-%d} in {self.seconds:.1f} s",
+            f"{what}: {self.start:{shown}} .. {self.end:{shown}} in {self.seconds:.1f} s",
             f"  CRM ({self.crm_store}): {self.accounts:,} companies, {self.leads:,} contacts"
             + (f" (+{self.updated_leads:,} updated)" if self.next_day else "")
             + f", {self.deals:,} deals ({self.won:,} won, {self.lost:,} lost,"
@@ -473,12 +480,15 @@ def _load_state(settings: Settings) -> tuple[dict[str, Any], Frame, Frame]:
     return manifest, files.load_frame(paths["leads"]), files.load_frame(paths["accounts"])
 
 
-def _profile_updates(rng, leads: Frame, existing: int, lo: int, hi: int) -> np.ndarray:
-    """Progressive profiling: a few known leads fill in a job title or BANT answers today."""
+def _profile_updates(
+    rng, leads: Frame, existing: int, lo: int, hi: int, scale: float = 1.0
+) -> np.ndarray:
+    """Progressive profiling: a few known leads fill in a job title or BANT answers in
+    ``[lo, hi)`` (``scale``: that window's share of a day)."""
     rows = np.arange(existing)
     incomplete = (leads["jobtitle"][rows] == "") | (leads["bant_budget"][rows] == "")
     candidates = rows[incomplete & (leads["injected_error"][rows] != "duplicate_lead")]
-    count = min(len(candidates), rng.poisson(NEXT_DAY_UPDATE_SHARE * existing) + 1)
+    count = min(len(candidates), rng.poisson(NEXT_DAY_UPDATE_SHARE * existing * scale) + 1)
     chosen = np.sort(rng.choice(candidates, size=count, replace=False))
     no_title = chosen[leads["jobtitle"][chosen] == ""]
     leads["jobtitle"][no_title] = leads["title"][no_title]
@@ -499,12 +509,36 @@ def _merged(store: CrmStore, object_type: str, records: Iterator[dict[str, str]]
     ]
 
 
+def _step_name(lo: int, hours: int) -> str:
+    """How the manifest lists a step: its day, or its start and length (``...T05:00Z/PT1H``)."""
+    start = _moment(lo)
+    if hours == HOURS_PER_DAY and start.hour == 0:
+        return start.date().isoformat()
+    return f"{start:%Y-%m-%dT%H:%M}Z/PT{hours}H"
+
+
+def _step_rng(seed: int, offset: int, hours: int) -> np.random.Generator:
+    """The random stream of the step of ``hours`` hours starting ``offset`` seconds after
+    the simulation's start: a whole day from midnight draws from ``(seed, day)``, as it
+    always has; any other step from ``(seed, day, hour of day, hours)``, so each hour has
+    a stream of its own."""
+    day, hour = offset // DAY, offset % DAY // HOUR
+    if hours == HOURS_PER_DAY and hour == 0:
+        return np.random.default_rng([seed, day])
+    return np.random.default_rng([seed, day, hour, hours])
+
+
 def simulate_next_day(
-    settings: Settings, seed: int | None = None, crm: str | None = None
+    settings: Settings, seed: int | None = None, crm: str | None = None, hours: int = 24
 ) -> SimulationSummary:
     """Append one more day after the current end: ~1% more events, a few new leads, a few
     updated leads (newer ``lastmodifieddate``), deals that open or close that day.
-    ``crm``: the simulation's (default); another one is an error."""
+    ``crm``: the simulation's (default); another one is an error. ``hours`` (1..24): only
+    that many hours after the current end, with new leads, profile updates and events
+    scaled by ``hours / 24`` (an hour: about 1/24 of a day), and the hour's marketing
+    events in a file of their own (``events_YYYY-MM-DDTHH.parquet``)."""
+    if not isinstance(hours, int) or not 1 <= hours <= HOURS_PER_DAY:
+        raise SimulatorError(f"simulate_next_day: hours must be 1 to 24, got {hours!r}")
     manifest, lead_frame, account_frame = _load_state(settings)
     simulated_crm = manifest.get("crm", "hubspot")
     if crm not in (None, simulated_crm):
@@ -514,16 +548,16 @@ def simulate_next_day(
         )
     began = time.perf_counter()
     lo = int(manifest["as_of"])
-    hi = lo + DAY
-    day_number = (lo - int(manifest["start"])) // DAY
-    rng = np.random.default_rng([manifest["seed"] if seed is None else seed, day_number])
+    hi = lo + hours * HOUR
+    scale = hours / HOURS_PER_DAY  # 1.0 for a day: the same draws as ever
+    rng = _step_rng(manifest["seed"] if seed is None else seed, lo - int(manifest["start"]), hours)
     rates = manifest["error_rates"]
     ids = manifest["next_ids"]
     paths = _paths(settings)
 
     with _stage("next day: leads") as counts:
         existing = length(lead_frame)
-        n_new = int(rng.poisson(manifest["leads"] / manifest["days"]))
+        n_new = int(rng.poisson(manifest["leads"] / manifest["days"] * scale))
         new = make_leads(
             rng,
             make_pools(manifest["seed"]),
@@ -537,15 +571,21 @@ def simulate_next_day(
         )
         new["product_user_id"] = np.full(n_new, -1, dtype=np.int64)
         new["deal_id"] = np.full(n_new, -1, dtype=np.int64)
-        lead_frame = concat(lead_frame, new)
-        updated = _profile_updates(rng, lead_frame, existing, lo, hi)
+        # loaded columns may be read-only; concat copies them, but only when there is a new lead
+        lead_frame = (
+            concat(lead_frame, new) if n_new else {k: v.copy() for k, v in lead_frame.items()}
+        )
+        updated = _profile_updates(rng, lead_frame, existing, lo, hi, scale)
         users = _sign_up(rng, lead_frame, lo, hi, ids["product_user"])
         known_users = np.flatnonzero(
             (lead_frame["product_user_id"] >= 0) & (lead_frame["signup_at"] < lo)
         )
         touched = rng.choice(
             known_users,
-            size=min(len(known_users), rng.poisson(NEXT_DAY_UPDATE_SHARE * len(known_users)) + 1),
+            size=min(
+                len(known_users),
+                rng.poisson(NEXT_DAY_UPDATE_SHARE * len(known_users) * scale) + 1,
+            ),
             replace=False,
         )
         touched_users = {
@@ -554,7 +594,7 @@ def simulate_next_day(
                 [e.strip().lower() for e in lead_frame["email"][touched]], dtype=object
             ),
             "signed_up_at": lead_frame["signup_at"][touched],
-            "updated_at": lo + (rng.random(len(touched)) * DAY).astype(np.int64),
+            "updated_at": lo + (rng.random(len(touched)) * (hi - lo)).astype(np.int64),
         }
         users = concat(users, touched_users)
         opened = _open_deals(lead_frame, lo, hi, ids["deal"])
@@ -573,7 +613,7 @@ def simulate_next_day(
             deals_opened=len(opened),
             deals_closed=len(closing),
         )
-    budget = NEXT_DAY_EVENT_SHARE * manifest["events_total"]
+    budget = NEXT_DAY_EVENT_SHARE * manifest["events_total"] * scale
     with _stage("next day: events") as counts:
         product = product_events(rng, lead_frame, lo, hi, budget * PRODUCT_SHARE)
         product_rows, product_truth = _product_output(
@@ -617,9 +657,8 @@ def simulate_next_day(
         finally:
             store.close()
         append_product_db(settings, users, product_rows)
-        export_day = np.full(marketing_table.num_rows, lo // DAY)
-        n_files = files.write_marketing_exports(
-            settings.marketing_exports_dir, marketing_table, export_day
+        n_files = files.write_marketing_export(
+            settings.marketing_exports_dir, marketing_table, lo, hours
         )
         files.write_truth(settings.truth_dir, lead_frame, account_frame, hi)
         event_truth = pa.concat_tables([product_truth, marketing_truth])
@@ -638,7 +677,7 @@ def simulate_next_day(
             "product_event": ids["product_event"] + length(product_rows),
             "marketing_event": ids["marketing_event"] + marketing_table.num_rows,
         },
-        days_added=[*manifest["days_added"], _moment(lo).date().isoformat()],
+        days_added=[*manifest["days_added"], _step_name(lo, hours)],
     )
     files.save_manifest(paths["manifest"], manifest)
     deal_frame = take(lead_frame, np.union1d(opened, closing))

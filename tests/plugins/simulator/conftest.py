@@ -40,6 +40,20 @@ def truth(settings, name: str) -> pd.DataFrame:
     return pd.read_parquet(settings.truth_dir / f"{name}.parquet")
 
 
+def sources(settings) -> dict[str, pd.DataFrame]:
+    """Everything the simulator wrote to the source systems, and its truth."""
+    return {
+        "contacts": crm_records(settings, "contacts"),
+        "companies": crm_records(settings, "companies"),
+        "deals": crm_records(settings, "deals"),
+        "app_users": product_table(settings, "app_users"),
+        "app_events": product_table(settings, "app_events"),
+        "marketing": marketing_events(settings),
+        "truth_leads": truth(settings, "leads"),
+        "truth_events": truth(settings, "events"),
+    }
+
+
 @pytest.fixture
 def small(settings):
     """A small simulated funnel (60 days to 2026-11-01) in this test's home."""

@@ -71,3 +71,16 @@ def test_crm_option_writes_salesforce_records_and_next_day_keeps_the_crm(setting
     store.close()
     bad = CliRunner().invoke(app, [*ARGS, *home, "--crm", "pipedrive"])
     assert bad.exit_code == 2 and "crm 'pipedrive'" in bad.output
+
+
+def test_hours_option_appends_part_of_a_day(settings):
+    home = ["--home", str(settings.home)]
+    assert CliRunner().invoke(app, [*ARGS, *home]).exit_code == 0
+    hour = CliRunner().invoke(app, ["simulate", "--next-day", "--hours", "1", *home])
+    assert hour.exit_code == 0, hour.output
+    assert "next 1 h: 2026-11-01 00:00 .. 2026-11-01 01:00" in hour.output
+    assert (settings.marketing_exports_dir / "events_2026-11-01T00.parquet").exists()
+    wrong = CliRunner().invoke(app, ["simulate", "--next-day", "--hours", "30", *home])
+    assert wrong.exit_code == 2 and "hours must be 1 to 24, got 30" in wrong.output
+    alone = CliRunner().invoke(app, [*ARGS, *home, "--hours", "3"])
+    assert alone.exit_code == 2 and "--hours 3: goes with --next-day" in alone.output

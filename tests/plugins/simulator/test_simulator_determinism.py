@@ -3,22 +3,9 @@
 import dataclasses
 
 import pandas as pd
-from conftest import SMALL, crm_records, marketing_events, product_table, truth
+from conftest import SMALL, sources
 
 from lead_scoring.simulator import simulate
-
-
-def _sources(settings) -> dict[str, pd.DataFrame]:
-    return {
-        "contacts": crm_records(settings, "contacts"),
-        "companies": crm_records(settings, "companies"),
-        "deals": crm_records(settings, "deals"),
-        "app_users": product_table(settings, "app_users"),
-        "app_events": product_table(settings, "app_events"),
-        "marketing": marketing_events(settings),
-        "truth_leads": truth(settings, "leads"),
-        "truth_events": truth(settings, "events"),
-    }
 
 
 def test_same_seed_gives_identical_sources_and_another_seed_differs(settings, tmp_path):
@@ -28,7 +15,7 @@ def test_same_seed_gives_identical_sources_and_another_seed_differs(settings, tm
     simulate(twin, seed=5, **SMALL)
     simulate(other, seed=6, **SMALL)
 
-    first, second, third = _sources(settings), _sources(twin), _sources(other)
+    first, second, third = sources(settings), sources(twin), sources(other)
     for name, frame in first.items():
         assert len(frame) > 0, name
         pd.testing.assert_frame_equal(frame, second[name], obj=name)
