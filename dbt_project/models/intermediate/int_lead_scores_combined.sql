@@ -136,9 +136,11 @@ current_leads as (
         case product_milestone_rank
             when 2 then 'activated' when 1 then 'trial' else 'none'
         end as product_milestone,
-        {#- When the score last moved: the latest scored event or profile change. -#}
+        {#- When the score last moved: the latest scored event or profile change,
+            not before the lead was created (events and profile values can predate
+            the CRM record: a product user who became a contact later). -#}
         least(
-            coalesce(greatest(last_scored_event_at, profile_changed_at), lead_created_at),
+            greatest(last_scored_event_at, profile_changed_at, lead_created_at),
             {{ lead_scoring.score_end_at_sql(0) }}
         ) as score_changed_at
     from rounded
