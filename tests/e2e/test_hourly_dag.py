@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_nightly_dag import _crm_records
+from test_nightly_dag import _crm_records, airflow_test_env
 
 from lead_scoring import airflow_runner
 from lead_scoring.warehouse import open_warehouse
@@ -51,19 +51,6 @@ limit 1
 """
 
 
-def _env(settings, sandbox, tmp_path) -> dict[str, str]:
-    return airflow_runner.airflow_env(
-        settings,
-        crm_source=airflow_runner.http_connection(
-            sandbox.hubspot_url, sandbox.token, max_requests_per_second=15
-        ),
-        crm_target=airflow_runner.http_connection(
-            sandbox.hubspot_url, sandbox.token, kind="hubspot"
-        ),
-        airflow_home=tmp_path / "airflow",
-    )
-
-
 def _sign_up_for_a_trial(settings, user_id: int, at: datetime) -> None:
     """A new product event in the product database (SQLite), as the app writes it."""
     with sqlite3.connect(settings.sources_dir / "product.db") as con:
@@ -78,7 +65,7 @@ def _sign_up_for_a_trial(settings, user_id: int, at: datetime) -> None:
 def test_hourly_run_waits_for_another_writer_and_takes_a_new_signup_to_the_crm(
     sandbox, simulated, tmp_path
 ):
-    env = _env(simulated, sandbox, tmp_path)
+    env = airflow_test_env(simulated, sandbox, tmp_path)
     nightly_log, hourly_log = tmp_path / "nightly.log", tmp_path / "hourly.log"
     airflow_runner.prepare_airflow(env, nightly_log)
     today = datetime.now(UTC).date()

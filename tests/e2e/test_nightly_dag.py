@@ -13,8 +13,9 @@ from lead_scoring.warehouse import open_warehouse
 pytestmark = pytest.mark.xdist_group("airflow")
 
 
-def _run_nightly(settings, sandbox, tmp_path, day: date | None = None) -> tuple[int, str]:
-    env = airflow_runner.airflow_env(
+def airflow_test_env(settings, sandbox, tmp_path) -> dict[str, str]:
+    """A DAG run's environment: the sandbox as source and target, Airflow under tmp_path."""
+    return airflow_runner.airflow_env(
         settings,
         crm_source=airflow_runner.http_connection(
             sandbox.hubspot_url, sandbox.token, max_requests_per_second=15
@@ -24,6 +25,10 @@ def _run_nightly(settings, sandbox, tmp_path, day: date | None = None) -> tuple[
         ),
         airflow_home=tmp_path / "airflow",
     )
+
+
+def _run_nightly(settings, sandbox, tmp_path, day: date | None = None) -> tuple[int, str]:
+    env = airflow_test_env(settings, sandbox, tmp_path)
     log_file = tmp_path / f"airflow_{len(list(tmp_path.glob('airflow_*.log')))}.log"
     if not (tmp_path / "airflow" / "airflow.db").exists():
         # Once per Airflow home: a rerun finds the database migrated, the pool set and the
