@@ -49,9 +49,9 @@ def crm_sync(
     except CrmSyncError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc
-    counts = ("rows_considered", "planned", "sent", "rows_not_material", "inserted", "updated",
-              "skipped", "rejected", "dead_lettered", "pending", "owners_written",
-              "owners_kept")  # fmt: skip
+    counts = ("rows_considered", "rows_compared", "planned", "sent", "rows_not_material",
+              "inserted", "updated", "skipped", "rejected", "dead_lettered", "pending",
+              "owners_written", "owners_kept")  # fmt: skip
     typer.echo(f"{result.status}: " + " ".join(f"{k}={getattr(result, k)}" for k in counts))
     if result.sent_by_reason:
         reasons = result.sent_by_reason.items()

@@ -1,7 +1,9 @@
 """``run_sync``: diff the score marts against the CRM-confirmed state and send the changes.
 
 Per object: read the mart, drop quarantined rows, normalise match keys and collapse
-duplicates, apply the lifecycle policy, hash the synced values, and send only rows that are
+duplicates, count the rows whose inputs and CRM state are those a run compared before as it
+found them (``rows_compared`` counts the others), apply the lifecycle policy, hash the
+synced values, and send only rows that are
 new, were rejected before (until they become dead letters), or changed in what a rep sees
 (the score by at least ``lead_scoring__sync_min_score_change`` whole points, SDR-ready,
 stage, grade, quadrant, nurture track, owner, reasons, the CRM record; a row that changed
@@ -37,6 +39,7 @@ from lead_scoring.crm_sync.marts import (
     PreparedObject,
     account_domains,
     check_quality_gate,
+    comparison_rules,
     finalise_hash,
     has_lead_owners,
     material_view,
@@ -48,6 +51,7 @@ from lead_scoring.crm_sync.preflight import check_crm, make_writer, selected_obj
 from lead_scoring.crm_sync.rows import ID_PROPERTIES, OWNER_PROPERTIES, Outcome, SyncRow
 from lead_scoring.crm_sync.sync_tables import (
     Confirmed,
+    Considered,
     KeptOwner,
     LogLine,
     OutcomeBuffer,
@@ -96,7 +100,9 @@ class SyncResult:
     routed owner; owners_kept: leads whose CRM record keeps an owner a person set (the
     routed owner was left out, the scores were written); rows_considered: rows compared
     with the CRM-confirmed state (planned + skipped + rows_not_material + unchanged dead
-    letters); rows_not_material: rows that changed, but not in what a rep sees, so not sent;
+    letters); rows_compared: the rows of rows_considered compared one by one (the others'
+    inputs and CRM state are those a run compared before: counted as it found them);
+    rows_not_material: rows that changed, but not in what a rep sees, so not sent;
     sent_by_reason: rows sent per send reason (``SEND_REASONS``; a row counts under every
     reason that applies; a dry run counts the rows it would send).
     """
@@ -117,6 +123,7 @@ class SyncResult:
     owners_written: int = 0
     owners_kept: int = 0
     rows_considered: int = 0
+    rows_compared: int = 0
     rows_not_material: int = 0
     duplicates: int = 0
     quarantined: int = 0
@@ -151,17 +158,20 @@ class _Plan:
     crm_ids: dict[str, str]  # record id -> CRM id confirmed by an earlier run
     state: dict[str, StateEntry]  # record id -> what the CRM confirmed last
     reasons: dict[str, list[str]]  # record id -> why it is sent (rows of ``send``)
+    considered: list[Considered]  # compared rows not sent: what was found for their inputs
     not_material: int = 0
     lifecycle_kept: int = 0
 
 
 def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject, min_change: float) -> _Plan:
-    state = load_state(wh, target.name, prepared.crm_object)
-    rejections = load_rejections(wh, target.name, prepared.crm_object)
+    obj = prepared.crm_object
+    state = load_state(wh, target.name, obj, [row.record_id for row in prepared.rows])
+    rejections = load_rejections(wh, target.name, obj)
     keep_stage = prepared.spec is LEADS and target.options.lifecycle_backwards == "keep"
     stage_field = next(f for f in LEADS.fields if f.column == "lifecycle_stage")
     stage_name = stage_field.hubspot if target.kind == "hubspot" else stage_field.salesforce
-    send, inserts, dead, skipped, kept, not_material = [], set(), [], 0, 0, 0
+    send, inserts, dead, kept, considered = [], set(), [], 0, []
+    skipped, not_material = prepared.settled["skipped"], prepared.settled["not_material"]
     reasons: dict[str, list[str]] = {}
     for row in prepared.rows:
         previous = state.get(row.record_id)
@@ -178,11 +188,13 @@ def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject, min_change
             continue
         if previous is not None and previous.payload_hash == row.hash and not rejection:
             skipped += 1
+            considered.append(Considered(row.record_id, row.input_hash, "skipped"))
             continue
         material_view(row, prepared.spec, target.kind)
         why = _send_reasons(row, previous, rejection is not None, min_change)
         if not why:
             not_material += 1
+            considered.append(Considered(row.record_id, row.input_hash, "not_material"))
             continue
         send.append(row)
         reasons[row.record_id] = why
@@ -190,7 +202,7 @@ def _plan(wh: Warehouse, target: CrmTarget, prepared: PreparedObject, min_change
             inserts.add(row.record_id)
     crm_ids = {rid: entry.crm_id for rid, entry in state.items() if entry.crm_id}
     return _Plan(prepared, send, inserts, skipped, dead, rejections, crm_ids, state, reasons,
-                 not_material, kept)  # fmt: skip
+                 considered, not_material, kept)  # fmt: skip
 
 
 def _send_reasons(
@@ -282,14 +294,16 @@ def run_sync(
 def _plans(settings: Settings, wh: Warehouse, target: CrmTarget) -> list[_Plan]:
     min_change = min_score_change(settings)
     domains = account_domains(wh) if target.kind == "salesforce" else {}
-    return [
-        _plan(wh, target, prepare(wh, spec, target, domains), min_change)
-        for spec in selected_objects(target)
-    ]
+    plans = []
+    for spec in selected_objects(target):
+        rules = comparison_rules(spec, target, min_change)
+        plans.append(_plan(wh, target, prepare(wh, spec, target, rules, domains), min_change))
+    return plans
 
 
 def _considered(result: SyncResult, p: _Plan) -> None:
-    result.rows_considered += len(p.prepared.rows)
+    result.rows_compared += len(p.prepared.rows)
+    result.rows_considered += len(p.prepared.rows) + p.prepared.settled.total()
     result.rows_not_material += p.not_material
 
 
@@ -425,6 +439,7 @@ def _execute(
     result.quarantined += prepared.quarantined
     result.dead_lettered += len(p.dead_letters)
     buffer = OutcomeBuffer(wh, target.name, obj, result.run_id)
+    buffer.add([], [], [], p.considered)
     try:
         try:
             not_in_crm = _find_records(target, writer, p)
@@ -494,7 +509,9 @@ def _send_all(
     )
     if p.lifecycle_kept:
         log.info(
-            "%s: lifecycle stage kept (not moved backwards) for %d rows", obj, p.lifecycle_kept
+            "%s: lifecycle stage kept (not moved backwards) for %d rows compared",
+            obj,
+            p.lifecycle_kept,
         )
     retry: list[SyncRow] = []
     progress = _Progress(obj, len(p.send))
@@ -589,7 +606,7 @@ def _save(
     extra_log: Sequence[LogLine] = (),
 ) -> tuple[int, int]:
     """Buffer outcomes for the warehouse; returns (confirmed, rejected) row counts."""
-    confirmed, rejected, lines = [], [], list(extra_log)
+    confirmed, rejected, considered, lines = [], [], [], list(extra_log)
     limit = target.options.dead_letter_attempts
     owner = OWNER_PROPERTIES[target.kind]
     for o in outcomes:
@@ -604,6 +621,8 @@ def _save(
                           written or _owner_written(p, row), row.shown_score,
                           json.dumps(row.material, sort_keys=True))
             )  # fmt: skip
+            # the same inputs against the state just confirmed: nothing to send
+            considered.append(Considered(o.record_id, row.input_hash, "skipped"))
             result.owners_written += int(written is not None)
             created = o.created if o.created is not None else o.record_id in p.inserts
             result.inserted += int(created)
@@ -622,7 +641,7 @@ def _save(
             )
         else:
             lines.append(LogLine(o.record_id, action, "failed", o.error))
-    buffer.add(confirmed, rejected, lines)
+    buffer.add(confirmed, rejected, lines, considered)
     if rejected:
         sample = ", ".join(r.record_id for r in rejected[:10])
         log.warning(
@@ -698,7 +717,8 @@ def _finish(wh: Warehouse, result: SyncResult, throttle: Throttle) -> None:
     finish_run(wh, result.run_id, result.target, result.status, result.counts(), result.message,
                result.sent_by_reason)  # fmt: skip
     line = (
-        "run %s %s: status=%s rows_considered=%d planned=%d sent=%d (%s) rows_not_material=%d"
+        "run %s %s: status=%s rows_considered=%d rows_compared=%d planned=%d sent=%d (%s)"
+        " rows_not_material=%d"
         " inserted=%d updated=%d skipped=%d rejected=%d dead_lettered=%d pending=%d"
         " not_in_crm=%d owners_written=%d owners_kept=%d requests=%d error_responses=%d"
     )
@@ -707,6 +727,7 @@ def _finish(wh: Warehouse, result: SyncResult, throttle: Throttle) -> None:
         result.target,
         result.status,
         result.rows_considered,
+        result.rows_compared,
         result.planned,
         result.sent,
         " ".join(f"{r}={n}" for r, n in result.sent_by_reason.items()) or "no reason",

@@ -6,14 +6,20 @@ lead's scores go to) when Salesforce records are written by their Id, and
 ``marts.lead_owners`` (each routed lead's CRM owner) when it exists. Rows in
 ``quality.quarantine`` never reach the CRM, and a failed latest quality gate run blocks the
 sync before any write.
+
+Only the rows that can come out otherwise than when a run last compared them become
+``SyncRow`` objects: the warehouse fingerprints each row's inputs (``read_mart``), and a
+row whose inputs, CRM-confirmed state and comparison rules are those of a row compared
+before, with no rejection, is counted as that run found it (``sync.considered``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -34,6 +40,7 @@ from lead_scoring.crm_sync.fields import (
     shown_score,
 )
 from lead_scoring.crm_sync.rows import ID_PROPERTIES, OWNER_PROPERTIES, SyncRow
+from lead_scoring.crm_sync.sync_tables import STATE_HASH, fingerprint, has_considered
 from lead_scoring.warehouse import Warehouse
 
 QUARANTINE_RECORD_TYPES = {"leads": "contact", "accounts": "company"}
@@ -44,6 +51,9 @@ _UNHASHED = {
     spec.name: {n for f in spec.fields if not f.hashed for n in (f.hubspot, f.salesforce)}
     for spec in (LEADS, ACCOUNTS)
 }
+_UNHASHED_COLUMNS = {f.column for spec in (LEADS, ACCOUNTS) for f in spec.fields if not f.hashed}
+# Bump when how a row is converted, hashed or compared changes: every row is compared again.
+COMPARISON_VERSION = 1
 _EMAIL_RE = re.compile(r"[^\s@,;:<>\"'()\[\]]+@[^\s@,;:<>\"'()\[\]]+")
 
 
@@ -57,6 +67,9 @@ class PreparedObject:
     invalid: list[tuple[str, str]]  # (record id, reason): no usable match key
     duplicates: list[tuple[str, str]]  # (record id, record id kept): same match key
     quarantined: int = 0
+    # rows counted as a run found them for the same inputs and state (not in ``rows``):
+    # outcome (skipped / not_material) -> rows
+    settled: Counter[str] = field(default_factory=Counter)
 
 
 def redact(text: str) -> str:
@@ -124,11 +137,81 @@ def check_mart(wh: Warehouse, table: str, needed: Sequence[str], required: bool 
         )
 
 
-def read_mart(wh: Warehouse, spec: ObjectSpec) -> pd.DataFrame:
-    columns = ", ".join(f'"{c}"' for c in read_mart_columns(wh, spec))
+def read_mart(wh: Warehouse, spec: ObjectSpec, target: CrmTarget, rules: str) -> pd.DataFrame:
+    """The mart's rows, freshest first (the first row seen per record id and per match key is
+    the one kept), with ``input_hash`` and ``settled``.
+
+    ``input_hash``: the md5 of what decides the row's outcome besides its CRM state: the
+    columns the sync reads but ``scored_at`` (not hashed), the lead's rows of
+    ``marts.lead_owners`` and (Salesforce records by Id) ``marts.crm_records``, and
+    ``rules`` (``comparison_rules``). ``settled``: the outcome a run found for the same
+    input hash and CRM-confirmed state (``sync.considered``) when the row has no rejection,
+    else null; a settled row carries its id and e-mail only (null in the other columns).
+    """
+    columns = read_mart_columns(wh, spec)
+    read = [f'm."{c}"' for c in columns]
+    inputs = ["?", *(f'm."{c}"' for c in columns if c not in _UNHASHED_COLUMNS)]
+    joins = ""
+    if spec is LEADS and wh.table_exists("marts", LEAD_OWNERS[0]):
+        check_mart(wh, *LEAD_OWNERS)
+        joins += _lead_rows(*LEAD_OWNERS, "owners")
+        inputs.append("owners.inputs")
+    if _by_salesforce_records(spec, target):
+        check_mart(wh, *CRM_RECORDS)
+        joins += _lead_rows(*CRM_RECORDS, "homes")
+        inputs.append("homes.inputs")
+    params = [rules]
+    settled, memo = "cast(null as text)", ""
+    if has_considered(wh):
+        settled = (
+            f"case when c.input_hash = i.input_hash and c.state_hash = {STATE_HASH}"
+            " and r.record_id is null then c.outcome end"
+        )
+        memo = (
+            " left join sync.considered as c on c.target = ? and c.object_type = ?"
+            f' and c.record_id = cast(i."{spec.key_column}" as text)'
+            " left join sync.crm_state as s on s.target = c.target"
+            " and s.object_type = c.object_type and s.record_id = c.record_id"
+            " left join sync.rejections as r on r.target = c.target"
+            " and r.object_type = c.object_type and r.record_id = c.record_id"
+        )
+        params += [target.name, crm_object(spec, target)]
+    light = (spec.key_column, "email")
+    selected = ", ".join(
+        f'j."{c}"' if c in light else f'case when j.settled is null then j."{c}" end as "{c}"'
+        for c in [*columns, "input_hash"]
+    )
     # Freshest first, so the first row seen per record id and per match key is the one kept.
-    order = f"scored_at desc nulls last, {spec.key_column}" if spec is LEADS else spec.key_column
-    return wh.query_df(f"select {columns} from marts.{spec.table} order by {order}")
+    order = f'j."{spec.key_column}"'
+    if spec is LEADS:
+        order = f"j.scored_at desc nulls last, {order}"
+    return wh.query_df(
+        f"with i as (select {', '.join(read)},"
+        f" {fingerprint(inputs)} as input_hash from marts.{spec.table} as m{joins}),"
+        f" j as (select i.*, {settled} as settled from i{memo})"
+        f" select {selected}, j.settled from j order by {order}",
+        params,
+    )
+
+
+def _lead_rows(table: str, columns: Sequence[str], alias: str) -> str:
+    """A left join of each lead's rows of ``marts.<table>`` as one text (every column but
+    the lead id), as ``<alias>.inputs``."""
+    row = " || chr(31) || ".join(f"coalesce(cast({c} as text), chr(30))" for c in columns[1:])
+    return (
+        f" left join (select trim(cast(lead_id as text)) as lead_id,"
+        f" string_agg({row}, chr(29) order by {row}) as inputs from marts.{table} group by 1)"
+        f' as {alias} on {alias}.lead_id = cast(m."lead_id" as text)'
+    )
+
+
+def comparison_rules(spec: ObjectSpec, target: CrmTarget, min_change: float) -> str:
+    """What decides every row's outcome besides its own inputs and CRM state: part of each
+    row's input hash, so that a change of it compares every row again."""
+    return repr(
+        (COMPARISON_VERSION, _MAPPINGS[spec.name, target.kind], target.uses_crm_ids,
+         match_property(spec, target), target.options.lifecycle_backwards, min_change)
+    )  # fmt: skip
 
 
 def quarantined_ids(wh: Warehouse, spec: ObjectSpec) -> set[str]:
@@ -155,17 +238,23 @@ def crm_object(spec: ObjectSpec, target: CrmTarget) -> str:
 
 
 def prepare(
-    wh: Warehouse, spec: ObjectSpec, target: CrmTarget, domains: dict[str, str] | None = None
+    wh: Warehouse,
+    spec: ObjectSpec,
+    target: CrmTarget,
+    rules: str,
+    domains: dict[str, str] | None = None,
 ) -> PreparedObject:
     """Rows for one object: quarantine removed, match keys normalised, duplicates collapsed.
 
     Rows sharing a match key (e-mails differing in case or spaces) collapse into the one with
     the freshest score (then the lowest record id); the others are reported as duplicates.
-    When the record ids are the CRM's own (``target.uses_crm_ids``), each row is the update
-    of that record by its id and carries no match property (Salesforce leads: of the Lead or
-    Contact ``marts.crm_records`` names). Wire values are converted a column at a time.
+    Of the rows left, the settled ones (``read_mart``) are counted in ``settled``; the others
+    become ``rows``. When the record ids are the CRM's own (``target.uses_crm_ids``), each
+    row is the update of that record by its id and carries no match property (Salesforce
+    leads: of the Lead or Contact ``marts.crm_records`` names). Wire values are converted a
+    column at a time. ``rules``: ``comparison_rules``.
     """
-    df = read_mart(wh, spec)
+    df = read_mart(wh, spec, target, rules)
     ids = df[spec.key_column].map(record_id)
     latest = ids.notna() & ~ids.duplicated()  # no id, or an older row of the same record
     df, ids = df[latest], ids[latest]
@@ -182,13 +271,16 @@ def prepare(
     kept = dict(zip(keys[~repeated], ids[~repeated], strict=True))
     duplicates = [(rid, kept[key]) for rid, key in zip(ids[repeated], keys[repeated], strict=True)]
     df, ids, keys = df[~repeated], ids[~repeated], keys[~repeated]
+    settled = Counter(df["settled"].value_counts().to_dict())
+    compare = df["settled"].isna()
+    df, ids, keys = df[compare], ids[compare], keys[compare]
     rows = _rows(spec, target, df, ids.tolist(), keys.tolist(), match, domains or {})
     if spec is LEADS:
         owners = lead_owners(wh)
         for row in rows:
             if row.record_id in owners:
                 row.properties[OWNER_PROPERTIES[target.kind]] = owners[row.record_id]
-    if by_id and target.kind == "salesforce" and spec is LEADS:
+    if _by_salesforce_records(spec, target):
         rows, invalid = _to_salesforce_records(wh, target, rows, match, invalid)
     elif by_id:
         for row in rows:
@@ -202,7 +294,13 @@ def prepare(
         invalid,
         duplicates,
         int(held.sum()),
+        settled,
     )
+
+
+def _by_salesforce_records(spec: ObjectSpec, target: CrmTarget) -> bool:
+    """Leads written by Id to the Salesforce records ``marts.crm_records`` names."""
+    return spec is LEADS and target.kind == "salesforce" and target.uses_crm_ids
 
 
 def _rows(
@@ -224,11 +322,14 @@ def _rows(
         else [None] * len(ids)
     )
     creates = _create_fields(spec, target, df, domains)
+    inputs = df["input_hash"].tolist()
     rows = []
     for i, values in enumerate(zip(*columns, strict=True)):
         properties = dict(zip(names, values, strict=True))
         properties[match_property] = keys[i]
-        rows.append(SyncRow(ids[i], keys[i], properties, "", stages[i], creates[i]))
+        rows.append(
+            SyncRow(ids[i], keys[i], properties, "", stages[i], creates[i], input_hash=inputs[i])
+        )
     return rows
 
 

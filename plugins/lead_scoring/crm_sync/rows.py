@@ -22,6 +22,7 @@ class SyncRow:
     # material values by send reason; set for the rows that changed.
     shown_score: int | None = None
     material: dict[str, Any] = field(default_factory=dict)
+    input_hash: str = ""  # the fingerprint of its inputs (``marts.read_mart``)
 
     def key(self, id_property: str) -> str:
         """The value the row is written by: its CRM id, or its match key (creation)."""

@@ -1,4 +1,5 @@
-"""The ``sync`` schema: CRM-confirmed state, runs, per-row log, rejections, kept owners.
+"""The ``sync`` schema: CRM-confirmed state, runs, per-row log, rejections, kept owners, and
+what runs found for each row's inputs (``sync.considered``).
 
 Written only from the main thread, one short transaction per confirmed batch, so a kill
 at any moment leaves every table consistent with what the CRM confirmed.
@@ -54,6 +55,19 @@ DDL = (
     "alter table sync.runs add column if not exists rows_considered bigint",
     "alter table sync.runs add column if not exists rows_not_material bigint",
     "alter table sync.runs add column if not exists sent_by_reason text",
+    "alter table sync.runs add column if not exists rows_compared bigint",
+    # per record: the fingerprints of the inputs (marts.input_hash) and of the CRM-confirmed
+    # state (STATE_HASH) a run compared, and what it found: a run finding both the same
+    # counts the row so (skipped / not_material) without comparing it again
+    """create table if not exists sync.considered (
+        target text not null,
+        object_type text not null,
+        record_id text not null,
+        input_hash text not null,
+        state_hash text not null,
+        outcome text not null,
+        run_id text not null,
+        primary key (target, object_type, record_id))""",
     """create table if not exists sync.row_log (
         run_id text not null,
         target text not null,
@@ -92,6 +106,18 @@ STATE_COLUMNS = ("target", "object_type", "record_id", "match_key", "crm_id", "p
                  "confirmed_at")  # fmt: skip
 
 
+def fingerprint(expressions: Sequence[str]) -> str:
+    """SQL: the md5 of SQL ``expressions`` as text, in DuckDB and PostgreSQL: separated by
+    the control character 31, a null as character 30 (neither is in text the marts hold)."""
+    parts = ", ".join(f"coalesce(cast({e} as text), chr(30))" for e in expressions)
+    return f"md5(concat_ws(chr(31), {parts}))"
+
+
+# What a row's outcome depends on in its sync.crm_state row (``s``).
+STATE_HASHED = ("payload_hash", "lifecycle_stage", "shown_score", "material_values")
+STATE_HASH = fingerprint([f"s.{c}" for c in STATE_HASHED])
+
+
 @dataclass(frozen=True)
 class StateEntry:
     payload_hash: str
@@ -119,6 +145,16 @@ class Confirmed:
     owner_id: str | None = None
     shown_score: int | None = None
     material_values: str | None = None  # JSON of ``SyncRow.material``
+
+
+@dataclass(frozen=True)
+class Considered:
+    """A row a run compared, found ``outcome`` (skipped / not_material) for ``input_hash``
+    against the CRM-confirmed state it saves beside it."""
+
+    record_id: str
+    input_hash: str
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -157,8 +193,11 @@ def ensure_tables(wh: Warehouse) -> None:
         wh.execute(statement)
 
 
-def load_state(wh: Warehouse, target: str, object_type: str) -> dict[str, StateEntry]:
-    if not wh.table_exists("sync", "crm_state"):
+def load_state(
+    wh: Warehouse, target: str, object_type: str, record_ids: Sequence[str]
+) -> dict[str, StateEntry]:
+    """The CRM-confirmed state of ``record_ids``."""
+    if not record_ids or not wh.table_exists("sync", "crm_state"):
         return {}
     # A dry run on a warehouse of an older version reads a state table without the newer
     # columns (a real run adds them first).
@@ -167,14 +206,22 @@ def load_state(wh: Warehouse, target: str, object_type: str) -> dict[str, StateE
                       for c in ("owner_id", "shown_score", "material_values"))  # fmt: skip
     df = wh.query_df(
         f"select record_id, payload_hash, lifecycle_stage, crm_id, {newer} from sync.crm_state"
-        " where target = ? and object_type = ?",
-        [target, object_type],
+        " where target = ? and object_type = ? and record_id in (select unnest(?))",
+        [target, object_type, list(record_ids)],
     )
     return {
         rid: StateEntry(h, _text(stage), _text(crm_id), _text(owner_id),
                         None if pd.isna(score) else int(score), _text(material))
         for rid, h, stage, crm_id, owner_id, score, material in df.itertuples(index=False)
     }  # fmt: skip
+
+
+def has_considered(wh: Warehouse) -> bool:
+    """True when ``sync.considered`` can be read (a dry run reads the tables of an older
+    version as they are: a real run adds the table and the state columns it hashes)."""
+    return wh.table_exists("sync", "considered") and set(STATE_HASHED) <= set(
+        wh.columns("sync", "crm_state")
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -224,8 +271,10 @@ def save_outcomes(
     confirmed: Sequence[Confirmed],
     rejected: Sequence[Rejected],
     log: Sequence[LogLine],
+    considered: Sequence[Considered] = (),
 ) -> None:
-    """Record outcomes atomically: state only for rows the CRM confirmed.
+    """Record outcomes atomically: state only for rows the CRM confirmed; ``considered``
+    beside the state saved for them (confirmed rows' after it is saved).
 
     Rows go in through DataFrames (one statement per table, whatever the row count): a
     multi-row VALUES statement costs DuckDB ~0.1 ms per row, a registered frame almost nothing.
@@ -300,6 +349,26 @@ def save_outcomes(
                 }
             )
             wh.write_df(frame, "sync", "row_log", mode="append")
+        if considered:
+            frame = pd.DataFrame(
+                {
+                    "record_id": [c.record_id for c in considered],
+                    "input_hash": [c.input_hash for c in considered],
+                    "outcome": [c.outcome for c in considered],
+                }
+            )
+            wh.write_df(frame, "sync", staging, mode="replace")
+            wh.execute(
+                "insert into sync.considered (target, object_type, record_id, input_hash,"
+                " state_hash, outcome, run_id) select s.target, s.object_type, s.record_id,"
+                f" i.input_hash, {STATE_HASH}, i.outcome, ? from sync.{staging} as i"
+                " join sync.crm_state as s on s.target = ? and s.object_type = ?"
+                " and s.record_id = i.record_id"
+                " on conflict (target, object_type, record_id) do update set"
+                " input_hash = excluded.input_hash, state_hash = excluded.state_hash,"
+                " outcome = excluded.outcome, run_id = excluded.run_id",
+                [run_id, target, object_type],
+            )
         wh.execute("commit")
     except BaseException:
         wh.execute("rollback")
@@ -345,25 +414,27 @@ class OutcomeBuffer:
         self.confirmed: list[Confirmed] = []
         self.rejected: list[Rejected] = []
         self.log: list[LogLine] = []
+        self.considered: list[Considered] = []
         self.last = time.monotonic()
 
     def add(self, confirmed: Sequence[Confirmed], rejected: Sequence[Rejected],
-            log: Sequence[LogLine]) -> None:  # fmt: skip
+            log: Sequence[LogLine], considered: Sequence[Considered] = ()) -> None:  # fmt: skip
         self.confirmed += confirmed
         self.rejected += rejected
         self.log += log
-        size = len(self.confirmed) + len(self.rejected) + len(self.log)
+        self.considered += considered
+        size = len(self.confirmed) + len(self.rejected) + len(self.log) + len(self.considered)
         if size >= self.max_rows or time.monotonic() - self.last >= self.every_s:
             self.flush()
 
     def flush(self) -> None:
         self.last = time.monotonic()
-        if not (self.confirmed or self.rejected or self.log):
+        if not (self.confirmed or self.rejected or self.log or self.considered):
             return
         save_outcomes(self.wh, target=self.target, object_type=self.object_type,
                       run_id=self.run_id, confirmed=self.confirmed, rejected=self.rejected,
-                      log=self.log)  # fmt: skip
-        self.confirmed, self.rejected, self.log = [], [], []
+                      log=self.log, considered=self.considered)  # fmt: skip
+        self.confirmed, self.rejected, self.log, self.considered = [], [], [], []
 
 
 def start_run(wh: Warehouse, run_id: str, target: str) -> None:
@@ -405,6 +476,7 @@ def finish_run(
         "error_responses",
         "rows_considered",
         "rows_not_material",
+        "rows_compared",
     )
     wh.execute(
         "update sync.runs set finished_at = ?, status = ?, message = ?, sent_by_reason = ?, "

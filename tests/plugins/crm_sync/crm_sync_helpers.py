@@ -7,6 +7,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
@@ -48,6 +51,39 @@ def marts(settings: Settings, n: int = 40, **overrides) -> pd.DataFrame:
 def rewrite_leads(settings: Settings, leads: pd.DataFrame) -> None:
     with open_warehouse(settings) as wh:
         wh.write_df(leads, "marts", "lead_scores", mode="replace")
+
+
+def route(settings: Settings, leads: pd.DataFrame, owners: dict[int, str]) -> None:
+    """``marts.lead_owners`` as the routing leaves it: person i -> CRM owner id."""
+    frame = pd.DataFrame(
+        {
+            "lead_id": [leads["lead_id"][i] for i in owners],
+            "rep_id": [f"rep_{owner[-5:]}" for owner in owners.values()],
+            "crm_owner_id": list(owners.values()),
+            "team": "sdr",
+            "routing_rule": "round_robin",
+            "assigned_at": pd.Timestamp("2026-06-01 23:59:59.999"),
+            "assigned_on": date(2026, 6, 1),
+        }
+    )
+    with open_warehouse(settings) as wh:
+        wh.write_df(frame, "marts", "lead_owners", mode="replace")
+
+
+MIN_CHANGE = "lead_scoring__sync_min_score_change"
+
+
+def with_min_score_change(settings: Settings, folder: Path, value: str) -> Settings:
+    """Settings whose dbt project (``dbt_project.yml`` in ``folder``) sets
+    ``lead_scoring__sync_min_score_change: value``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    yml = (settings.dbt_project_dir / "dbt_project.yml").read_text(encoding="utf-8")
+    default = f"{MIN_CHANGE}: 1\n"
+    assert default in yml
+    (folder / "dbt_project.yml").write_text(
+        yml.replace(default, f"{MIN_CHANGE}: {value}\n"), encoding="utf-8"
+    )
+    return replace(settings, dbt_project_dir=folder)
 
 
 def records(handle: SandboxHandle, kind: str, which: int = 0) -> list[dict]:

@@ -177,8 +177,8 @@ def test_match_keys_are_normalised_and_duplicates_collapse_to_the_freshest(setti
     leads.loc[1, "scored_at"] = leads.loc[1, "scored_at"] + pd.Timedelta(hours=1)
     with open_warehouse(settings) as wh:
         wh.write_df(leads, "marts", "lead_scores", mode="replace")
-        hubspot = prepare(wh, LEADS, CrmTarget("hubspot", "http://x", "t"))
-        salesforce = prepare(wh, LEADS, CrmTarget("salesforce", "https://x", "t"))
+        hubspot = prepare(wh, LEADS, CrmTarget("hubspot", "http://x", "t"), "rules")
+        salesforce = prepare(wh, LEADS, CrmTarget("salesforce", "https://x", "t"), "rules")
     assert [(r.record_id, r.match_key) for r in hubspot.rows] == [
         ("2", "ann@x.com"), ("4", leads.loc[3, "email"])]  # fmt: skip
     assert hubspot.duplicates == [("1", "2")]

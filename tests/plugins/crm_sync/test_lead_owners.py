@@ -8,8 +8,6 @@ API between runs; the tests assert the owners and scores the CRM holds afterward
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import pytest
 import requests
@@ -17,6 +15,7 @@ from crm_sync_helpers import (
     hubspot_people,
     requests_to,
     rewrite_leads,
+    route,
     salesforce_shop,
     same_hubspot,
     same_salesforce,
@@ -29,7 +28,6 @@ from crm_sync_helpers import (
 from lead_scoring.crm_sandbox.server import verified_session
 from lead_scoring.crm_sync import CrmTarget, preflight, run_sync
 from lead_scoring.crm_sync.bench import sample_accounts, sample_leads, write_marts
-from lead_scoring.warehouse import open_warehouse
 
 KINDS = ["hubspot", "salesforce"]
 # The sandbox's reps: HubSpot owners 1001..1009, Salesforce users 2..10 (user 1 is the
@@ -65,7 +63,7 @@ def _synced(crm, settings, kind: str, routed: dict[int, int | str], **options):
     preflight and a first run: (leads, target, the run's result)."""
     leads, target = _shop(crm, settings, kind, **options)
     owners = {i: REPS[kind][r] if isinstance(r, int) else r for i, r in routed.items()}
-    _route(settings, leads, owners)
+    route(settings, leads, owners)
     preflight(target, settings)
     return leads, target, run_sync(settings, target, "run-1")
 
@@ -73,24 +71,6 @@ def _synced(crm, settings, kind: str, routed: dict[int, int | str], **options):
 def _sample(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     leads = sample_leads(n, accounts=max(1, n // 4))
     return leads, sample_accounts(leads)
-
-
-def _route(settings, leads: pd.DataFrame, owners: dict[int, str]) -> None:
-    """``marts.lead_owners`` as the routing leaves it: person i -> CRM owner id."""
-    ids = [leads["lead_id"][i] for i in owners]
-    frame = pd.DataFrame(
-        {
-            "lead_id": ids,
-            "rep_id": [f"rep_{owner[-5:]}" for owner in owners.values()],
-            "crm_owner_id": list(owners.values()),
-            "team": "sdr",
-            "routing_rule": "round_robin",
-            "assigned_at": pd.Timestamp("2026-06-01 23:59:59.999"),
-            "assigned_on": date(2026, 6, 1),
-        }
-    )
-    with open_warehouse(settings) as wh:
-        wh.write_df(frame, "marts", "lead_owners", mode="replace")
 
 
 def _rescore(settings, leads: pd.DataFrame, people: list[int], bump: float = 7.0) -> None:
@@ -153,7 +133,7 @@ def test_routed_owners_are_written_with_the_changed_rows_only(settings, crm, kin
     assert not any(_owner(crm, kind, leads, i) for i in range(len(leads)))
 
     routed = {i: reps[i % 3] for i in (0, 1, 2, 3, 4, 5, 10)}  # Salesforce: 0, 1, 10 Contacts
-    _route(settings, leads, routed)
+    route(settings, leads, routed)
     preflight(target, settings)  # checks the owner field now
     second = run_sync(settings, target, "run-2")
 
@@ -188,7 +168,7 @@ def test_a_manual_owner_is_never_overwritten_and_is_counted(request, crm, kind, 
     _set_owner_by_hand(crm, kind, leads, 2, reps[5])  # over the owner the product wrote
     _set_owner_by_hand(crm, kind, leads, 4, reps[6])  # a lead the routing had not reached
     _rescore(settings, leads, [2, 4])
-    _route(settings, leads, {2: reps[1], 3: reps[0], 4: reps[2]})  # 2 reassigned, 4 routed
+    route(settings, leads, {2: reps[1], 3: reps[0], 4: reps[2]})  # 2 reassigned, 4 routed
 
     second = run_sync(settings, target, "run-2")
 
@@ -227,7 +207,7 @@ def test_an_unassigned_owner_is_replaced(settings, crm, kind, monkeypatch):
     for i in (2, 3):  # the integration user / a lead queue owns them: nobody yet
         _set_owner_by_hand(crm, kind, leads, i, UNASSIGNED[kind])
     _set_owner_by_hand(crm, kind, leads, 4, reps[4])  # a person's choice
-    _route(settings, leads, {2: reps[0], 3: reps[1], 4: reps[2], 5: reps[3]})
+    route(settings, leads, {2: reps[0], 3: reps[1], 4: reps[2], 5: reps[3]})
     preflight(target, settings)
 
     result = run_sync(settings, target, "run-1")
@@ -243,7 +223,7 @@ def test_an_unassigned_owner_is_replaced(settings, crm, kind, monkeypatch):
 def test_the_owner_written_earlier_is_replaced_when_the_lead_is_reassigned(settings, crm, kind):
     leads, target, _ = _synced(crm, settings, kind, {2: 0, 3: 0})
     reps = REPS[kind]
-    _route(settings, leads, {2: reps[1], 3: reps[0]})  # reassigned after the SLA's window
+    route(settings, leads, {2: reps[1], 3: reps[0]})  # reassigned after the SLA's window
 
     result = run_sync(settings, target, "run-2")
 
@@ -281,7 +261,7 @@ def test_an_unknown_owner_is_a_kept_rejection_and_the_other_rows_land(settings, 
 
     assert (second.sent, second.rejected, second.dead_lettered) == (1, 1, 1)
     assert run_sync(settings, target, "run-3").sent == 0
-    _route(settings, leads, {2: reps[2], 3: reps[0], 4: reps[1]})  # the roster is fixed
+    route(settings, leads, {2: reps[2], 3: reps[0], 4: reps[1]})  # the roster is fixed
     fourth = run_sync(settings, target, "run-4")
     assert (fourth.status, fourth.sent, fourth.owners_written) == ("success", 1, 1)
     assert _owner(crm, kind, leads, 2) == reps[2]

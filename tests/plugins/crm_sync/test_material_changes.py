@@ -8,19 +8,20 @@ ages, decaying points and order left out). The CRM is the one the people were re
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from datetime import date
 
 import pandas as pd
 import pytest
 from crm_sync_helpers import (
+    MIN_CHANGE,
     hubspot_people,
     rewrite_leads,
+    route,
     salesforce_shop,
     same_hubspot,
     same_salesforce,
     table,
     with_hubspot_ids,
+    with_min_score_change,
 )
 
 from lead_scoring.crm_sync import CrmSyncError, CrmTarget, preflight, run_sync
@@ -34,7 +35,6 @@ REASONS = {"hubspot": "ls_score_reasons", "salesforce": "Score_Reasons__c"}
 OWNER = {"hubspot": "hubspot_owner_id", "salesforce": "OwnerId"}
 REPS = {"hubspot": ["1001", "1002"], "salesforce": ["005000000000002AAA", "005000000000003AAA"]}
 N = 10
-MIN_CHANGE = "lead_scoring__sync_min_score_change"
 
 
 def reasons(age: int, points: int = 25) -> str:
@@ -61,27 +61,13 @@ def _shop(crm, settings, kind: str) -> tuple[pd.DataFrame, CrmTarget]:
     leads["sdr_ready_at"] = pd.NaT
     leads["score_reasons"] = reasons(age=2)
     _rewrite(settings, leads)
-    _route(settings, leads, {4: REPS[kind][0]})
+    route(settings, leads, {4: REPS[kind][0]})
     preflight(target, settings)
     return leads, target
 
 
 def _rewrite(settings, leads: pd.DataFrame) -> None:
     rewrite_leads(settings, leads.drop(columns=["crm_object", "crm_record_id"], errors="ignore"))
-
-
-def _route(settings, leads: pd.DataFrame, owners: dict[int, str]) -> None:
-    frame = pd.DataFrame(
-        {
-            "lead_id": [leads["lead_id"][i] for i in owners],
-            "crm_owner_id": list(owners.values()),
-            "rep_id": "rep_1",
-            "assigned_at": pd.Timestamp("2026-06-01 23:59:59"),
-            "assigned_on": date(2026, 6, 1),
-        }
-    )
-    with open_warehouse(settings) as wh:
-        wh.write_df(frame, "marts", "lead_owners", mode="replace")
 
 
 def _held(crm, kind: str, leads: pd.DataFrame, i: int) -> dict:
@@ -123,7 +109,7 @@ def test_only_changes_a_rep_sees_reach_the_crm(settings, crm, kind):
     leads.loc[3, "score_reasons"] = reasons(age=3)  # a day older, nothing else
     _next_night(leads, range(5, N), 1)  # the rest drift a little
     _rewrite(settings, leads)
-    _route(settings, leads, {4: REPS[kind][1]})  # reassigned
+    route(settings, leads, {4: REPS[kind][1]})  # reassigned
 
     second = run_sync(settings, target, "run-2")
 
@@ -172,22 +158,9 @@ def test_only_changes_a_rep_sees_reach_the_crm(settings, crm, kind):
     assert run_sync(settings, target, "run-5").sent == 0
 
 
-def _project_with(settings, tmp_path, value: str):
-    """Settings whose dbt project sets ``lead_scoring__sync_min_score_change: value``."""
-    project = tmp_path / "dbt_project"
-    project.mkdir(exist_ok=True)
-    yml = (settings.dbt_project_dir / "dbt_project.yml").read_text(encoding="utf-8")
-    default = f"{MIN_CHANGE}: 1\n"
-    assert default in yml
-    (project / "dbt_project.yml").write_text(
-        yml.replace(default, f"{MIN_CHANGE}: {value}\n"), encoding="utf-8"
-    )
-    return replace(settings, dbt_project_dir=project)
-
-
 def test_the_minimum_score_change_is_a_dbt_var(settings, crm, tmp_path):
     base = settings
-    settings = _project_with(base, tmp_path, "5")
+    settings = with_min_score_change(base, tmp_path / "dbt_project", "5")
     leads, target = _shop(crm, settings, "hubspot")
     run_sync(settings, target, "run-1")
     leads.loc[1, "lead_score"] += 3  # 41 -> 44: under 5 points
@@ -204,7 +177,7 @@ def test_the_minimum_score_change_is_a_dbt_var(settings, crm, tmp_path):
     assert _score(crm, "hubspot", leads, 3) == pytest.approx(47.6)
 
     with pytest.raises(CrmSyncError, match=f"{MIN_CHANGE} must be 0 or more, got -1"):
-        run_sync(_project_with(base, tmp_path, "-1"), target, "run-3")
+        run_sync(with_min_score_change(base, tmp_path / "dbt_project", "-1"), target, "run-3")
 
 
 # sync.crm_state as the versions before material changes created it
