@@ -272,12 +272,14 @@ def test_an_hourly_report_shows_its_kind_and_what_each_stage_touched(settings):
         GATE | {"stage": stage("quality_gate", 31_200, 3, 12.5)},
         SYNCED | {"stage": stage("crm_sync", 1300, 37, 4.0)},
         {"breaches": 3, "alerts_sent": 0, "stage": stage("sla_alerts", 3, 0, 0.4)},
-        kind="hourly", dbt=stage("dbt", 5, 20_400, 61.5) | {"full": False},
+        kind="hourly", dbt=stage("dbt", 5, 20_400, 61.5) | {"full": False, "leads_rescored": 1},
     )  # fmt: skip
     assert (summary["run_kind"], summary["full_because"]) == ("hourly", [])
+    assert summary["leads_rescored"] == 1
     assert summary["report_path"].endswith("run_2026-11-02_1100.html")  # one file per hour
     html = open(summary["report_path"], encoding="utf-8").read()
     assert "<h1>Lead scoring run 2026-11-02 (hourly)</h1>" in html
+    assert "Leads rescored: 1 of 1 " in html
     table = html.split("<h3>Stages</h3>", 1)[1].split("</table>", 1)[0]
     cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", table)
     assert cells == ["Stage", "Rows in", "Rows touched", "Seconds", "Waited",

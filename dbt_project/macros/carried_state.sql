@@ -60,18 +60,29 @@
 {%- endmacro %}
 
 {#- int_lead_thresholds_first_crossed carries its state to a later as-of date
-    only: a re-run rewrites its own date's history rows. -#}
+    ('carry'). A run as of the state's own date that rescores some leads only
+    (macros/rescore.sql) recomputes those leads from their history ('rescore'):
+    it rewrote their rows of that date. Any other run rebuilds it. -#}
 {% macro crossings_mode(version_relation, announce=true) -%}
-    {%- set usable = 'previous.state_as_of_date < ' ~ lead_scoring.as_of_date_sql() -%}
+    {%- set as_of = lead_scoring.as_of_date_sql() -%}
+    {%- if lead_scoring.rescore_mode() == 'changed' and lead_scoring.carried_state_mode(
+            version_relation, 'lead_id', 'mql_by_pain_date',
+            'previous.state_as_of_date = ' ~ as_of, false) == 'carry' -%}
+        {{ return('rescore') }}
+    {%- endif -%}
     {{ return(lead_scoring.carried_state_mode(
-        version_relation, 'lead_id', 'mql_by_pain_date', usable, announce)) }}
+        version_relation, 'lead_id', 'mql_by_pain_date',
+        'previous.state_as_of_date < ' ~ as_of, announce)) }}
 {%- endmacro %}
 
 {#- Pre-hook: a rebuild starts from an empty table, so no row of the old state
-    survives the delete+insert (a key the new state lacks would). -#}
+    survives the delete+insert (a key the new state lacks would); a rescore
+    starts without the rows of the leads it recomputes. -#}
 {% macro clear_state_for_rebuild(mode) -%}
     {%- if is_incremental() and mode == 'rebuild' -%}
         delete from {{ this }}
+    {%- elif is_incremental() and mode == 'rescore' -%}
+        delete from {{ this }} where {{ lead_scoring.only_rescored('lead_id', 'changed') }}
     {%- endif -%}
 {%- endmacro %}
 

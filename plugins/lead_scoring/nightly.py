@@ -268,6 +268,23 @@ def _row_counts(models: list[DbtModel]) -> dict[str, int | None]:
     return counts
 
 
+def _leads_rescored() -> int | None:
+    """How many leads the build's lead-level models recomputed (int_leads_to_rescore: every
+    scored lead, or the changed ones; None before the first build)."""
+    from lead_scoring.warehouse import open_warehouse
+
+    with open_warehouse(get_settings()) as wh:
+        if not wh.table_exists("intermediate", "int_leads_to_rescore"):
+            return None
+        mode = wh.scalar("select rescore_mode from intermediate.int_leads_to_rescore"
+                         " where lead_id = '_state'")  # fmt: skip
+        if mode == "changed":
+            return int(wh.scalar("select count(*) from intermediate.int_leads_to_rescore"
+                                 " where lead_id <> '_state'"))  # fmt: skip
+        built = wh.table_exists("marts", "lead_scores")
+        return int(wh.scalar("select count(*) from marts.lead_scores")) if built else None
+
+
 def dbt_build_started(context, operator=None) -> None:
     """Before the dbt build (a Cosmos interceptor of the producer task): take the warehouse
     lock, which dbt needs as every stage does (it opens the warehouse itself), and count the
@@ -291,7 +308,8 @@ def dbt_build_finished(project_dir: str, context=None, **_) -> None:
 
     Rows in: the rows the incremental staging models took in (new events); rows touched:
     the rows of the table models (rebuilt in full every build) and the rows added to the
-    incremental models. ``full``: no incremental model existed before, so dbt built
+    incremental models; ``leads_rescored``: the leads the lead-level models recomputed
+    (docs/incremental.md). ``full``: no incremental model existed before, so dbt built
     everything from scratch. DuckDB reports no affected rows to dbt, hence the counts."""
     from lead_scoring.warehouse_lock import release
 
@@ -315,8 +333,11 @@ def dbt_build_finished(project_dir: str, context=None, **_) -> None:
         waited = round(noted["started"] - noted["asked"], 1)
         stage = Stage("dbt", rows_in, rows_touched, seconds, waited)
         stage.log()
+        rescored = _leads_rescored()
+        log.info("dbt: %s leads rescored", "-" if rescored is None else f"{rescored:,}")
         full = bool(before) and all(count is None for count in before.values())
-        context["ti"].xcom_push(key="stage", value={**asdict(stage), "full": full})
+        context["ti"].xcom_push(key="stage", value={**asdict(stage), "full": full,
+                                                    "leads_rescored": rescored})
     finally:
         release(get_settings())
 

@@ -282,6 +282,7 @@ def write_run_report(
         "quarantine_by_rule": gate.get("counts_by_rule", {}),
         "gate_tables": gate.get("tables", {}),
         "stages": stages,
+        "leads_rescored": (dbt or {}).get("leads_rescored"),
         "crm_sync": synced,
         "report_path": str(html_path),
         "data_docs_path": gate.get("data_docs_path"),

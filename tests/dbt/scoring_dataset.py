@@ -570,6 +570,7 @@ def _load(
     product: list[tuple],
     marketing: list[tuple],
     quarantined: list[tuple],
+    deals: list[dict] = DEALS,
 ) -> Load:
     users = pd.DataFrame(
         [(u, e, s, s) for u, e, s in PRODUCT_USERS],
@@ -585,7 +586,7 @@ def _load(
         ("raw", "crm_contact_attributes"): _attribute_frame(CONTACT_ATTRIBUTES, number),
         ("raw", "crm_company_attributes"): _attribute_frame(COMPANY_ATTRIBUTES, number),
         ("raw", "crm_companies"): _crm_frame(companies, COMPANY_COLUMNS, number),
-        ("raw", "crm_deals"): _crm_frame(DEALS, DEAL_COLUMNS, number),
+        ("raw", "crm_deals"): _crm_frame(deals, DEAL_COLUMNS, number),
         ("raw", "product_users"): users,
         ("raw", "product_events"): _events(product, number, product=True),
         ("raw", "marketing_events"): _events(marketing, number, product=False),
@@ -631,6 +632,28 @@ EQUALITY_COMPANY_CHANGES = {
             lastmodifieddate=wire(_day_before(AS_OF_2, hour=8)),
         )
     },
+    # Norm Co (a05) changes industry: every lead of a05 is rescored.
+    4: {
+        "a05": dict(
+            industry="Financial Services", lastmodifieddate=wire(_day_before(AS_OF_4, hour=8))
+        )
+    },
+}
+# c17 agrees to talk to sales on day 5: a deal (its lifecycle stage becomes sql).
+EQUALITY_NEW_DEALS = {
+    5: [
+        dict(
+            hs_object_id="d90",
+            dealname="Norm Co analytics",
+            ls_contact_id="c17",
+            associatedcompanyid="a05",
+            dealstage="appointmentscheduled",
+            amount="8000",
+            createdate=wire(_day_before(AS_OF_5, hour=11)),
+            closedate="",
+            lastmodifieddate=wire(_day_before(AS_OF_5, hour=11)),
+        )
+    ],
 }
 # c41 reaches the CRM extract only with load 5; the marketing tool sent its demo request
 # (m34) with load 4, so the gate quarantined that event until the contact arrived.
@@ -702,6 +725,8 @@ def equality_load(day: int) -> Load:
         marketing=(base_marketing[day - 1] if day <= 3 else [])
         + EQUALITY_MARKETING_EVENTS.get(day, []),
         quarantined=QUARANTINE + EQUALITY_QUARANTINE.get(day, []),
+        deals=DEALS + [d for new_day, new in EQUALITY_NEW_DEALS.items() if new_day <= day
+                       for d in new],
     )
     # what the gate took out of the quarantine today, as it lists it (quality.released)
     today = {(kind, record) for kind, record, *_ in EQUALITY_QUARANTINE.get(day, [])}

@@ -6,7 +6,11 @@ Two warehouses per engine (DuckDB, PostgreSQL) get the same nightly loads
 * the incremental one runs dbt as a deployment does: `dbt build` of seeds and models on
   day 1 and on the day the seeds change, `dbt run` on the other days. Day 1 builds
   everything; later days carry the decay state (int_subject_events_decayed), the first
-  crossings (int_lead_thresholds_first_crossed) and the event staging forward;
+  crossings (int_lead_thresholds_first_crossed) and the event staging forward. On days 3
+  to 5 it runs twice as of the day, as the nightly and hourly runs do: before the day's
+  load arrives (every lead recomputed for the new date), then after it, recomputing only
+  the leads whose inputs the load changed (int_leads_to_rescore) and carrying every other
+  lead's lead-level rows;
 * the reference one runs the same commands with `--full-refresh`: every model that can be
   rebuilt is rebuilt from all of its inputs, every day.
 
@@ -20,12 +24,12 @@ The scenario, as of 2026-11-01, -05, -10, -12 and -14:
    incremental side rebuilds its states and rescores everyone);
 3. load 3: new events, late arrivals (events that occurred on day 1 and on 11-03 but are
    loaded only now), and c22 quarantined (an e-mail typo) while an event of c22 arrives;
-4. load 4: c22 corrected (it leaves the quarantine), new events; the incremental side has
-   carried its states since day 2 (the rules change);
-5. load 5: c41 reaches the CRM, so the gate releases c41's demo request (m34), loaded and
-   quarantined (unknown_lead) on day 4: no new raw row brings it, staging takes it from
-   quality.released. N = 5: the marts are compared as of day 5, and as of each day before
-   it too (snapshots taken after each day's runs).
+4. load 4: c22 corrected (it leaves the quarantine), new events, Norm Co (a05) changes
+   industry; the incremental side has carried its states since day 2 (the rules change);
+5. load 5: a new deal for c17, and c41 reaches the CRM, so the gate releases c41's demo
+   request (m34), loaded and quarantined (unknown_lead) on day 4: no new raw row brings
+   it, staging takes it from quality.released. N = 5: the marts are compared as of day 5,
+   and as of each day before it too (snapshots taken after each day's runs).
 
 What "a full rebuild as of day N" means. For the marts that are tables (lead_scores,
 account_scores, lead_score_contributions, lead_owners, lead_follow_ups, rep_workload,
@@ -74,6 +78,10 @@ DAYS = tuple(range(1, COMPARED_DAY + 1))
 SIDES = ("incremental", "reference")
 BUILD = ("--resource-type", "seed", "--resource-type", "model")  # no data or unit tests
 SEED_DAYS = (1, ds.EQUALITY_RULES_DAY)
+# Days the incremental side runs twice as of the same date, as the nightly and hourly runs
+# do: first before the day's load arrives (decay brought to the new date for everyone),
+# then after it, rescoring only the leads the load changed (macros/rescore.sql).
+RESCORE_DAYS = (3, 4, 5)
 # carried states -> their key column (the bookkeeping row has '_state' there)
 STATES = {
     "int_subject_events_decayed": "event_source",
@@ -91,6 +99,7 @@ class EqualityRun:
     days: tuple[int, ...]
     marts: dict[tuple[str, int], dict[str, pd.DataFrame]] = field(default_factory=dict)
     built_by: dict[tuple[str, int, str], str] = field(default_factory=dict)
+    rescored: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)  # mode, leads
     scores: dict[int, pd.DataFrame] = field(default_factory=dict)  # incremental lead_scores
     contributions: dict[int, pd.DataFrame] = field(default_factory=dict)
     process: subprocess.Popen | None = None  # the dbt child under way (PostgreSQL)
@@ -119,6 +128,23 @@ def _built_by(warehouse: WarehouseUnderTest, state: str, key: str) -> str:
     return str(frame["state_built_by"].iloc[0])
 
 
+def _rescored(warehouse: WarehouseUnderTest) -> tuple[str, int]:
+    """int_leads_to_rescore after a run: its mode and how many leads it recomputed."""
+    with open_warehouse(warehouse.settings) as db:
+        frame = db.query_df("select lead_id, rescore_mode from intermediate.int_leads_to_rescore")
+    mode = frame.loc[frame["lead_id"] == "_state", "rescore_mode"].iloc[0]
+    return str(mode), int((frame["lead_id"] != "_state").sum())
+
+
+def _dbt(run: EqualityRun, warehouse: WarehouseUnderTest, command: str, as_of: str, args,
+         extra_vars) -> None:  # fmt: skip
+    if run.engine == "duckdb":
+        warehouse.dbt(command, as_of, *args, extra_vars=extra_vars)
+    else:
+        run.process = warehouse.start(command, as_of, *args, extra_vars=extra_vars)
+        warehouse.wait(run.process)
+
+
 def _play(run: EqualityRun) -> None:
     """The run's days on both warehouses: dbt in-process on DuckDB, in a child on
     PostgreSQL."""
@@ -131,16 +157,15 @@ def _play(run: EqualityRun) -> None:
         for side, warehouse in run.warehouses.items():
             if run.stop.is_set():
                 return
-            warehouse.write_load(load)
             # seeds on day 1 and when they change, as a deployment does; the models every day
             command, args = ("build", BUILD) if day in SEED_DAYS else ("run", ())
             if side == "reference":
                 args = (*args, "--full-refresh")
-            if run.engine == "duckdb":
-                warehouse.dbt(command, as_of, *args, extra_vars=extra_vars)
-            else:
-                run.process = warehouse.start(command, as_of, *args, extra_vars=extra_vars)
-                warehouse.wait(run.process)
+            elif day in RESCORE_DAYS:
+                _dbt(run, warehouse, command, as_of, args, extra_vars)
+            warehouse.write_load(load)
+            _dbt(run, warehouse, command, as_of, args, extra_vars)
+            run.rescored[side, day] = _rescored(warehouse)
             for state, key in STATES.items():
                 run.built_by[side, day, state] = _built_by(warehouse, state, key)
             run.marts[side, day] = warehouse.all_marts()
@@ -296,11 +321,30 @@ def test_every_mart_equals_a_full_rebuild(run, mart):
 def test_incremental_side_carried_its_states(run):
     """The comparison is between carried and rebuilt states: the incremental side rebuilt
     them on day 1 and for the rules change (day 2) only."""
-    expected = {1: "rebuild", 2: "rebuild", 3: "carry", 4: "carry", 5: "carry"}
+    carried = {1: "rebuild", 2: "rebuild", 3: "carry", 4: "carry", 5: "carry"}
+    expected = {
+        "int_subject_events_decayed": carried,
+        # the second run of a day recomputes the leads it rescores from their history
+        "int_lead_thresholds_first_crossed": carried | dict.fromkeys(RESCORE_DAYS, "rescore"),
+    }
     for state in STATES:
         built_by = {day: run.built_by["incremental", day, state] for day in run.days}
-        assert built_by == {day: expected[day] for day in run.days}, state
+        assert built_by == {day: expected[state][day] for day in run.days}, state
         assert {run.built_by["reference", day, state] for day in run.days} == {"rebuild"}
+
+
+def test_same_day_runs_rescored_only_the_changed_leads(run):
+    """The second run of a rescore day recomputed some leads, not all of them (so the
+    equality above covers carried lead-level rows); every other run recomputed everyone."""
+    leads = {day: len(frame) for day, frame in run.scores.items()}
+    for day in run.days:
+        mode, rescored = run.rescored["incremental", day]
+        assert run.rescored["reference", day] == ("all", 0), day
+        if day in RESCORE_DAYS:
+            assert mode == "changed", day
+            assert 0 < rescored < leads[day], (day, rescored, leads[day])
+        else:
+            assert (mode, rescored) == ("all", 0), day
 
 
 def test_scenario_changes_reached_the_marts(run):
@@ -314,6 +358,8 @@ def test_scenario_changes_reached_the_marts(run):
     assert scores[2].loc["c04", "account_id"] == "a05"  # moved
     assert "c22" in scores[2].index and "c22" not in scores[3].index  # quarantined
     assert "c22" in scores[4].index  # corrected
+    assert scores[4].loc["c17", "lifecycle_stage"] == "mql"
+    assert scores[5].loc["c17", "lifecycle_stage"] == "sql"  # its deal, on a rescore day
 
     def events(day: int, lead_id: str, signal: str) -> int:
         frame = run.contributions[day]

@@ -1,4 +1,9 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ lead_scoring.clear_rescored() }}"
+) }}
 {#- Grain: one row per lead and event type. Points are the event type's weight
     times its decayed count, summed over the lead's subjects (CRM contact,
     merged duplicates, product user), then capped at the type's max_points in
@@ -16,7 +21,7 @@ with decayed as (
 ),
 
 subjects as (
-    select * from {{ ref('int_event_subjects_resolved') }}
+    select * from {{ lead_scoring.rescored_rows(ref('int_event_subjects_resolved')) }} as rescored
 ),
 
 event_weights as (

@@ -1,4 +1,9 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ lead_scoring.clear_rescored() }}"
+) }}
 {#- Grain: one row per lead as of the as-of date (offset_days 0), plus one
     per earlier score date (7 and 30 days before) where the lead's profile may
     differ from today's: it existed by the end of that day and one of its
@@ -12,6 +17,7 @@
 {%- set contact_fields = ['email', 'email_domain', 'job_title', 'country_code', 'account_id',
                           'lead_source', 'bant_budget', 'bant_authority', 'bant_need',
                           'bant_timeline'] -%}
+{%- set mode = lead_scoring.rescore_mode() -%}
 {%- set company_fields = ['domain', 'industry', 'employee_count', 'annual_revenue',
                           'country_code', 'is_target_account'] -%}
 with score_dates as (
@@ -20,6 +26,7 @@ with score_dates as (
 
 mapped as (
     select * from {{ ref('int_contacts_mapped_to_leads') }}
+    where {{ lead_scoring.only_rescored('lead_id', mode) }}
 ),
 
 {#- When each company's profile or custom attributes last changed. -#}
@@ -101,6 +108,9 @@ company_versions as (
     where versions.account_id in (
         select companies.account_id from {{ ref('stg_crm__companies') }} as companies
     )
+    {%- if mode == 'changed' %}
+        and versions.account_id in (select contact_versions.account_id from contact_versions)
+    {%- endif %}
 ),
 
 company_versions_known as (

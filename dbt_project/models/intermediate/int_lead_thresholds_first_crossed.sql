@@ -18,7 +18,9 @@
     later, so the carried rows stay exact. It is rebuilt from all of history
     up to the as-of date on the first run, on --full-refresh, under other
     rules (thresholds are part of model_version), and for an as-of date at or
-    before the previous one (a re-run rewrites that date's history rows). -#}
+    before the previous one (a re-run rewrites that date's history rows). A
+    run as of the same date that rescores some leads only (macros/rescore.sql)
+    recomputes those leads from all their history. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
 {%- set marker = lead_scoring.state_marker() -%}
 {%- set sdr_threshold = lead_scoring.number_var('lead_scoring__sdr_ready_threshold') -%}
@@ -44,6 +46,9 @@ crossings as (
     cross join previous_marker
     {%- endif %}
     where history.as_of_date <= {{ as_of }}
+        {%- if mode == 'rescore' %}
+        and {{ lead_scoring.only_rescored('history.lead_id', 'changed') }}
+        {%- endif %}
         {%- if mode == 'carry' %}
         and history.as_of_date > previous_marker.state_as_of_date
         {%- endif %}

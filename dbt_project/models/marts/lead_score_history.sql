@@ -1,15 +1,16 @@
 {{ config(
     materialized='incremental',
-    unique_key='as_of_date',
-    incremental_strategy='delete+insert',
+    incremental_strategy='append',
+    pre_hook="{{ lead_scoring.clear_rescored('as_of_date = ' ~ lead_scoring.as_of_date_sql()) }}",
     on_schema_change='append_new_columns',
     full_refresh=false
 ) }}
 {#- Grain: one row per lead per as-of date. Each run replaces the rows of its
-    own as-of date, so re-running a date rewrites that date only. Kept through
+    own as-of date (of the leads it rescores: macros/rescore.sql), so re-running
+    a date rewrites that date only. Kept through
     --full-refresh: it is the record of when leads first crossed thresholds. -#}
 with scores as (
-    select * from {{ ref('int_lead_scores_combined') }}
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined')) }} as rescored
 ),
 
 history as (

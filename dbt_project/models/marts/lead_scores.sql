@@ -1,20 +1,27 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ lead_scoring.clear_rescored() }}"
+) }}
 {#- Grain: one row per clean lead (CRM contact that is neither quarantined nor
     a merged duplicate), as of the as-of date. Read by the CRM sync and the
     run report (data-contracts.md section 4). -#}
 with scores as (
-    select * from {{ ref('int_lead_scores_combined') }}
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined')) }} as rescored
 ),
 
 milestones as (
-    select * from {{ ref('int_lead_milestones_reached') }}
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_milestones_reached')) }} as rescored
 ),
 
 tracks as (
-    select * from {{ ref('int_lead_nurture_tracks_assigned') }}
+    select *
+    from {{ lead_scoring.rescored_rows(ref('int_lead_nurture_tracks_assigned')) }} as rescored
 ),
 
 reasons as (
-    select * from {{ ref('int_lead_score_reasons_listed') }}
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_score_reasons_listed')) }} as rescored
 ),
 
 final as (
