@@ -37,6 +37,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -606,6 +607,7 @@ def forget_people(
     asked += [(CONTACT, normalise_id(i)) for i in ids if str(i).strip()]
     result = ForgetResult()
     result.dlt_files_deleted = delete_loaded_dlt_jobs(settings)
+    people: list[Person] = []
     with open_warehouse(settings) as wh:
         tables = base_tables(wh)
         for kind, value in dict.fromkeys(asked):
@@ -618,14 +620,20 @@ def forget_people(
             deleted = erase_rows(wh, tables, person)
             outcome.rows, outcome.tables = sum(deleted.values()), sorted(deleted)
             record_tombstones(wh, key, person.identifiers())
-            outcome.files = scrub_files(settings, person, result.notes)
-            result.warnings += _outside_warnings(settings, person)
+            people.append(person)
             result.people.append(outcome)
-            log.info("%s", outcome.line())
         if wh.kind == "postgres":
             _vacuum(wh, tables, {t for p in result.people for t in p.tables})
-    if settings.warehouse == "duckdb" and result.rows:
-        compact_duckdb(settings.warehouse_path)
+    # The DuckDB file is rewritten while the files are scrubbed: neither reads the other.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        compacted = (pool.submit(compact_duckdb, settings.warehouse_path)
+                     if settings.warehouse == "duckdb" and result.rows else None)  # fmt: skip
+        for person, outcome in zip(people, result.people, strict=True):
+            outcome.files = scrub_files(settings, person, result.notes)
+            result.warnings += _outside_warnings(settings, person)
+            log.info("%s", outcome.line())
+        if compacted is not None:
+            compacted.result()
     result.seconds = time.monotonic() - started
     return result
 
