@@ -140,4 +140,6 @@ def test_hourly_run_waits_for_another_writer_and_takes_a_new_signup_to_the_crm(
     assert list(stages) == ["extract", "quality_gate", "dbt", "crm_sync", "sla_alerts"]
     assert stages["extract"]["waited"] >= 3  # the first stage waited for the other writer
     assert 1 <= stages["crm_sync"]["rows_touched"] < len(scores) / 10  # material changes only
+    # as of the nightly run's date: only the leads the hour changed were recomputed
+    assert 1 <= report["leads_rescored"] < len(scores) / 10
     assert (simulated.reports_dir / f"run_{today}_{run_at:%H%M}.html").exists()
