@@ -170,15 +170,16 @@ def _progress(line: str) -> None:
 
 
 def _log_report(settings: Settings, dag_id: str, seconds: float) -> None:
-    """The run report's stages: rows in, rows touched and seconds."""
+    """The run report's stages: rows in, rows touched and seconds; the leads rescored."""
     report = json.loads((settings.reports_dir / "latest.json").read_text())
     stages = "; ".join(
         f"{s['stage']} {s['rows_in'] or 0:,} in, {s['rows_touched'] or 0:,} touched,"
         f" {s['seconds'] or 0:.1f} s"
         for s in report.get("stages", [])
     )
-    log.info("bench: %s (%s, as of %s) done in %.1f s: %s", dag_id, report.get("run_kind"),
-             report.get("as_of_date"), seconds, stages)  # fmt: skip
+    log.info("bench: %s (%s, as of %s) done in %.1f s: %s; %s of %s leads rescored", dag_id,
+             report.get("run_kind"), report.get("as_of_date"), seconds, stages,
+             report.get("leads_rescored"), report.get("leads_scored"))  # fmt: skip
 
 
 def last_sync(settings: Settings) -> dict:
