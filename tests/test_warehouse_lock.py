@@ -31,7 +31,11 @@ from lead_scoring.warehouse_lock import (
     warehouse_lock,
 )
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Advisory locks belong to a database: each test worker gets its own, so a holder on one
+# worker is not seen by a test on the other.
+PG_DATABASE = f"ls_lock_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+PG_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
 # Holds the lock as "a nightly stage" (and, on DuckDB, the warehouse file itself, as a
 # writer does) until its stdin closes.
 HOLDER = textwrap.dedent("""
@@ -49,6 +53,19 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+@pytest.fixture(scope="module")
+def pg_database() -> str:
+    """This worker's PostgreSQL database for the lock tests (made once, kept)."""
+    admin = psycopg2.connect(PG_ADMIN_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("select 1 from pg_database where datname = %s", (PG_DATABASE,))
+        if cur.fetchone() is None:
+            cur.execute(f'create database "{PG_DATABASE}"')
+    admin.close()
+    return PG_URL
+
+
 @pytest.fixture(params=["duckdb", "postgres"])
 def warehouse(request, settings, monkeypatch):
     """Settings on a DuckDB warehouse file or the PostgreSQL test database."""
@@ -56,7 +73,7 @@ def warehouse(request, settings, monkeypatch):
 
     if request.param == "postgres":
         monkeypatch.setenv("LEAD_SCORING_WAREHOUSE", "postgres")
-        monkeypatch.setenv("LEAD_SCORING_WAREHOUSE_URL", PG_URL)
+        monkeypatch.setenv("LEAD_SCORING_WAREHOUSE_URL", request.getfixturevalue("pg_database"))
     else:
         settings.home.mkdir(parents=True)
         duckdb.connect(str(settings.warehouse_path)).close()
@@ -172,10 +189,10 @@ PROBE = textwrap.dedent("""
 """)
 
 
-def test_the_postgres_holder_is_named_in_pg_stat_activity(monkeypatch, settings):
+def test_the_postgres_holder_is_named_in_pg_stat_activity(monkeypatch, settings, pg_database):
     """The advisory lock's session carries the holder's name (what waiters are told)."""
     monkeypatch.setenv("LEAD_SCORING_WAREHOUSE", "postgres")
-    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE_URL", PG_URL)
+    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE_URL", pg_database)
     from lead_scoring.settings import get_settings
 
     with warehouse_lock(get_settings(), "lead_scoring_hourly run 1: extract", timeout=5):
