@@ -255,40 +255,35 @@ def _dbt_models() -> list[DbtModel]:
     ]  # fmt: skip
 
 
-def _row_counts(models: list[DbtModel]) -> dict[str, int | None]:
+def _row_counts(wh, models: list[DbtModel]) -> dict[str, int | None]:
     """Rows of each model's table, by relation (None: not built yet)."""
-    from lead_scoring.warehouse import open_warehouse
-
     counts: dict[str, int | None] = {}
-    with open_warehouse(get_settings()) as wh:
-        for model in models:
-            built = wh.table_exists(model.schema, model.name)
-            sql = f'select count(*) from "{model.schema}"."{model.name}"'
-            counts[model.relation] = int(wh.scalar(sql)) if built else None
+    for model in models:
+        built = wh.table_exists(model.schema, model.name)
+        sql = f'select count(*) from "{model.schema}"."{model.name}"'
+        counts[model.relation] = int(wh.scalar(sql)) if built else None
     return counts
 
 
-def _leads_rescored() -> int | None:
-    """How many leads the build's lead-level models recomputed (int_leads_to_rescore: every
-    scored lead, or the changed ones; None before the first build)."""
-    from lead_scoring.warehouse import open_warehouse
-
-    with open_warehouse(get_settings()) as wh:
-        if not wh.table_exists("intermediate", "int_leads_to_rescore"):
-            return None
-        mode = wh.scalar("select rescore_mode from intermediate.int_leads_to_rescore"
-                         " where lead_id = '_state'")  # fmt: skip
-        if mode == "changed":
-            return int(wh.scalar("select count(*) from intermediate.int_leads_to_rescore"
-                                 " where lead_id <> '_state'"))  # fmt: skip
-        built = wh.table_exists("marts", "lead_scores")
-        return int(wh.scalar("select count(*) from marts.lead_scores")) if built else None
+def _leads_rescored(wh, counts: dict[str, int | None]) -> int | None:
+    """How many leads the build's lead-level models recomputed (int_leads_to_rescore: the
+    changed ones, or every scored lead, ``counts`` of ``marts.lead_scores``; None before
+    the first build)."""
+    if not wh.table_exists("intermediate", "int_leads_to_rescore"):
+        return None
+    mode, changed = wh.query_df(
+        "select max(case when lead_id = '_state' then rescore_mode end),"
+        " sum(case when lead_id <> '_state' then 1 else 0 end)"
+        " from intermediate.int_leads_to_rescore"
+    ).iloc[0]
+    return int(changed) if mode == "changed" else counts.get("marts.lead_scores")
 
 
 def dbt_build_started(context, operator=None) -> None:
     """Before the dbt build (a Cosmos interceptor of the producer task): take the warehouse
     lock, which dbt needs as every stage does (it opens the warehouse itself), and count the
     rows of the incremental models. ``dbt_build_finished`` gives the lock back."""
+    from lead_scoring.warehouse import open_warehouse
     from lead_scoring.warehouse_lock import acquire
 
     settings, holder = get_settings(), _holder("dbt build")
@@ -296,9 +291,9 @@ def dbt_build_started(context, operator=None) -> None:
     acquire(settings, holder)
     started = time.monotonic()
     incremental = [m for m in _dbt_models() if m[1] == "incremental"]
-    context["lead_scoring_dbt_build"] = {
-        "asked": asked, "started": started, "before": _row_counts(incremental),
-    }  # fmt: skip
+    with open_warehouse(settings) as wh:
+        before = _row_counts(wh, incremental)
+    context["lead_scoring_dbt_build"] = {"asked": asked, "started": started, "before": before}
 
 
 def dbt_build_finished(project_dir: str, context=None, **_) -> None:
@@ -311,6 +306,7 @@ def dbt_build_finished(project_dir: str, context=None, **_) -> None:
     incremental models; ``leads_rescored``: the leads the lead-level models recomputed
     (docs/incremental.md). ``full``: no incremental model existed before, so dbt built
     everything from scratch. DuckDB reports no affected rows to dbt, hence the counts."""
+    from lead_scoring.warehouse import open_warehouse
     from lead_scoring.warehouse_lock import release
 
     try:
@@ -318,7 +314,10 @@ def dbt_build_finished(project_dir: str, context=None, **_) -> None:
         if noted is None:
             return
         models = _dbt_models()
-        before, after = noted["before"], _row_counts(models)
+        with open_warehouse(get_settings()) as wh:
+            after = _row_counts(wh, models)
+            rescored = _leads_rescored(wh, after)
+        before = noted["before"]
         rows_in = rows_touched = None
         if models:
             added = {
@@ -333,7 +332,6 @@ def dbt_build_finished(project_dir: str, context=None, **_) -> None:
         waited = round(noted["started"] - noted["asked"], 1)
         stage = Stage("dbt", rows_in, rows_touched, seconds, waited)
         stage.log()
-        rescored = _leads_rescored()
         log.info("dbt: %s leads rescored", "-" if rescored is None else f"{rescored:,}")
         full = bool(before) and all(count is None for count in before.values())
         context["ti"].xcom_push(key="stage", value={**asdict(stage), "full": full,
