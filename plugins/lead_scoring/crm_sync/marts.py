@@ -40,7 +40,7 @@ from lead_scoring.crm_sync.fields import (
     shown_score,
 )
 from lead_scoring.crm_sync.rows import ID_PROPERTIES, OWNER_PROPERTIES, SyncRow
-from lead_scoring.crm_sync.sync_tables import STATE_HASH, fingerprint, has_considered
+from lead_scoring.crm_sync.sync_tables import STATE_HASH, as_text, fingerprint, has_considered
 from lead_scoring.warehouse import Warehouse
 
 QUARANTINE_RECORD_TYPES = {"leads": "contact", "accounts": "company"}
@@ -197,7 +197,7 @@ def read_mart(wh: Warehouse, spec: ObjectSpec, target: CrmTarget, rules: str) ->
 def _lead_rows(table: str, columns: Sequence[str], alias: str) -> str:
     """A left join of each lead's rows of ``marts.<table>`` as one text (every column but
     the lead id), as ``<alias>.inputs``."""
-    row = " || chr(31) || ".join(f"coalesce(cast({c} as text), chr(30))" for c in columns[1:])
+    row = as_text(columns[1:])
     return (
         f" left join (select trim(cast(lead_id as text)) as lead_id,"
         f" string_agg({row}, chr(29) order by {row}) as inputs from marts.{table} group by 1)"

@@ -106,11 +106,16 @@ STATE_COLUMNS = ("target", "object_type", "record_id", "match_key", "crm_id", "p
                  "confirmed_at")  # fmt: skip
 
 
-def fingerprint(expressions: Sequence[str]) -> str:
-    """SQL: the md5 of SQL ``expressions`` as text, in DuckDB and PostgreSQL: separated by
-    the control character 31, a null as character 30 (neither is in text the marts hold)."""
+def as_text(expressions: Sequence[str]) -> str:
+    """SQL: ``expressions`` as one text, in DuckDB and PostgreSQL: separated by the control
+    character 31, a null as character 30 (neither is in text the marts hold)."""
     parts = ", ".join(f"coalesce(cast({e} as text), chr(30))" for e in expressions)
-    return f"md5(concat_ws(chr(31), {parts}))"
+    return f"concat_ws(chr(31), {parts})"
+
+
+def fingerprint(expressions: Sequence[str]) -> str:
+    """SQL: the md5 of ``as_text(expressions)``."""
+    return f"md5({as_text(expressions)})"
 
 
 # What a row's outcome depends on in its sync.crm_state row (``s``).
