@@ -208,6 +208,29 @@ def test_the_postgres_holder_is_named_in_pg_stat_activity(monkeypatch, settings,
     assert "lead_scoring_hourly run 1: extract" in names
 
 
+def test_a_lock_on_another_database_of_the_server_is_not_named_as_the_holder(
+    monkeypatch, settings, pg_database
+):
+    """Advisory locks are per database: two warehouses on one server do not wait for, or
+    name, each other's holders."""
+    from lead_scoring.settings import get_settings
+    from lead_scoring.warehouse_lock import _AdvisoryLock
+
+    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE", "postgres")
+    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE_URL", PG_ADMIN_URL)
+    other = get_settings()
+    monkeypatch.setenv("LEAD_SCORING_WAREHOUSE_URL", pg_database)
+    ours = get_settings()
+    with warehouse_lock(other, "a stage on another warehouse", timeout=5):
+        with warehouse_lock(ours, "this warehouse's stage", timeout=0):
+            pass
+        probe = _AdvisoryLock(ours)
+        try:
+            assert probe.holder() == "another session"  # nobody holds ours
+        finally:
+            probe.close()
+
+
 def test_a_run_waits_while_another_run_holds_its_extract_to_build_turn(settings):
     import threading
 

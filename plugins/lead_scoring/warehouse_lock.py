@@ -151,6 +151,8 @@ class _AdvisoryLock:
             " date_trunc('second', a.backend_start))"
             " from pg_locks as l join pg_stat_activity as a on a.pid = l.pid"
             " where l.locktype = 'advisory' and l.granted and l.classid = %s"
+            " and l.database = (select oid from pg_database"
+            "                   where datname = current_database())"
             " and l.objid = %s and l.objsubid = 2",
             PG_LOCK_KEY,
         )
