@@ -9,7 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: env tools demo test test-slow bench bench-incremental faults lint clean
+.PHONY: env tools demo test test-slow test-spark bench bench-incremental faults lint clean
 
 env: $(STAMP)
 
@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --compile-bytecode --python $(BIN)/python
 	@touch $@
 
-tools:  ## docker-compose (Debian's package) validates docker-compose.yml offline in the tests
+tools:  ## Debian's docker-compose (validates docker-compose.yml offline) and Java 17 (local Spark)
 	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
 demo: env  ## generate demo data and run the lead_scoring_nightly DAG with Airflow
 	$(BIN)/lead-scoring demo $(DEMO_ARGS)
@@ -29,6 +30,9 @@ test: env tools  ## the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 
 test-slow: env tools  ## tests too slow for the suite (the bench's end-to-end DAG runs)
 	LEAD_SCORING_SLOW_TESTS=1 $(BIN)/pytest -n 2 tests/test_bench.py -k end_to_end
+
+test-spark: env tools  ## the dbt project built and compared with DuckDB on a local Spark (~10 min)
+	LEAD_SCORING_SPARK_TESTS=1 $(BIN)/pytest tests/dbt/test_spark.py $(PYTEST_ARGS)
 
 bench: env  ## long benchmarks: prints name=value lines (sizes overridable, see README)
 	$(BIN)/lead-scoring bench

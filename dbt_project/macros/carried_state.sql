@@ -13,7 +13,8 @@
     it, alias `previous`) holds. A table without `layout_column` predates the
     current layout and is rebuilt. -#}
 {% macro carried_state_mode(version_relation, marker_column, layout_column, usable_sql, announce) -%}
-    {%- if not is_incremental() or not execute -%}
+    {%- if not is_incremental() or not execute or target.type == 'spark' -%}
+        {#- Spark: no keyed delete (macros/spark.sql keyed_strategy) -#}
         {{ return('rebuild') }}
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
@@ -80,7 +81,7 @@
     starts without the rows of the leads it recomputes. -#}
 {% macro clear_state_for_rebuild(mode) -%}
     {%- if is_incremental() and mode == 'rebuild' -%}
-        delete from {{ this }}
+        {{ lead_scoring.empty_table(this) }}
     {%- elif is_incremental() and mode == 'rescore' -%}
         delete from {{ this }} where {{ lead_scoring.only_rescored('lead_id', 'changed') }}
     {%- endif -%}

@@ -21,8 +21,8 @@
         {{ return('all') }}  {#- a unit test builds from its given rows alone -#}
     {%- endif -%}
     {%- set leads = ref('int_leads_to_rescore') -%}
-    {%- if not execute or not is_incremental() -%}
-        {{ return('all') }}
+    {%- if not execute or not is_incremental() or target.type == 'spark' -%}
+        {{ return('all') }}  {#- Spark: no delete of some leads' rows (macros/spark.sql) -#}
     {%- endif -%}
     {%- set found = run_query("select rescore_mode from " ~ leads
         ~ " where lead_id = '" ~ lead_scoring.state_marker() ~ "'") -%}
@@ -59,7 +59,11 @@
 {#- Pre-hook of a lead-level model: delete the rows this run writes again.
     `extra` narrows the delete (lead_score_history: the as-of date's rows). -#}
 {% macro clear_rescored(extra=none) -%}
-    {%- if is_incremental() -%}
+    {%- if not is_incremental() or (extra and target.type == 'spark') -%}
+        {#- Spark: a dated model overwrites its as-of date (macros/spark.sql) -#}
+    {%- elif lead_scoring.rescore_mode() == 'all' and not extra -%}
+        {{ lead_scoring.empty_table(this) }}
+    {%- else -%}
         delete from {{ this }}
         where {{ lead_scoring.only_rescored('lead_id') }}
         {%- if extra %} and {{ extra }}{% endif %}

@@ -26,7 +26,7 @@
 {% macro clear_routing_of_old_layout() -%}
     {%- if is_incremental() and execute and this is not string
         and not lead_scoring.routing_history_available() -%}
-        delete from {{ this }}
+        {{ lead_scoring.empty_table(this) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -43,5 +43,13 @@
 {#- 8-byte floats on every engine (dbt.type_float() is 4-byte on DuckDB, too
     coarse for decay sums and for dlt load ids). -#}
 {% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'lead_scoring')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
     double precision
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
 {%- endmacro %}

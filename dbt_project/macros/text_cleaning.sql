@@ -13,6 +13,10 @@
     UTC; empty = null. A plain cast to timestamp drops the offset on DuckDB and
     PostgreSQL alike, so text with one goes through a zone-aware timestamp. -#}
 {% macro text_to_utc_timestamp(expression) -%}
+    {{ return(adapter.dispatch('text_to_utc_timestamp', 'lead_scoring')(expression)) }}
+{%- endmacro %}
+
+{% macro default__text_to_utc_timestamp(expression) -%}
     {%- set text = lead_scoring.clean_text(expression) -%}
     case
         when {{ lead_scoring.matches_pattern(text, lead_scoring.utc_offset_pattern()) }}
@@ -20,6 +24,12 @@
                 as {{ dbt.type_timestamp() }})
         else cast({{ text }} as {{ dbt.type_timestamp() }})
     end
+{%- endmacro %}
+
+{#- Spark reads the offset itself (the session time zone is UTC); it wants +hh:mm. -#}
+{% macro spark__text_to_utc_timestamp(expression) -%}
+    cast(regexp_replace({{ lead_scoring.clean_text(expression) }},
+        '([+-][0-9]{2})([0-9]{2})$', '$1:$2') as timestamp)
 {%- endmacro %}
 
 {#- A time of day followed by Z or a +hh[:mm] / -hh[:mm] offset, at the end. -#}
@@ -37,6 +47,10 @@
 
 {% macro duckdb__matches_pattern(expression, pattern) -%}
     regexp_matches({{ expression }}, {{ pattern }})
+{%- endmacro %}
+
+{% macro spark__matches_pattern(expression, pattern) -%}
+    {{ expression }} rlike {{ pattern }}
 {%- endmacro %}
 
 {#- Whole-number text to an integer; anything else (e.g. '50-100') is null. -#}
@@ -57,6 +71,10 @@
 
 {% macro duckdb__matches_integer(expression) -%}
     regexp_matches({{ expression }}, '^[0-9]+(\.0+)?$')
+{%- endmacro %}
+
+{% macro spark__matches_integer(expression) -%}
+    {{ expression }} rlike '^[0-9]+([.]0+)?$'
 {%- endmacro %}
 
 {#- Decimal or scientific-notation text to a double; anything else (e.g. 'n/a',

@@ -3,13 +3,16 @@
 dbt owns the models; the Python stages (quality gate, CRM sync, report) only
 need to read a query into a DataFrame, run a statement and write a DataFrame
 into a table. DuckDB (a file) is the default; PostgreSQL is supported through
-``LEAD_SCORING_WAREHOUSE=postgres`` and ``LEAD_SCORING_WAREHOUSE_URL``.
+``LEAD_SCORING_WAREHOUSE=postgres`` and ``LEAD_SCORING_WAREHOUSE_URL``, and a local
+Spark through ``LEAD_SCORING_WAREHOUSE=spark`` (the session dbt-spark's ``session``
+method also uses: one JVM per process, see ``spark_conf``).
 Keep the SQL passed here portable (plain ANSI: no engine-specific functions).
 """
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -49,13 +52,17 @@ class Warehouse:
                 )
             self._con = psycopg2.connect(self.settings.warehouse_url)
             self._con.autocommit = True
+        elif self.kind == "spark":
+            self._con = spark_session(self.settings)
         else:
             raise WarehouseError(
-                f"LEAD_SCORING_WAREHOUSE={self.kind!r} is not supported (use duckdb or postgres)"
+                f"LEAD_SCORING_WAREHOUSE={self.kind!r} is not supported"
+                " (use duckdb, postgres or spark)"
             )
 
     def close(self) -> None:
-        self._con.close()
+        if self.kind != "spark":  # the process's one Spark session outlives the handle
+            self._con.close()
 
     def __enter__(self) -> Warehouse:
         return self
@@ -78,6 +85,8 @@ class Warehouse:
     def execute(self, sql: str, params: tuple | list | None = None) -> None:
         if self.kind == "duckdb":
             self._con.execute(sql, params or [])
+        elif self.kind == "spark":
+            self._con.sql(sql, args=list(params) if params else None).collect()
         else:
             with self._con.cursor() as cur:
                 cur.execute(sql.replace("?", "%s") if params else sql, params)
@@ -85,6 +94,8 @@ class Warehouse:
     def query_df(self, sql: str, params: tuple | list | None = None) -> pd.DataFrame:
         if self.kind == "duckdb":
             return self._con.execute(sql, params or []).df()
+        if self.kind == "spark":
+            return self._con.sql(sql, args=list(params) if params else None).toPandas()
         with self._con.cursor() as cur:
             cur.execute(sql.replace("?", "%s") if params else sql, params)
             columns = [c.name for c in cur.description]
@@ -103,6 +114,8 @@ class Warehouse:
         return None if df.empty else df.iat[0, 0]
 
     def table_exists(self, schema: str, table: str) -> bool:
+        if self.kind == "spark":  # Spark has no information_schema
+            return self._con.catalog.tableExists(f"{schema}.{table}")
         return bool(
             self.scalar(
                 "select count(*) from information_schema.tables"
@@ -112,6 +125,8 @@ class Warehouse:
         )
 
     def columns(self, schema: str, table: str) -> list[str]:
+        if self.kind == "spark":
+            return self._con.table(f"{schema}.{table}").columns
         df = self.query_df(
             "select column_name from information_schema.columns"
             " where table_schema = ? and table_name = ? order by ordinal_position",
@@ -135,6 +150,15 @@ class Warehouse:
                     self._con.execute(f"insert into {target} ({cols}) select {cols} from _incoming")
             finally:
                 self._con.unregister("_incoming")
+            return
+        if self.kind == "spark":  # Parquet tables in the session's warehouse directory
+            frame = self._con.createDataFrame(df) if len(df) else self._con.createDataFrame(
+                [], _spark_schema(df))
+            writer = frame.write.format("parquet")
+            if mode == "append" and self.table_exists(schema, table):
+                writer.insertInto(target)
+            else:
+                writer.mode("overwrite").saveAsTable(target)
             return
         if mode == "replace":
             self.execute(f"drop table if exists {target}")
@@ -162,6 +186,48 @@ def _postgres_columns(df: pd.DataFrame) -> str:
         return "text"
 
     return ", ".join(f'"{name}" {pg_type(dtype)}' for name, dtype in df.dtypes.items())
+
+
+def spark_conf(settings: Settings) -> dict[str, str]:
+    """The local Spark session's settings: the same as the ``spark`` target of
+    dbt_project/profiles.yml (keep them together), so the stages and dbt, in one process,
+    share one session, warehouse directory and metastore."""
+    spark_dir = settings.home / "spark"
+    env = os.environ.get
+    return {
+        "spark.master": env("LEAD_SCORING_SPARK_MASTER", "local[2]"),
+        "spark.driver.memory": env("LEAD_SCORING_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.sql.shuffle.partitions": env("LEAD_SCORING_SPARK_SHUFFLE_PARTITIONS", "2"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.warehouse.dir": str(spark_dir / "warehouse"),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir / 'metastore'}"
+        f" -Dderby.stream.error.file={spark_dir / 'derby.log'}",
+    }
+
+
+def spark_session(settings: Settings):
+    """This process's Spark session (started on first use, 10-30 s; then shared with dbt)."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def _spark_schema(df: pd.DataFrame):
+    from pyspark.sql import types as T
+
+    def spark_type(dtype):
+        kind = getattr(dtype, "kind", "O")
+        return {"b": T.BooleanType(), "i": T.LongType(), "u": T.LongType(),
+                "f": T.DoubleType(), "M": T.TimestampType()}.get(kind, T.StringType())  # fmt: skip
+
+    return T.StructType([T.StructField(str(n), spark_type(t)) for n, t in df.dtypes.items()])
 
 
 @contextmanager

@@ -3,34 +3,12 @@ same routing, owners and follow-up SLA."""
 
 from __future__ import annotations
 
-import math
-from datetime import date, datetime
-from decimal import Decimal
-
 import pandas as pd
 import pytest
-from scoring_harness import MARTS, ROUTING_MARTS
+from scoring_harness import MARTS, ROUTING_MARTS, canonical
 
 # fixtures session-scoped: built at most once per worker (the group mark is ignored by pytest 9)
 pytestmark = pytest.mark.xdist_group("dbt")
-
-
-def canonical(value) -> str:
-    """One spelling per value whatever the engine's Python types (Decimal, numpy, NaT...)."""
-    if (
-        value is None
-        or value is pd.NaT
-        or value is pd.NA
-        or (isinstance(value, float) and math.isnan(value))
-    ):
-        return "null"
-    if isinstance(value, Decimal | float | int) and not isinstance(value, bool):
-        return f"{float(value):.6f}"
-    if isinstance(value, datetime | date | pd.Timestamp):
-        return pd.Timestamp(value).isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return canonical(value.item())
-    return str(value)
 
 
 @pytest.fixture(scope="session")

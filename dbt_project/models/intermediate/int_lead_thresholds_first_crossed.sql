@@ -1,6 +1,6 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=lead_scoring.keyed_strategy(),
     unique_key='lead_id',
     on_schema_change='sync_all_columns',
     pre_hook="{{ lead_scoring.clear_state_for_rebuild(

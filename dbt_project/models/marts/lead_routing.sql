@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
     unique_key='as_of_date',
-    incremental_strategy='delete+insert',
+    incremental_strategy=lead_scoring.dated_strategy('delete+insert'),
+    partition_by=lead_scoring.dated_partitions(),
     on_schema_change='append_new_columns',
     full_refresh=false,
     pre_hook="{{ lead_scoring.clear_routing_of_old_layout() }}"
@@ -502,10 +503,10 @@ rule_matches as (
     from new_leads
     inner join rules
         on (rules.countries is null
-            or '|' || rules.countries || '|' like '%|' || new_leads.country_code || '|%')
+            or ('|' || rules.countries || '|') like ('%|' || new_leads.country_code || '|%'))
         and (rules.segment is null or rules.segment = new_leads.segment)
         and (rules.industries is null
-            or '|' || rules.industries || '|' like '%|' || new_leads.industry || '|%')
+            or ('|' || rules.industries || '|') like ('%|' || new_leads.industry || '|%'))
         and (rules.min_employees is null or new_leads.employee_count >= rules.min_employees)
         and (rules.max_employees is null or new_leads.employee_count <= rules.max_employees)
     where new_leads.account_rank = 1

@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=lead_scoring.dated_strategy('append'),
+    partition_by=lead_scoring.dated_partitions(),
     pre_hook="{{ lead_scoring.clear_rescored('as_of_date = ' ~ lead_scoring.as_of_date_sql()) }}",
     on_schema_change='append_new_columns',
     full_refresh=false
