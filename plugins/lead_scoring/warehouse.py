@@ -201,6 +201,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        "spark.log.level": "ERROR",  # Spark's own warnings stay out of the task logs
         "spark.sql.warehouse.dir": str(spark_dir / "warehouse"),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir / 'metastore'}"
