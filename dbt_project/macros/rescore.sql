@@ -21,8 +21,8 @@
         {{ return('all') }}  {#- a unit test builds from its given rows alone -#}
     {%- endif -%}
     {%- set leads = ref('int_leads_to_rescore') -%}
-    {%- if not execute or not is_incremental() or target.type == 'spark' -%}
-        {{ return('all') }}  {#- Spark: no delete of some leads' rows (macros/spark.sql) -#}
+    {%- if not execute or not is_incremental() -%}
+        {{ return('all') }}
     {%- endif -%}
     {%- set found = run_query("select rescore_mode from " ~ leads
         ~ " where lead_id = '" ~ lead_scoring.state_marker() ~ "'") -%}

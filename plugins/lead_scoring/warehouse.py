@@ -153,7 +153,7 @@ class Warehouse:
             return
         if self.kind == "spark":  # Parquet tables in the session's warehouse directory
             frame = self._con.createDataFrame(df) if len(df) else self._con.createDataFrame(
-                [], _spark_schema(df))
+                [], _columns_ddl(df, "spark"))
             writer = frame.write.format("parquet")
             if mode == "append" and self.table_exists(schema, table):
                 writer.insertInto(target)
@@ -163,7 +163,7 @@ class Warehouse:
         if mode == "replace":
             self.execute(f"drop table if exists {target}")
         if not self.table_exists(schema, table):
-            self.execute(f"create table {target} ({_postgres_columns(df)})")
+            self.execute(f"create table {target} ({_columns_ddl(df, 'postgres')})")
         buffer = io.StringIO()
         df.to_csv(buffer, index=False, header=False)
         buffer.seek(0)
@@ -172,20 +172,26 @@ class Warehouse:
             cur.copy_expert(f"copy {target} ({cols}) from stdin with (format csv)", buffer)
 
 
-def _postgres_columns(df: pd.DataFrame) -> str:
-    def pg_type(dtype) -> str:
-        kind = getattr(dtype, "kind", "O")
-        if kind == "b":
-            return "boolean"
-        if kind in "iu":
-            return "bigint"
-        if kind == "f":
-            return "double precision"
-        if kind == "M":
-            return "timestamptz" if getattr(dtype, "tz", None) else "timestamp"
-        return "text"
+# Column types for a DataFrame's dtype kinds, per engine (any other kind: text).
+_COLUMN_TYPES = {
+    "postgres": {"b": "boolean", "i": "bigint", "u": "bigint", "f": "double precision",
+                 "M": "timestamp", "text": "text"},
+    "spark": {"b": "boolean", "i": "bigint", "u": "bigint", "f": "double",
+              "M": "timestamp", "text": "string"},
+}  # fmt: skip
 
-    return ", ".join(f'"{name}" {pg_type(dtype)}' for name, dtype in df.dtypes.items())
+
+def _columns_ddl(df: pd.DataFrame, kind: str) -> str:
+    """``df``'s columns as SQL column definitions of warehouse ``kind`` (a PostgreSQL
+    timestamp with a zone is timestamptz; Spark's timestamp always is an instant)."""
+    types, quote = _COLUMN_TYPES[kind], '"' if kind == "postgres" else "`"
+
+    def sql_type(dtype) -> str:
+        found = types.get(getattr(dtype, "kind", "O"), types["text"])
+        zoned = kind == "postgres" and found == "timestamp" and getattr(dtype, "tz", None)
+        return "timestamptz" if zoned else found
+
+    return ", ".join(f"{quote}{name}{quote} {sql_type(t)}" for name, t in df.dtypes.items())
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
@@ -218,17 +224,6 @@ def spark_session(settings: Settings):
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
-
-
-def _spark_schema(df: pd.DataFrame):
-    from pyspark.sql import types as T
-
-    def spark_type(dtype):
-        kind = getattr(dtype, "kind", "O")
-        return {"b": T.BooleanType(), "i": T.LongType(), "u": T.LongType(),
-                "f": T.DoubleType(), "M": T.TimestampType()}.get(kind, T.StringType())  # fmt: skip
-
-    return T.StructType([T.StructField(str(n), spark_type(t)) for n, t in df.dtypes.items()])
 
 
 @contextmanager
