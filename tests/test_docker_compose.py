@@ -21,7 +21,9 @@ SECRETS = {
     "CRM_TOKEN",
 }
 # Settings a user may leave unset (passed through from the shell or .env, empty by default).
-OPTIONAL_SETTINGS = {"LEAD_SCORING_CONTACT_ATTRIBUTES", "LEAD_SCORING_COMPANY_ATTRIBUTES"}
+OPTIONAL_SETTINGS = {"LEAD_SCORING_CONTACT_ATTRIBUTES", "LEAD_SCORING_COMPANY_ATTRIBUTES",
+                     "LEAD_SCORING_WAREHOUSE", "LEAD_SCORING_WAREHOUSE_URL",
+                     "SPARK_WORKER_CORES", "SPARK_WORKER_MEMORY", "SPARK_SHUFFLE_PARTITIONS"}
 AIRFLOW_SERVICES = {
     "airflow-api-server": "api-server",
     "airflow-scheduler": "scheduler",
@@ -143,7 +145,8 @@ def test_every_published_port_binds_localhost_only(config):
         for name, service in config["services"].items()
         for port in service.get("ports", [])
     ]
-    assert {name for name, _ in published} == {"airflow-api-server", "source-db", "crm-sandbox"}
+    assert {name for name, _ in published} == {
+        "airflow-api-server", "source-db", "crm-sandbox", "spark-thrift"}  # fmt: skip
     for name, port in published:
         assert port.startswith("127.0.0.1:"), (name, port)
 
@@ -173,3 +176,29 @@ def test_init_creates_the_warehouse_pool_with_one_slot(config):
     script = command[-1] if isinstance(command, list) else command
     assert "airflow db migrate" in script
     assert f"airflow pools set {WAREHOUSE_POOL} 1 " in script
+
+
+def test_the_spark_profile_is_a_cluster_the_dags_reach_through_thrift(config):
+    """Master, worker and Thrift server from the official image of the locked pyspark's
+    Spark, sharing one warehouse directory; Airflow's default URL names the server."""
+    from importlib.metadata import version
+
+    services = config["services"]
+    spark = {name: services[name] for name in ("spark-master", "spark-worker", "spark-thrift")}
+    for service in spark.values():
+        assert service["image"] == f"apache/spark:{version('pyspark')}"
+        assert service["profiles"] == ["spark"]  # started only with --profile spark
+    assert "org.apache.spark.deploy.master.Master" in spark["spark-master"]["command"]
+    assert "spark://spark-master:7077" in spark["spark-worker"]["command"]
+    thrift = spark["spark-thrift"]["command"]
+    assert "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2" in thrift
+    assert thrift[thrift.index("--master") + 1] == "spark://spark-master:7077"
+    assert "hive.server2.thrift.port=10000" in thrift
+    assert {"spark.sql.session.timeZone=UTC", "spark.sql.ansi.enabled=false"} <= set(thrift)
+    warehouse = next(v for v in thrift if v.startswith("spark.sql.warehouse.dir="))
+    shared = {target for _, target in _volumes(spark["spark-worker"])}
+    assert any(warehouse.split("=", 1)[1].startswith(target) for target in shared)
+    assert _volumes(spark["spark-worker"]) == _volumes(spark["spark-thrift"])
+    env = services["airflow-scheduler"]["environment"]
+    assert env["LEAD_SCORING_WAREHOUSE"] == "duckdb"
+    assert env["LEAD_SCORING_WAREHOUSE_URL"] == "hive://spark-thrift:10000"

@@ -1,5 +1,9 @@
 """The ``lead-scoring`` command line: the jobs that run outside Airflow."""
 
+import os
+import shutil
+from typing import Annotated
+
 import typer
 
 from lead_scoring.bench import bench
@@ -12,8 +16,10 @@ from lead_scoring.faults.cli import faults
 from lead_scoring.privacy.cli import forget
 from lead_scoring.privacy.security import security
 from lead_scoring.quality.cli import quality_check, quality_eval
+from lead_scoring.settings import get_settings
 from lead_scoring.simulator.cli import simulate
 from lead_scoring.sources.cli import extract
+from lead_scoring.warehouse import WarehouseError, thrift_server_command
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 app.command("demo")(demo)
@@ -32,3 +38,18 @@ app.command("bench")(bench)
 app.command("faults")(faults)
 app.command("forget")(forget)
 app.command("security")(security)
+
+
+@app.command("spark-thrift-server")
+def spark_thrift_server(
+    port: Annotated[
+        int, typer.Option(help="The Thrift port dbt and the stages connect to.")
+    ] = 10000,
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+) -> None:
+    """Serve the home's Spark warehouse on a Thrift server in the foreground (pyspark's Spark,
+    the local settings): point LEAD_SCORING_WAREHOUSE_URL at hive://HOST:PORT."""
+    argv, env = thrift_server_command(get_settings(), port, host)
+    if shutil.which("java") is None:
+        raise WarehouseError("Spark needs Java 17: `make tools` installs it")
+    os.execvpe(argv[0], argv, env)

@@ -15,14 +15,12 @@ back (``lead_scoring.nightly.dbt_build_started`` / ``dbt_build_finished``).
 
 from __future__ import annotations
 
-import os
-
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode
 
 from lead_scoring.airflow_runner import WAREHOUSE_POOL
 from lead_scoring.nightly import dbt_build_finished, dbt_build_started
-from lead_scoring.settings import PROJECT_ROOT
+from lead_scoring.settings import PROJECT_ROOT, get_settings
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 # Rendered from the manifest `dbt parse` writes (fast DAG parsing); without it, from `dbt ls`.
@@ -37,7 +35,7 @@ def dbt_task_group(group_id: str = "dbt", dbt_vars: dict[str, str] | None = None
         ),
         profile_config=ProfileConfig(
             profile_name="lead_scoring",
-            target_name=os.environ.get("LEAD_SCORING_DBT_TARGET", "duckdb"),
+            target_name=get_settings().dbt_target,
             profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
         ),
         # dbt runs inside the Airflow worker's environment (installed there, on PATH).

@@ -68,7 +68,8 @@ def redact_url(url: str | None) -> str | None:
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=lambda: Path(_env("LEAD_SCORING_HOME", "data")).resolve())
-    # Warehouse: "duckdb" (default, a file) or "postgres" (WAREHOUSE_URL).
+    # Warehouse: "duckdb" (default, a file), "postgres" (WAREHOUSE_URL) or "spark" (a local
+    # Spark, or a Spark Thrift server at WAREHOUSE_URL hive://host:port).
     warehouse: str = field(default_factory=lambda: _env("LEAD_SCORING_WAREHOUSE", "duckdb"))
     warehouse_url: str | None = field(default_factory=lambda: _env("LEAD_SCORING_WAREHOUSE_URL"))
     # The product database: a PostgreSQL URL, or a local SQLite file when unset.
@@ -95,6 +96,18 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def spark_thrift(self) -> bool:
+        """A Spark warehouse reached through a Thrift server (a cluster), not in-process."""
+        return self.warehouse == "spark" and bool(self.warehouse_url)
+
+    @property
+    def dbt_target(self) -> str:
+        """The dbt_project/profiles.yml target of this warehouse (``LEAD_SCORING_DBT_TARGET``
+        overrides it): ``spark_thrift`` for a Spark Thrift server, else the warehouse kind."""
+        default = "spark_thrift" if self.spark_thrift else self.warehouse
+        return _env("LEAD_SCORING_DBT_TARGET", default)
 
     @property
     def sources_dir(self) -> Path:

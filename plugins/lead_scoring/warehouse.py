@@ -5,21 +5,30 @@ need to read a query into a DataFrame, run a statement and write a DataFrame
 into a table. DuckDB (a file) is the default; PostgreSQL is supported through
 ``LEAD_SCORING_WAREHOUSE=postgres`` and ``LEAD_SCORING_WAREHOUSE_URL``, and a local
 Spark through ``LEAD_SCORING_WAREHOUSE=spark`` (the session dbt-spark's ``session``
-method also uses: one JVM per process, see ``spark_conf``).
+method also uses: one JVM per process, see ``spark_conf``), or a Spark Thrift server (a
+cluster) when ``LEAD_SCORING_WAREHOUSE_URL`` is also set (``hive://host:port``, PyHive,
+as dbt-spark's ``thrift`` method).
 Keep the SQL passed here portable (plain ANSI: no engine-specific functions).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
+import math
+import numbers
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 
-from lead_scoring.settings import Settings, get_settings
+from lead_scoring.settings import Settings, get_settings, redact_url
 
 WriteMode = Literal["append", "replace"]
 
@@ -29,6 +38,8 @@ class WarehouseError(RuntimeError):
 
 
 class Warehouse:
+    thrift = False  # a Spark Thrift server: SQL text only (see thrift_connect)
+
     def __init__(self, settings: Settings | None = None, read_only: bool = False):
         self.settings = settings or get_settings()
         self.kind = self.settings.warehouse
@@ -53,7 +64,10 @@ class Warehouse:
             self._con = psycopg2.connect(self.settings.warehouse_url)
             self._con.autocommit = True
         elif self.kind == "spark":
-            self._con = spark_session(self.settings)
+            self.thrift = self.settings.spark_thrift
+            self._con = (
+                thrift_connect(self.settings) if self.thrift else spark_session(self.settings)
+            )
         else:
             raise WarehouseError(
                 f"LEAD_SCORING_WAREHOUSE={self.kind!r} is not supported"
@@ -61,7 +75,7 @@ class Warehouse:
             )
 
     def close(self) -> None:
-        if self.kind != "spark":  # the process's one Spark session outlives the handle
+        if self.kind != "spark" or self.thrift:  # one Spark session outlives the handle
             self._con.close()
 
     def __enter__(self) -> Warehouse:
@@ -85,21 +99,40 @@ class Warehouse:
     def execute(self, sql: str, params: tuple | list | None = None) -> None:
         if self.kind == "duckdb":
             self._con.execute(sql, params or [])
-        elif self.kind == "spark":
+        elif self.kind == "spark" and not self.thrift:
             self._con.sql(sql, args=list(params) if params else None).collect()
         else:
-            with self._con.cursor() as cur:
-                cur.execute(sql.replace("?", "%s") if params else sql, params)
+            with self._cursor(sql, params):
+                pass
 
     def query_df(self, sql: str, params: tuple | list | None = None) -> pd.DataFrame:
         if self.kind == "duckdb":
             return self._con.execute(sql, params or []).df()
-        if self.kind == "spark":
+        if self.kind == "spark" and not self.thrift:
             return self._con.sql(sql, args=list(params) if params else None).toPandas()
+        with self._cursor(sql, params) as cur:
+            columns = [c[0] for c in cur.description]
+            frame = pd.DataFrame(cur.fetchall(), columns=columns)
+            for name, kind, *_ in cur.description:
+                if kind == "DATE_TYPE":  # PyHive returns dates as text
+                    frame[name] = pd.to_datetime(frame[name]).dt.date
+            return frame
+
+    @contextmanager
+    def _cursor(self, sql: str, params: tuple | list | None):
+        """A DB-API cursor that ran ``sql`` with ``params`` in its ``?`` places (PostgreSQL:
+        bound by psycopg2; a Thrift server takes no parameters: Spark SQL literals)."""
         with self._con.cursor() as cur:
-            cur.execute(sql.replace("?", "%s") if params else sql, params)
-            columns = [c.name for c in cur.description]
-            return pd.DataFrame(cur.fetchall(), columns=columns)
+            if not params:
+                cur.execute(sql)
+            elif self.thrift:
+                cur.execute(
+                    sql.replace("%", "%%").replace("?", "%s")
+                    % tuple(spark_literal(v) for v in params)
+                )
+            else:
+                cur.execute(sql.replace("?", "%s"), params)
+            yield cur
 
     def query_arrow(self, sql: str, params: tuple | list | None = None):
         """A query's rows as a pyarrow Table (from DuckDB without a pandas detour)."""
@@ -114,7 +147,10 @@ class Warehouse:
         return None if df.empty else df.iat[0, 0]
 
     def table_exists(self, schema: str, table: str) -> bool:
-        if self.kind == "spark":  # Spark has no information_schema
+        if self.thrift:  # Spark has no information_schema
+            found = self.query_df(f"show tables in {schema} like ?", [table])
+            return not found.empty
+        if self.kind == "spark":
             return self._con.catalog.tableExists(f"{schema}.{table}")
         return bool(
             self.scalar(
@@ -125,6 +161,8 @@ class Warehouse:
         )
 
     def columns(self, schema: str, table: str) -> list[str]:
+        if self.thrift:
+            return self.query_df(f"select * from {schema}.{table} limit 0").columns.tolist()
         if self.kind == "spark":
             return self._con.table(f"{schema}.{table}").columns
         df = self.query_df(
@@ -151,9 +189,15 @@ class Warehouse:
             finally:
                 self._con.unregister("_incoming")
             return
+        if self.thrift:
+            self._insert_literals(df, target, mode)
+            return
         if self.kind == "spark":  # Parquet tables in the session's warehouse directory
-            frame = self._con.createDataFrame(df) if len(df) else self._con.createDataFrame(
-                [], _columns_ddl(df, "spark"))
+            frame = (
+                self._con.createDataFrame(df)
+                if len(df)
+                else self._con.createDataFrame([], _columns_ddl(df, "spark"))
+            )
             writer = frame.write.format("parquet")
             if mode == "append" and self.table_exists(schema, table):
                 writer.insertInto(target)
@@ -170,6 +214,63 @@ class Warehouse:
         cols = ", ".join(f'"{c}"' for c in df.columns)
         with self._con.cursor() as cur:
             cur.copy_expert(f"copy {target} ({cols}) from stdin with (format csv)", buffer)
+
+    def _insert_literals(self, df: pd.DataFrame, target: str, mode: WriteMode) -> None:
+        """Write ``df`` through a Thrift server: a Parquet table from the frame's types, the
+        rows as literal ``values`` (a Thrift client has no bulk path), in batches."""
+        schema, table = target.split(".")
+        if mode == "replace":
+            self.execute(f"drop table if exists {target}")
+        if not self.table_exists(schema, table):
+            self.execute(f"create table {target} ({_columns_ddl(df, 'spark')}) using parquet")
+        rows = df.astype(object).where(df.notna(), None).itertuples(index=False)
+        cols = ", ".join(f"`{c}`" for c in df.columns)
+        while batch := list(itertools.islice(rows, THRIFT_BATCH_ROWS)):
+            values = ", ".join(f"({', '.join(spark_literal(v) for v in row)})" for row in batch)
+            self.execute(f"insert into {target} ({cols}) values {values}")
+
+
+THRIFT_BATCH_ROWS = 1000
+
+
+def spark_literal(value) -> str:
+    """``value`` as a Spark SQL literal (backslashes and quotes escaped: Spark reads
+    backslash escapes in string literals)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NULL"
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, numbers.Number):
+        return repr(float(value)) if isinstance(value, float | np.floating) else str(int(value))
+    if isinstance(value, datetime | pd.Timestamp):
+        moment = pd.Timestamp(value)
+        if moment.tzinfo is not None:
+            moment = moment.tz_convert("UTC").tz_localize(None)
+        return f"timestamp '{moment.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
+def thrift_connect(settings: Settings):
+    """A PyHive connection to the Spark Thrift server at ``LEAD_SCORING_WAREHOUSE_URL``
+    (``hive://[user@]host:port``)."""
+    from pyhive import hive
+
+    url = urlsplit(settings.warehouse_url)
+    if url.scheme != "hive" or not url.hostname:
+        raise WarehouseError(
+            "LEAD_SCORING_WAREHOUSE_URL for a Spark Thrift server is hive://host:port,"
+            f" not {redact_url(settings.warehouse_url)}"
+        )
+    user = url.username or os.environ.get("LEAD_SCORING_SPARK_USER", "lead_scoring")
+    try:
+        return hive.connect(host=url.hostname, port=url.port or 10000, username=user)
+    except Exception as exc:  # thrift's transport errors name no host
+        raise WarehouseError(
+            f"cannot reach the Spark Thrift server at {url.hostname}:{url.port or 10000}: {exc}"
+        ) from exc
 
 
 # Column types for a DataFrame's dtype kinds, per engine (any other kind: text).
@@ -205,6 +306,9 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.memory": env("LEAD_SCORING_SPARK_DRIVER_MEMORY", "4g"),
         "spark.sql.shuffle.partitions": env("LEAD_SCORING_SPARK_SHUFFLE_PARTITIONS", "2"),
         "spark.sql.session.timeZone": "UTC",
+        # as dbt-spark's sessions; a Thrift server needs it at start (a client's setting
+        # does not reach its sessions)
+        "spark.sql.ansi.enabled": "false",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.log.level": "ERROR",  # Spark's own warnings stay out of the task logs
@@ -224,6 +328,27 @@ def spark_session(settings: Settings):
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+
+
+def thrift_server_command(settings: Settings, port: int, host: str = "127.0.0.1"):
+    """The command (argv, environment) that runs a Spark Thrift server on this machine with
+    pyspark's own Spark, the settings of ``spark_conf`` and the home's warehouse directory
+    and metastore: dbt's ``spark_thrift`` target and the stages then share one long-lived
+    JVM instead of starting one per process."""
+    import pyspark
+
+    spark_home = Path(pyspark.__file__).parent
+    argv = [str(spark_home / "bin" / "spark-submit"), "--class", THRIFT_SERVER_CLASS,
+            "--name", "lead-scoring-thrift-server"]  # fmt: skip
+    for key, value in spark_conf(settings).items():
+        argv += ["--conf", f"{key}={value}"]
+    argv += ["spark-internal", "--hiveconf", f"hive.server2.thrift.port={port}",
+             "--hiveconf", f"hive.server2.thrift.bind.host={host}"]  # fmt: skip
+    env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": host}
+    return argv, env
 
 
 @contextmanager
