@@ -124,7 +124,6 @@ def test_a_failed_demo_names_the_failed_task_its_error_and_a_log_file_per_run(
     assert all(log.read_text().count("[DAG TEST] starting") == 1 for log in logs)
 
 
-@pytest.mark.xdist_group("airflow")
 def test_the_demo_runs_the_nightly_dag_end_to_end_as_a_salesforce_shop(settings):
     """The real demo on a small funnel: the scores go back to the sandbox's Salesforce
     records, a converted person's onto their Contact, and no record is created."""

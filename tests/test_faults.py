@@ -12,7 +12,6 @@ from lead_scoring.faults.campaign import run_campaign
 from lead_scoring.faults.points import UnknownKillPoint, select
 
 
-@pytest.mark.xdist_group("airflow")  # many child processes: not beside the other heavy tests
 def test_runs_killed_in_extract_dbt_and_mid_sync_rerun_to_the_clean_run(tmp_path):
     labels = ["extract/mid_normalize", "dbt/after_event_staging", "sync/mid_contacts"]
     points = select(labels)

@@ -7,7 +7,6 @@ import shutil
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from lead_scoring.byod.bench import (
     EXAMPLES_DIR,
@@ -73,7 +72,6 @@ def test_the_reference_fits_categoricals_and_numbers():
     assert math.isnan(fit_reference(wide, np.zeros(n, dtype=int), np.arange(n) < 400))
 
 
-@pytest.mark.xdist_group("bench")  # several child processes (import, gate, dbt, calibrate)
 def test_the_bank_sample_goes_through_the_section(tmp_path, monkeypatch, capsys):
     data = tmp_path / "realdata" / "bank-marketing"
     data.mkdir(parents=True)

@@ -2,8 +2,6 @@
 
 import pytest
 
-pytestmark = pytest.mark.xdist_group("airflow")
-
 
 @pytest.fixture(scope="module")
 def dag(airflow_home):

@@ -4,7 +4,7 @@ warehouse pool."""
 
 import pytest
 
-pytestmark = pytest.mark.xdist_group("airflow")
+pytestmark = pytest.mark.xdist_group("dagbag")
 
 SCORING_DAGS = ("lead_scoring_nightly", "lead_scoring_hourly")
 WAREHOUSE_POOL = "lead_scoring_warehouse"

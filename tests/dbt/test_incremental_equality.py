@@ -66,8 +66,8 @@ from scoring_harness import DBT_PROJECT, WarehouseUnderTest, scoring_project
 from lead_scoring.settings import Settings
 from lead_scoring.warehouse import open_warehouse
 
-# fixtures module-scoped: built at most once per worker (the group mark is ignored by pytest 9)
-pytestmark = pytest.mark.xdist_group("dbt")
+# the module fixtures are built once: these tests run on one xdist worker
+pytestmark = pytest.mark.xdist_group("dbt_equality")
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ENGINES = ("duckdb", "postgres")

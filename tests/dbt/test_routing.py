@@ -19,8 +19,8 @@ from scoring_harness import DbtFailed, WarehouseUnderTest, scoring_project
 
 from lead_scoring.settings import Settings
 
-# fixtures session-scoped: built at most once per worker (the group mark is ignored by pytest 9)
-pytestmark = pytest.mark.xdist_group("dbt")
+# the session fixtures they share are built once: these tests run on one xdist worker
+pytestmark = pytest.mark.xdist_group("dbt_routing")
 
 TIGHT_ROSTER = {"daily_capacity": "1"}  # every rep
 OUT_OF_OFFICE_TEAM = "emea"

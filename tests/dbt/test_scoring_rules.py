@@ -14,8 +14,8 @@ import pytest
 import scoring_dataset as ds
 from scoring_harness import DBT_PROJECT
 
-# fixtures session-scoped: built at most once per worker (the group mark is ignored by pytest 9)
-pytestmark = pytest.mark.xdist_group("dbt")
+# the session fixtures they share are built once: these tests run on one xdist worker
+pytestmark = pytest.mark.xdist_group("dbt_scenario")
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,6 @@ from test_nightly_dag import _crm_records, airflow_test_env
 from lead_scoring import airflow_runner
 from lead_scoring.warehouse import open_warehouse
 
-pytestmark = pytest.mark.xdist_group("airflow")
-
 # Another writer: holds the warehouse lock and the DuckDB file until its stdin closes.
 WRITER = textwrap.dedent("""
     import sys

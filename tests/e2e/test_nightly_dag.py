@@ -10,8 +10,6 @@ import pytest
 from lead_scoring import airflow_runner
 from lead_scoring.warehouse import open_warehouse
 
-pytestmark = pytest.mark.xdist_group("airflow")
-
 
 def airflow_test_env(settings, sandbox, tmp_path) -> dict[str, str]:
     """A DAG run's environment: the sandbox as source and target, Airflow under tmp_path."""

@@ -20,8 +20,7 @@ from lead_scoring.byod.bad_inputs import (
 )
 from lead_scoring.cli import app
 
-# the fixtures below are session-scoped: a worker that runs other modules in between
-# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
+# the session fixtures below are built once: this module's tests run on one xdist worker
 pytestmark = pytest.mark.xdist_group("byod_bad_inputs")
 
 MESSAGES = {  # case -> its message, from the file's name on

@@ -11,8 +11,7 @@ import yaml
 from lead_scoring.byod import ImportMappingError, load_mapping, run_import
 from lead_scoring.warehouse import open_warehouse
 
-# the fixtures below are session-scoped: a worker that runs other modules in between
-# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
+# the session fixtures below are built once: this module's tests run on one xdist worker
 pytestmark = pytest.mark.xdist_group("byod_import")
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples" / "import"

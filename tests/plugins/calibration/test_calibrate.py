@@ -17,8 +17,7 @@ from lead_scoring.calibration import (
 from lead_scoring.calibration.rules import read_seed
 from lead_scoring.warehouse import open_warehouse
 
-# the fixtures below are session-scoped: a worker that runs other modules in between
-# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
+# the session fixtures below are built once: this module's tests run on one xdist worker
 pytestmark = pytest.mark.xdist_group("calibration")
 
 

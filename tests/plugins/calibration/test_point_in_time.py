@@ -13,8 +13,7 @@ from lead_scoring.calibration.outcomes import decided_leads
 from lead_scoring.calibration.rules import load_rules
 from lead_scoring.calibration.scoring import score_leads
 
-# the fixtures below are session-scoped: a worker that runs other modules in between
-# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
+# the session fixtures below are built once: this module's tests run on one xdist worker
 pytestmark = pytest.mark.xdist_group("calibration")
 
 T = pd.Timestamp

@@ -23,8 +23,7 @@ from lead_scoring.crm_sandbox.server import verified_session
 from lead_scoring.crm_sync import CrmTarget, preflight, run_sync, target_from_env
 from lead_scoring.warehouse import open_warehouse
 
-# the fixtures below are session-scoped: a worker that runs other modules in between
-# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
+# the session fixtures below are built once: this module's tests run on one xdist worker
 pytestmark = pytest.mark.xdist_group("salesforce_funnel")
 
 SF_OBJECTS = ("sf:Lead", "sf:Contact", "sf:Account")

@@ -18,8 +18,7 @@ from quality_rows import (
 
 from lead_scoring.quality.gate import run_quality_gate
 
-# the fixtures below are session-scoped: a worker that runs other modules in between
-# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
+# the session fixtures below are built once: this module's tests run on one xdist worker
 pytestmark = pytest.mark.xdist_group("quality_rules")
 
 FUTURE = "2026-12-24T10:00:00.000Z"

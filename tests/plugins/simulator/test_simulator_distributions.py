@@ -8,8 +8,7 @@ from conftest import END, crm_records, marketing_events, product_table, truth
 from lead_scoring.simulator import simulate
 from lead_scoring.simulator.catalogue import MARKETING_EVENT_TYPES, PRODUCT_EVENT_TYPES
 
-# the fixtures below are session-scoped: a worker that runs other modules in between
-# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
+# the session fixtures below are built once: this module's tests run on one xdist worker
 pytestmark = pytest.mark.xdist_group("simulator_funnel")
 
 TRIVIAL = ["email_open", "email_click", "page_view"]

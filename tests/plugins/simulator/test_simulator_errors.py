@@ -21,8 +21,7 @@ from lead_scoring.simulator.catalogue import (
     PRODUCT_EVENT_TYPES,
 )
 
-# the fixtures below are session-scoped: a worker that runs other modules in between
-# keeps them (the group mark is ignored by pytest 9 with xdist 3.8)
+# the session fixtures below are built once: this module's tests run on one xdist worker
 pytestmark = pytest.mark.xdist_group("simulator_dirty")
 
 AS_OF = datetime(END.year, END.month, END.day, tzinfo=UTC)
