@@ -28,13 +28,13 @@ from lead_scoring.settings import Settings
 
 log = logging.getLogger("lead_scoring.bench")
 
-SECTIONS = ("simulate", "quality", "scoring", "incremental", "routing", "sync", "calibration",
-            "realdata", "salesforce")  # fmt: skip
+SECTIONS = ("simulate", "quality", "scoring", "spark", "incremental", "routing", "sync",
+            "calibration", "realdata", "salesforce")  # fmt: skip
 # On request only (make bench stays under an hour): incremental (a first CRM sync of every
 # lead, a nightly and an hourly DAG run through Airflow, twice the history: about 30 minutes
 # at the reference size; make bench-incremental) and salesforce (simulates and extracts the
 # workload twice more, about 12 minutes).
-DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s not in ("incremental", "salesforce"))
+DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s not in ("spark", "incremental", "salesforce"))
 SIZES = {
     "LEAD_SCORING_BENCH_LEADS": 1_000_000,
     "LEAD_SCORING_BENCH_ACCOUNTS": 200_000,
@@ -72,8 +72,9 @@ def _sections() -> list[str]:
             f"LEAD_SCORING_BENCH_ONLY names unknown section {unknown[0]!r}"
             f" (choose from {', '.join(SECTIONS)})"
         )
-    if "incremental" in chosen and "scoring" not in chosen:  # it goes on from scoring's home
-        chosen.insert(chosen.index("incremental"), "scoring")
+    for later in ("spark", "incremental"):  # they go on from the scoring section's home
+        if later in chosen and "scoring" not in chosen:
+            chosen.insert(chosen.index(later), "scoring")
     return chosen
 
 
@@ -121,6 +122,14 @@ def bench() -> None:
             elif section == "scoring":
                 home = _simulated_home(root, leads, accounts, events)
                 figures |= bench_scoring(home, copies)
+            elif section == "spark":
+                from lead_scoring.spark_bench import bench_spark
+
+                if "scoring_incremental_s" not in figures:  # copies: no next day to compare
+                    log.info("bench: section spark skipped (LEAD_SCORING_BENCH_COPIES)")
+                    continue
+                home = _simulated_home(root, leads, accounts, events)
+                figures |= bench_spark(_settings(home), END_DATE, figures.get("scoring_full_s"))
             elif section == "incremental":
                 from lead_scoring.incremental_bench import bench_end_to_end
 
@@ -189,6 +198,16 @@ def _simulated_home(root: Path, leads: int, accounts: int, events: int) -> Path:
     return home
 
 
+# The simulated history ends in the past: no source is judged stale (unless the caller's
+# environment sets the limit).
+BENCH_FRESHNESS = {"LEAD_SCORING_DQ_MAX_SOURCE_AGE_HOURS": "100000"}
+
+
+def bench_env() -> dict[str, str]:
+    """This process's environment with the bench's freshness limit as a default."""
+    return BENCH_FRESHNESS | dict(os.environ)
+
+
 GATE_SECONDS: dict[str, float] = {}  # figure -> seconds of the gates run so far
 
 
@@ -203,8 +222,8 @@ def _gate(
     ``rss_figure``, a full gate as a child process (``lead-scoring quality-check --full``),
     whose own peak RSS is printed under that name."""
     from lead_scoring.quality import QualityGateFailed, run_quality_gate
+    from lead_scoring.quality.config import load_config
 
-    os.environ.setdefault("LEAD_SCORING_DQ_MAX_SOURCE_AGE_HOURS", "100000")
     as_of = datetime(day.year, day.month, day.day, tzinfo=UTC)
     if not rss_figure:
         import great_expectations  # noqa: F401  (imported once per process, not part of a run)
@@ -213,8 +232,8 @@ def _gate(
     if rss_figure:
         command = [str(Path(sys.executable).with_name("lead-scoring")), "quality-check",
                    "--full", "--as-of", as_of.isoformat(), "--run-id", run_id]  # fmt: skip
-        env = os.environ | {"LEAD_SCORING_HOME": str(settings.home),
-                            "LEAD_SCORING_WAREHOUSE": settings.warehouse}  # fmt: skip
+        env = bench_env() | {"LEAD_SCORING_HOME": str(settings.home),
+                             "LEAD_SCORING_WAREHOUSE": settings.warehouse}  # fmt: skip
         try:
             _, rss_kb = measured(command, env)
         except RuntimeError as exc:
@@ -225,7 +244,7 @@ def _gate(
             emit(rss_figure, round(rss_kb / 1024))
     else:
         try:
-            run_quality_gate(settings, run_id, as_of)
+            run_quality_gate(settings, run_id, as_of, config=load_config(bench_env()))
         except QualityGateFailed as exc:
             log.warning("bench: %s", exc)
     seconds = round(time.monotonic() - started, 1)
@@ -309,18 +328,24 @@ def replicate(settings: Settings, copies: int) -> None:
 
 
 # -- scoring (issue 3) ----------------------------------------------------------------------
-def run_dbt(settings: Settings, as_of: date, *args: str) -> int:
-    """``dbt <args>`` as a child process; returns its peak RSS in MB (failure raises)."""
+def dbt_command(settings: Settings, as_of: date, *args: str) -> tuple[list[str], dict]:
+    """``dbt <args>`` as of ``as_of`` on the settings' warehouse (its dbt target; target and
+    log folders of the home per warehouse): the command and its environment."""
     project = str(settings.dbt_project_dir)
+    suffix = "" if settings.warehouse == "duckdb" else f"_{settings.warehouse}"
     command = [
-        str(Path(sys.executable).with_name("dbt")), *args, "--target", "duckdb",
+        str(Path(sys.executable).with_name("dbt")), *args, "--target", settings.dbt_target,
         "--project-dir", project, "--profiles-dir", project,
-        "--target-path", str(settings.home / "dbt_target"),
-        "--log-path", str(settings.home / "dbt_logs"),
+        "--target-path", str(settings.home / f"dbt_target{suffix}"),
+        "--log-path", str(settings.home / f"dbt_logs{suffix}"),
         "--vars", json.dumps({"lead_scoring__as_of_date": as_of.isoformat()}), "--quiet",
     ]  # fmt: skip
-    env = os.environ | {"LEAD_SCORING_HOME": str(settings.home), "DO_NOT_TRACK": "1"}
-    _, rss_kb = measured(command, env)
+    return command, os.environ | {"LEAD_SCORING_HOME": str(settings.home), "DO_NOT_TRACK": "1"}
+
+
+def run_dbt(settings: Settings, as_of: date, *args: str) -> int:
+    """``dbt <args>`` as a child process; returns its peak RSS in MB (failure raises)."""
+    _, rss_kb = measured(*dbt_command(settings, as_of, *args))
     return round(rss_kb / 1024)
 
 

@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from lead_scoring import airflow_runner
-from lead_scoring.bench import emit, run_dbt
+from lead_scoring.bench import BENCH_FRESHNESS, emit, run_dbt
 from lead_scoring.routing_bench import SYNC_TARGET_NAME, _query, _sandbox, sync_figures
 from lead_scoring.settings import Settings
 
@@ -154,7 +154,7 @@ def airflow_env(settings: Settings, sandbox) -> dict[str, str]:
     )  # fmt: skip
     env |= {"LEAD_SCORING_WAREHOUSE": settings.warehouse,
             "LEAD_SCORING_DBT_TARGET": settings.warehouse}  # fmt: skip
-    env.setdefault("LEAD_SCORING_DQ_MAX_SOURCE_AGE_HOURS", "100000")  # as bench._gate
+    env = BENCH_FRESHNESS | env
     env.pop("LEAD_SCORING_PRODUCT_DB_URL", None)
     if settings.product_db_url:
         env["LEAD_SCORING_PRODUCT_DB_URL"] = settings.product_db_url

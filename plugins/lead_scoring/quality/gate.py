@@ -328,14 +328,19 @@ def _gate(
 
 
 def run_quality_gate(
-    settings: Settings, run_id: str, as_of: datetime, full: bool = False
+    settings: Settings,
+    run_id: str,
+    as_of: datetime,
+    full: bool = False,
+    config: QualityConfig | None = None,
 ) -> GateResult:
     """Check the raw schema as of ``as_of``, incrementally unless ``full`` (or a table
-    needs it, incremental.py); raise QualityGateFailed when a gate fails."""
+    needs it, incremental.py); raise QualityGateFailed when a gate fails. ``config``: the
+    rules' settings (default: from the environment, ``load_config``)."""
     from lead_scoring.quality.suites import suite_expectations
     from lead_scoring.quality.validate import Validator
 
-    config = load_config()
+    config = config or load_config()
     as_of = utc_naive(as_of)
     started, clock = _now(), time.monotonic()
     suites = suite_version(config)
