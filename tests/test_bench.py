@@ -35,10 +35,15 @@ SCORING_KEYS = {
     "scoring_incremental_s", "scoring_incremental_vs_full_ratio", "scoring_peak_rss_mb",
     "scoring_run_peak_rss_mb", "dq_next_day_gate_vs_full_ratio", "dq_full_gate_peak_rss_mb",
 }  # fmt: skip
+SPARK_KEYS = {
+    "spark_publish_s", "spark_seed_s", "spark_full_s", "spark_incremental_s",
+    "spark_vs_duckdb_full_ratio", "spark_scores_max_abs_diff", "spark_peak_rss_mb",
+    "spark_leads_scored",
+}  # fmt: skip
 BENCH = "import typer; from lead_scoring.bench import bench; typer.run(bench)"
 
 
-def _scoring_bench(root: Path, **extra: str) -> tuple[dict[str, str], Path]:
+def _scoring_bench(root: Path, timeout: int = 600, **extra: str) -> tuple[dict[str, str], Path]:
     """``bench``, scoring section only, on 300 leads, its home kept under ``root``;
     ``extra``: more LEAD_SCORING_BENCH_* variables. (figures printed, the kept home)."""
     env = os.environ | {
@@ -47,7 +52,7 @@ def _scoring_bench(root: Path, **extra: str) -> tuple[dict[str, str], Path]:
         "LEAD_SCORING_BENCH_DIR": str(root), "LEAD_SCORING_BENCH_KEEP": "1",
     } | {f"LEAD_SCORING_BENCH_{name}": value for name, value in extra.items()}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", BENCH], env=env, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+                          text=True, timeout=timeout)  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     figures = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     (home,) = root.glob("lead-scoring-bench-*/simulated")
@@ -113,6 +118,21 @@ def test_floor_query_equals_marts_after_the_incremental_run(kept_run):
     account_rows = floor.loc[floor["row_kind"] == "account", ["account_id", "account_score"]]
     _assert_same_scores(account_rows, accounts, "account_id", ["account_score"])
     assert (leads["pain_score"] != 0).any() and (accounts["account_score"] > 0).any()
+
+
+@pytest.mark.skipif(os.environ.get("LEAD_SCORING_SPARK_TESTS") != "1",
+                    reason="a local Spark, several minutes: make test-spark")
+def test_spark_section_scores_every_lead_as_duckdb_does(tmp_path):
+    """The scoring section's home published to a local Spark and scored there twice: the
+    same SDR-ready leads and scores within 1e-6 of DuckDB's, every figure printed."""
+    figures, home = _scoring_bench(tmp_path, timeout=1800, ONLY="spark", EVENTS="9,000")
+    assert SPARK_KEYS <= figures.keys()
+    assert float(figures["spark_scores_max_abs_diff"]) <= 1e-6
+    leads = _frame(home, "select count(*) as n from marts.lead_scores")["n"].item()
+    assert int(figures["spark_leads_scored"]) == leads > 200
+    assert float(figures["spark_peak_rss_mb"]) > 300  # dbt and its Spark JVM
+    assert float(figures["spark_vs_duckdb_full_ratio"]) == pytest.approx(
+        float(figures["spark_full_s"]) / float(figures["scoring_full_s"]), abs=0.01)
 
 
 def test_bad_sizes_and_sections_are_named(monkeypatch):
