@@ -31,7 +31,7 @@ test: env tools  ## the whole test suite (needs PostgreSQL on 127.0.0.1:5432)
 test-slow: env tools  ## tests too slow for the suite (the bench's end-to-end DAG runs)
 	LEAD_SCORING_SLOW_TESTS=1 $(BIN)/pytest -n 2 tests/test_bench.py -k end_to_end
 
-test-spark: env tools  ## the dbt project on a local Spark and a Thrift server, and the bench's spark section, against DuckDB (~25 min)
+test-spark: env tools  ## the dbt project on a local Spark and a Thrift server, and the bench's spark section, against DuckDB (~20 min)
 	LEAD_SCORING_SPARK_TESTS=1 $(BIN)/pytest tests/dbt/test_spark.py tests/test_bench.py -k spark $(PYTEST_ARGS)
 
 bench: env  ## long benchmarks: prints name=value lines (sizes overridable, see README)
