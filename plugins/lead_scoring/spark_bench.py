@@ -67,7 +67,8 @@ def _copy_tables(duckdb_settings: Settings, schemas: tuple[str, ...]) -> dict[st
         for schema, table in tables:
             path = staging / schema / f"{table}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"copy {schema}.\"{table}\" to '{path}' (format parquet)")
+            (rows,) = con.execute(
+                f"copy {schema}.\"{table}\" to '{path}' (format parquet)").fetchone()
             frame = spark.read.parquet(str(path))
             # a DuckDB timestamp without zone is Spark's timestamp_ntz: the models read instants
             frame = frame.select(*(
@@ -77,8 +78,8 @@ def _copy_tables(duckdb_settings: Settings, schemas: tuple[str, ...]) -> dict[st
             ))  # fmt: skip
             spark.sql(f"create schema if not exists {schema}")
             frame.write.format("parquet").mode("overwrite").saveAsTable(f"{schema}.{table}")
-            counts[f"{schema}.{table}"] = spark.table(f"{schema}.{table}").count()
-            log.info("bench: %s.%s on Spark (%s rows)", schema, table, counts[f"{schema}.{table}"])
+            counts[f"{schema}.{table}"] = rows
+            log.info("bench: %s.%s on Spark (%s rows)", schema, table, rows)
     return counts
 
 
