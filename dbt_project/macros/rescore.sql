@@ -1,12 +1,23 @@
 {#- Leads to rescore (docs/incremental.md "Lead-level models").
 
+    The lead-level models are of two kinds. Input models (the resolved
+    profiles and attributes and the matched signals, kind 'profiles'; the
+    summed event counts, kind 'inputs') hold what a lead's inputs say on each
+    score date; dated
+    models (kind 'scores': points, combined scores, contributions, reasons,
+    milestones, lead_scores, history) bring those to the as-of date: decay,
+    gains, ages, grades.
+
     A run as of the same date and under the same rules as the last completed
-    scoring (an hourly run, or a rerun) recomputes the lead-level models only
-    for the leads in int_leads_to_rescore: every other lead's inputs are the
-    ones it was scored from, and its score dates are the same, so its rows are
-    already what a full rebuild would write. Any other run (a new as-of date:
-    decay and the 7- and 30-day windows move every lead; other rules; no
-    earlier scoring) recomputes every lead.
+    scoring (an hourly run, or a rerun) recomputes both kinds only for the
+    leads in int_leads_to_rescore: every other lead's inputs are the ones it
+    was scored from, and its score dates are the same. A run as of a later
+    date under the same rules recomputes the input models for those leads
+    too (the set then also holds the leads with an input dated on a day the
+    score dates slid over), and the dated models for every lead, from the
+    carried inputs: a cheap pass of projections and per-lead aggregates. Any
+    other run (an earlier date, other rules, no earlier scoring) recomputes
+    everything.
 
     The lead-level models are incremental with the append strategy: a pre-hook
     (clear_rescored) deletes the rows of the leads a run recomputes (all rows
@@ -14,9 +25,12 @@
     (only_rescored). A lead that left (merged, quarantined) is deleted and not
     written again. -#}
 
-{#- 'changed' (only the leads in int_leads_to_rescore) or 'all'. 'all' when the
-    model is built from nothing (first run, --full-refresh) whatever the set says. -#}
-{% macro rescore_mode() -%}
+{#- 'changed' (only the leads in int_leads_to_rescore), 'changed_profiles'
+    (those of them whose profile-side inputs changed) or 'all', for a model of
+    `kind`: 'scores' (dated), 'inputs' (the summed event counts) or 'profiles'
+    (the profile-side input models). 'all' when the model is built from
+    nothing (first run, --full-refresh) whatever the set says. -#}
+{% macro rescore_mode(kind='scores') -%}
     {%- if execute and model.resource_type == 'unit_test' -%}
         {{ return('all') }}  {#- a unit test builds from its given rows alone -#}
     {%- endif -%}
@@ -24,10 +38,11 @@
     {%- if not execute or not is_incremental() -%}
         {{ return('all') }}
     {%- endif -%}
-    {%- set found = run_query("select rescore_mode from " ~ leads
+    {%- set column = 'rescore_mode' if kind == 'scores' else 'inputs_mode' -%}
+    {%- set found = run_query("select " ~ column ~ " from " ~ leads
         ~ " where lead_id = '" ~ lead_scoring.state_marker() ~ "'") -%}
     {%- if found.rows | length == 1 and found.rows[0][0] == 'changed' -%}
-        {{ return('changed') }}
+        {{ return('changed_profiles' if kind == 'profiles' else 'changed') }}
     {%- endif -%}
     {{ return('all') }}
 {%- endmacro %}
@@ -36,10 +51,13 @@
     recomputes: all of them, or those in int_leads_to_rescore. -#}
 {% macro only_rescored(column, mode=none) -%}
     {%- set mode = mode or lead_scoring.rescore_mode() -%}
-    {%- if mode == 'changed' -%}
+    {%- if mode in ('changed', 'changed_profiles') -%}
         {{ column }} in (
             select rescored.lead_id from {{ ref('int_leads_to_rescore') }} as rescored
             where rescored.lead_id <> '{{ lead_scoring.state_marker() }}'
+            {%- if mode == 'changed_profiles' %}
+                and rescored.profile_changed
+            {%- endif %}
         )
     {%- else -%}
         1 = 1
@@ -49,7 +67,7 @@
 {#- `relation` (keyed by lead_id) narrowed to the leads this run recomputes. -#}
 {% macro rescored_rows(relation, mode=none) -%}
     {%- set mode = mode or lead_scoring.rescore_mode() -%}
-    {%- if mode == 'changed' -%}
+    {%- if mode != 'all' -%}
         (select * from {{ relation }} where {{ lead_scoring.only_rescored('lead_id', mode) }})
     {%- else -%}
         {{ relation }}
@@ -57,15 +75,17 @@
 {%- endmacro %}
 
 {#- Pre-hook of a lead-level model: delete the rows this run writes again.
-    `extra` narrows the delete (lead_score_history: the as-of date's rows). -#}
-{% macro clear_rescored(extra=none) -%}
+    `extra` narrows the delete (lead_score_history: the as-of date's rows);
+    `kind` is the model's (rescore_mode). -#}
+{% macro clear_rescored(extra=none, kind='scores') -%}
+    {%- set mode = lead_scoring.rescore_mode(kind) if is_incremental() else 'all' -%}
     {%- if not is_incremental() or (extra and target.type == 'spark') -%}
         {#- Spark: a dated model overwrites its as-of date (macros/spark.sql) -#}
-    {%- elif lead_scoring.rescore_mode() == 'all' and not extra -%}
+    {%- elif mode == 'all' and not extra -%}
         {{ lead_scoring.empty_table(this) }}
     {%- else -%}
         delete from {{ this }}
-        where {{ lead_scoring.only_rescored('lead_id') }}
+        where {{ lead_scoring.only_rescored('lead_id', mode) }}
         {%- if extra %} and {{ extra }}{% endif %}
     {%- endif -%}
 {%- endmacro %}

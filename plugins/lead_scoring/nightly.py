@@ -266,13 +266,14 @@ def _row_counts(wh, models: list[DbtModel]) -> dict[str, int | None]:
 
 
 def _leads_rescored(wh, counts: dict[str, int | None]) -> int | None:
-    """How many leads the build's lead-level models recomputed (int_leads_to_rescore: the
-    changed ones, or every scored lead, ``counts`` of ``marts.lead_scores``; None before
-    the first build)."""
+    """For how many leads the build recomputed the lead-level input models
+    (int_leads_to_rescore: the changed ones, or every scored lead, ``counts`` of
+    ``marts.lead_scores``; None before the first build). The dated models bring every
+    lead to a new as-of date from those rows (macros/rescore.sql)."""
     if not wh.table_exists("intermediate", "int_leads_to_rescore"):
         return None
     mode, changed = wh.query_df(
-        "select max(case when lead_id = '_state' then rescore_mode end),"
+        "select max(case when lead_id = '_state' then inputs_mode end),"
         " sum(case when lead_id <> '_state' then 1 else 0 end)"
         " from intermediate.int_leads_to_rescore"
     ).iloc[0]

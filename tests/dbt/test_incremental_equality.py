@@ -8,9 +8,10 @@ Two warehouses per engine (DuckDB, PostgreSQL) get the same nightly loads
   everything; later days carry the decay state (int_subject_events_decayed), the first
   crossings (int_lead_thresholds_first_crossed) and the event staging forward. On days 3
   to 5 it runs twice as of the day, as the nightly and hourly runs do: before the day's
-  load arrives (every lead recomputed for the new date), then after it, recomputing only
-  the leads whose inputs the load changed (int_leads_to_rescore) and carrying every other
-  lead's lead-level rows;
+  load arrives (a new date: the input models recompute only the leads with new state rows
+  or an input dated where the score dates slid, the dated models every lead), then after
+  it, recomputing only the leads whose inputs the load changed (int_leads_to_rescore) and
+  carrying every other lead's lead-level rows;
 * the reference one runs the same commands with `--full-refresh`: every model that can be
   rebuilt is rebuilt from all of its inputs, every day.
 
@@ -99,7 +100,8 @@ class EqualityRun:
     days: tuple[int, ...]
     marts: dict[tuple[str, int], dict[str, pd.DataFrame]] = field(default_factory=dict)
     built_by: dict[tuple[str, int, str], str] = field(default_factory=dict)
-    rescored: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)  # mode, leads
+    # int_leads_to_rescore after a side's run of a day: rescore_mode, inputs_mode, leads
+    rescored: dict[tuple[str, int], tuple[str, str, int]] = field(default_factory=dict)
     scores: dict[int, pd.DataFrame] = field(default_factory=dict)  # incremental lead_scores
     contributions: dict[int, pd.DataFrame] = field(default_factory=dict)
     process: subprocess.Popen | None = None  # the dbt child under way (PostgreSQL)
@@ -128,12 +130,16 @@ def _built_by(warehouse: WarehouseUnderTest, state: str, key: str) -> str:
     return str(frame["state_built_by"].iloc[0])
 
 
-def _rescored(warehouse: WarehouseUnderTest) -> tuple[str, int]:
-    """int_leads_to_rescore after a run: its mode and how many leads it recomputed."""
+def _rescored(warehouse: WarehouseUnderTest) -> tuple[str, str, int]:
+    """int_leads_to_rescore after a run: its two modes (dated models, input models) and
+    for how many leads it recomputed the input rows."""
     with open_warehouse(warehouse.settings) as db:
-        frame = db.query_df("select lead_id, rescore_mode from intermediate.int_leads_to_rescore")
-    mode = frame.loc[frame["lead_id"] == "_state", "rescore_mode"].iloc[0]
-    return str(mode), int((frame["lead_id"] != "_state").sum())
+        frame = db.query_df(
+            "select lead_id, rescore_mode, inputs_mode from intermediate.int_leads_to_rescore"
+        )
+    marker = frame.loc[frame["lead_id"] == "_state"].iloc[0]
+    leads = int((frame["lead_id"] != "_state").sum())
+    return str(marker["rescore_mode"]), str(marker["inputs_mode"]), leads
 
 
 def _dbt(run: EqualityRun, warehouse: WarehouseUnderTest, command: str, as_of: str, args,
@@ -163,6 +169,7 @@ def _play(run: EqualityRun) -> None:
                 args = (*args, "--full-refresh")
             elif day in RESCORE_DAYS:
                 _dbt(run, warehouse, command, as_of, args, extra_vars)
+                run.rescored["new date", day] = _rescored(warehouse)
             warehouse.write_load(load)
             _dbt(run, warehouse, command, as_of, args, extra_vars)
             run.rescored[side, day] = _rescored(warehouse)
@@ -333,18 +340,27 @@ def test_incremental_side_carried_its_states(run):
         assert {run.built_by["reference", day, state] for day in run.days} == {"rebuild"}
 
 
-def test_same_day_runs_rescored_only_the_changed_leads(run):
-    """The second run of a rescore day recomputed some leads, not all of them (so the
-    equality above covers carried lead-level rows); every other run recomputed everyone."""
+def test_runs_recomputed_only_what_they_had_to(run):
+    """On a rescore day, the first run (a new date) recomputed the input rows of some
+    leads, not all, and the dated rows of every lead; the second (the same date, after
+    the load) recomputed both for some leads only. So the equality above covers carried
+    input rows and carried dated rows. The first day, the rules change and every
+    --full-refresh run recomputed everything."""
     leads = {day: len(frame) for day, frame in run.scores.items()}
+    new_date_inputs = 0
     for day in run.days:
-        mode, rescored = run.rescored["incremental", day]
-        assert run.rescored["reference", day] == ("all", 0), day
+        assert run.rescored["reference", day] == ("all", "all", 0), day
+        rescore_mode, inputs_mode, rescored = run.rescored["incremental", day]
         if day in RESCORE_DAYS:
-            assert mode == "changed", day
+            assert (rescore_mode, inputs_mode) == ("changed", "changed"), day
             assert 0 < rescored < leads[day], (day, rescored, leads[day])
+            rescore_mode, inputs_mode, rescored = run.rescored["new date", day]
+            assert (rescore_mode, inputs_mode) == ("all", "changed"), day
+            assert rescored < leads[day], (day, rescored, leads[day])
+            new_date_inputs += rescored
         else:
-            assert (mode, rescored) == ("all", 0), day
+            assert (rescore_mode, inputs_mode, rescored) == ("all", "all", 0), day
+    assert new_date_inputs > 0  # some new date recomputed some leads' input rows
 
 
 def test_scenario_changes_reached_the_marts(run):

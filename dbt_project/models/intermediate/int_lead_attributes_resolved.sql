@@ -2,8 +2,9 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ lead_scoring.clear_rescored() }}"
+    pre_hook="{{ lead_scoring.clear_rescored(kind='profiles') }}"
 ) }}
+{%- set mode = lead_scoring.rescore_mode('profiles') -%}
 {#- Grain: one row per lead, score date (offset_days, the same rows as
     int_lead_profiles_resolved) and attribute the lead has a value for: the
     attribute catalogue that signal_rules scores. Three kinds of attribute:
@@ -39,7 +40,7 @@
     ('annual_revenue', 'annual_revenue_text', 'annual_revenue', 'annual_revenue_updated_at'),
 ] -%}
 with profiles as (
-    select * from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved')) }} as rescored
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved'), mode) }} as rescored
 ),
 
 score_dates as (
@@ -56,7 +57,7 @@ target_accounts as (
     once). -#}
 job_titles as (
     select distinct job_title
-    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved')) }} as rescored
+    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved'), mode) }} as rescored
     where job_title is not null
 ),
 
@@ -77,7 +78,7 @@ title_matches as (
 
 email_domains_seen as (
     select distinct email_domain
-    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved')) }} as rescored
+    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved'), mode) }} as rescored
     where email_domain is not null
 ),
 
@@ -216,7 +217,7 @@ contact_attributes_ranked as (
     inner join {{ ref('int_contacts_mapped_to_leads') }} as mapped
         on mapped.contact_id = attributes.contact_id
     cross join score_dates
-    inner join {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved')) }} as lead_dates
+    inner join {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved'), mode) }} as lead_dates
         on lead_dates.lead_id = mapped.lead_id
         and lead_dates.offset_days = score_dates.offset_days
     where (attributes.valid_from is null or attributes.valid_from < score_dates.score_end_at)
@@ -271,7 +272,7 @@ company_attributes as (
         ranked.value_number,
         ranked.attribute_kind,
         ranked.observed_at
-    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved')) }} as lead_dates
+    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved'), mode) }} as lead_dates
     inner join company_attributes_ranked as ranked
         on ranked.account_id = lead_dates.account_id
         and ranked.offset_days = lead_dates.offset_days

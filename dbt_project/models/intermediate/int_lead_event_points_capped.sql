@@ -6,22 +6,21 @@
 ) }}
 {#- Grain: one row per lead and event type. Points are the event type's weight
     times its decayed count, summed over the lead's subjects (CRM contact,
-    merged duplicates, product user), then capped at the type's max_points in
-    absolute value: the cap applies after the sum. points_0 is as of the as-of
-    date, points_7 and points_30 as of 7 and 30 days before it (null: no event
-    yet then). The decayed count at a score date comes from the state's
-    forward-decayed count: landmark_count x 0.5 ^ ((score date - landmark
-    date) / half-life). Keys and numbers only (5M rows at 1M leads): readers
-    join the labels from event_weights. Grouped by the event type's number,
-    not its name (macros/carried_state.sql says why). -#}
+    merged duplicates, product user: int_lead_event_counts_summed), then
+    capped at the type's max_points in absolute value: the cap applies after
+    the sum. points_0 is as of the as-of date, points_7 and points_30 as of 7
+    and 30 days before it (null: no event yet then). The decayed count at a
+    score date comes from the state's forward-decayed count: landmark_count x
+    0.5 ^ ((score date - landmark date) / half-life), so a later date is one
+    multiplication per row, with no join through the subjects. Keys and
+    numbers only (5M rows at 1M leads): readers join the labels from
+    event_weights. -#}
+{%- set mode = lead_scoring.rescore_mode() -%}
 {%- set offsets = lead_scoring.score_offsets() -%}
 {%- set as_of_day = modules.datetime.date.fromisoformat(lead_scoring.as_of_date()) -%}
-with decayed as (
-    select * from {{ ref('int_subject_events_decayed') }}
-),
-
-subjects as (
-    select * from {{ lead_scoring.rescored_rows(ref('int_event_subjects_resolved')) }} as rescored
+with summed as (
+    select *
+    from {{ lead_scoring.rescored_rows(ref('int_lead_event_counts_summed'), mode) }} as rescored
 ),
 
 event_weights as (
@@ -34,22 +33,6 @@ landmark as (
     select landmark_date
     from {{ ref('int_subject_events_decayed') }}
     where event_source = '{{ lead_scoring.state_marker() }}'
-),
-
-summed as (
-    select
-        subjects.lead_id,
-        decayed.event_type_number,
-        {%- for offset in offsets %}
-        sum(decayed.landmark_count_{{ offset }}) as landmark_count_{{ offset }},
-        {%- endfor %}
-        cast(sum(decayed.event_count) as bigint) as event_count,
-        max(decayed.last_occurred_at) as last_occurred_at
-    from decayed
-    inner join subjects
-        on subjects.event_source = decayed.event_source
-        and subjects.subject_id = decayed.subject_id
-    group by subjects.lead_id, decayed.event_type_number
 ),
 
 pointed as (

@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ lead_scoring.clear_rescored() }}"
+    pre_hook="{{ lead_scoring.clear_rescored(kind='profiles') }}"
 ) }}
 {#- Grain: one row per lead as of the as-of date (offset_days 0), plus one
     per earlier score date (7 and 30 days before) where the lead's profile may
@@ -13,11 +13,14 @@
     readers use the offset-0 row for them (int_lead_scores_combined).
     Progressive profiling: each field is the latest non-empty value recorded
     up to that day; a merged duplicate's values fill the survivor's gaps.
-    <field>_updated_at says when the value used was recorded. -#}
+    <field>_updated_at says when the value used was recorded. An input model
+    (macros/rescore.sql): nothing in a row depends on the as-of date but which
+    versions it counts, so a later run carries the rows of a lead none of
+    whose inputs is dated in a stretch its score dates slid over. -#}
 {%- set contact_fields = ['email', 'email_domain', 'job_title', 'country_code', 'account_id',
                           'lead_source', 'bant_budget', 'bant_authority', 'bant_need',
                           'bant_timeline'] -%}
-{%- set mode = lead_scoring.rescore_mode() -%}
+{%- set mode = lead_scoring.rescore_mode('profiles') -%}
 {%- set company_fields = ['domain', 'industry', 'employee_count', 'annual_revenue',
                           'country_code', 'is_target_account'] -%}
 with score_dates as (
@@ -108,7 +111,7 @@ company_versions as (
     where versions.account_id in (
         select companies.account_id from {{ ref('stg_crm__companies') }} as companies
     )
-    {%- if mode == 'changed' %}
+    {%- if mode != 'all' %}
         and versions.account_id in (select contact_versions.account_id from contact_versions)
     {%- endif %}
 ),
@@ -138,7 +141,6 @@ joined as (
     select
         lead_profiles.lead_id,
         lead_profiles.offset_days,
-        score_dates.score_date,
         leads.lead_created_at,
         lead_profiles.email,
         lead_profiles.email_domain,
@@ -171,8 +173,6 @@ joined as (
     from lead_profiles
     inner join leads
         on leads.lead_id = lead_profiles.lead_id
-    inner join score_dates
-        on score_dates.offset_days = lead_profiles.offset_days
     left join company_profiles
         on company_profiles.account_id = lead_profiles.account_id
         and company_profiles.offset_days = lead_profiles.offset_days

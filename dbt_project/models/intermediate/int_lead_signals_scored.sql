@@ -2,8 +2,9 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ lead_scoring.clear_rescored() }}"
+    pre_hook="{{ lead_scoring.clear_rescored(kind='profiles') }}"
 ) }}
+{%- set mode = lead_scoring.rescore_mode('profiles') -%}
 {#- Grain: one row per lead, score date (offset_days) and signal_rules row the
     lead matches. A rule tests one attribute of int_lead_attributes_resolved:
     equals (the value is the rule's value), between (min_value <= the value as
@@ -41,7 +42,7 @@ with rules as (
 
 equals_matches as (
     {{ matched_columns }}
-    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved')) }} as attributes
+    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved'), mode) }} as attributes
     inner join rules
         on rules.attribute = attributes.attribute
         and rules.value = attributes.attribute_value
@@ -50,7 +51,7 @@ equals_matches as (
 
 between_matches as (
     {{ matched_columns }}
-    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved')) }} as attributes
+    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved'), mode) }} as attributes
     inner join rules
         on rules.attribute = attributes.attribute
     where rules.transform = 'between'
@@ -61,7 +62,7 @@ between_matches as (
 
 present_matches as (
     {{ matched_columns }}
-    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved')) }} as attributes
+    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved'), mode) }} as attributes
     inner join rules
         on rules.attribute = attributes.attribute
     where rules.transform = 'present'
@@ -79,7 +80,7 @@ missing_attributes_held as (
         attributes.lead_id,
         attributes.offset_days,
         missing_rules.signal
-    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved')) }} as attributes
+    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved'), mode) }} as attributes
     inner join missing_rules
         on missing_rules.attribute = attributes.attribute
 ),
@@ -95,7 +96,7 @@ missing_matches as (
         missing_rules.points,
         missing_rules.reason_label,
         cast(null as {{ dbt.type_timestamp() }}) as observed_at
-    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved')) }} as lead_dates
+    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved'), mode) }} as lead_dates
     cross join missing_rules
     left join missing_attributes_held as held
         on held.lead_id = lead_dates.lead_id
