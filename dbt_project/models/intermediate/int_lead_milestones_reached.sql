@@ -4,6 +4,7 @@
     on_schema_change='sync_all_columns',
     pre_hook="{{ lead_scoring.clear_rescored() }}"
 ) }}
+{%- set mode = lead_scoring.rescore_mode() -%}
 {#- Grain: one row per scored lead as of the as-of date: when it first crossed
     the SDR-ready threshold (in lead_score_history up to the as-of date, with
     the current thresholds: int_lead_thresholds_first_crossed), whether
@@ -20,7 +21,7 @@
     directly and through int_lead_nurture_tracks_assigned. -#}
 {%- set as_of = lead_scoring.as_of_date_sql() -%}
 with scores as (
-    select * from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined')) }} as rescored
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined'), mode) }} as rescored
 ),
 
 score_end as (

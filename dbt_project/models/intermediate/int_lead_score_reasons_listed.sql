@@ -4,6 +4,7 @@
     on_schema_change='sync_all_columns',
     pre_hook="{{ lead_scoring.clear_rescored() }}"
 ) }}
+{%- set mode = lead_scoring.rescore_mode() -%}
 {#- Grain: one row per scored lead: score_reasons, its top signals by absolute
     points (at most lead_scoring__max_score_reasons, under 1,024 characters),
     e.g. "+25 created a document (2d ago); -15 careers page (5d ago)".
@@ -14,12 +15,12 @@
     lead's signals is a statement of its own, so lead_scores only joins (at
     10M leads the two in one statement ran out of DuckDB's memory). -#}
 with contributions as (
-    select * from {{ lead_scoring.rescored_rows(ref('lead_score_contributions')) }} as rescored
+    select * from {{ lead_scoring.rescored_rows(ref('lead_score_contributions'), mode) }} as rescored
 ),
 
 leads as (
     select lead_id
-    from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined')) }} as rescored
+    from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined'), mode) }} as rescored
 ),
 
 ranked as (

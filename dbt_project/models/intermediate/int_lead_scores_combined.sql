@@ -4,6 +4,7 @@
     on_schema_change='sync_all_columns',
     pre_hook="{{ lead_scoring.clear_rescored() }}"
 ) }}
+{%- set mode = lead_scoring.rescore_mode() -%}
 {#- Grain: one row per scored lead as of the as-of date. Fit (profile) and pain
     (behavior, plus pain-kind attribute signals) kept apart and summed; gains against the scores 7 and 30 days
     earlier (0 for a lead that did not exist yet); grades, quadrant, cold flag
@@ -25,13 +26,13 @@ with signals_by_lead as (
             as attribute_pain_{{ offset }},
         {%- endfor %}
         max(case when offset_days = 0 then observed_at end) as profile_changed_at
-    from {{ lead_scoring.rescored_rows(ref('int_lead_signals_scored')) }} as rescored
+    from {{ lead_scoring.rescored_rows(ref('int_lead_signals_scored'), mode) }} as rescored
     group by lead_id
 ),
 
 personas as (
     select lead_id, attribute_value as persona
-    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved')) }} as rescored
+    from {{ lead_scoring.rescored_rows(ref('int_lead_attributes_resolved'), mode) }} as rescored
     where offset_days = 0 and attribute = 'persona'
 ),
 
@@ -44,7 +45,7 @@ dated_profiles as (
         max(case when offset_days = {{ offset }} then 1 else 0 end) as has_profile_{{ offset }}
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
-    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved')) }} as rescored
+    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved'), mode) }} as rescored
     where offset_days > 0
     group by lead_id
 ),
@@ -65,7 +66,7 @@ pain_by_lead as (
                  when event_weights.product_milestone = 'activated' then 2
                  when event_weights.product_milestone = 'trial' then 1
                  else 0 end) as product_milestone_rank
-    from {{ lead_scoring.rescored_rows(ref('int_lead_event_points_capped')) }} as pain_points
+    from {{ lead_scoring.rescored_rows(ref('int_lead_event_points_capped'), mode) }} as pain_points
     inner join {{ ref('event_weights') }} as event_weights
         on event_weights.event_type = pain_points.event_type
     group by pain_points.lead_id
@@ -103,7 +104,7 @@ rounded as (
         pain_by_lead.last_scored_event_at,
         coalesce(pain_by_lead.has_mql_event, 0) = 1 as has_mql_event,
         coalesce(pain_by_lead.product_milestone_rank, 0) as product_milestone_rank
-    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved')) }} as profiles
+    from {{ lead_scoring.rescored_rows(ref('int_lead_profiles_resolved'), mode) }} as profiles
     left join signals_by_lead
         on signals_by_lead.lead_id = profiles.lead_id
     left join personas

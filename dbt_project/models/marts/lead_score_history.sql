@@ -6,12 +6,13 @@
     on_schema_change='append_new_columns',
     full_refresh=false
 ) }}
+{%- set mode = lead_scoring.rescore_mode() -%}
 {#- Grain: one row per lead per as-of date. Each run replaces the rows of its
     own as-of date (of the leads it rescores: macros/rescore.sql), so re-running
     a date rewrites that date only. Kept through
     --full-refresh: it is the record of when leads first crossed thresholds. -#}
 with scores as (
-    select * from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined')) }} as rescored
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined'), mode) }} as rescored
 ),
 
 history as (

@@ -4,24 +4,25 @@
     on_schema_change='sync_all_columns',
     pre_hook="{{ lead_scoring.clear_rescored() }}"
 ) }}
+{%- set mode = lead_scoring.rescore_mode() -%}
 {#- Grain: one row per clean lead (CRM contact that is neither quarantined nor
     a merged duplicate), as of the as-of date. Read by the CRM sync and the
     run report (data-contracts.md section 4). -#}
 with scores as (
-    select * from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined')) }} as rescored
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_scores_combined'), mode) }} as rescored
 ),
 
 milestones as (
-    select * from {{ lead_scoring.rescored_rows(ref('int_lead_milestones_reached')) }} as rescored
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_milestones_reached'), mode) }} as rescored
 ),
 
 tracks as (
     select *
-    from {{ lead_scoring.rescored_rows(ref('int_lead_nurture_tracks_assigned')) }} as rescored
+    from {{ lead_scoring.rescored_rows(ref('int_lead_nurture_tracks_assigned'), mode) }} as rescored
 ),
 
 reasons as (
-    select * from {{ lead_scoring.rescored_rows(ref('int_lead_score_reasons_listed')) }} as rescored
+    select * from {{ lead_scoring.rescored_rows(ref('int_lead_score_reasons_listed'), mode) }} as rescored
 ),
 
 final as (
