@@ -112,36 +112,29 @@ new_events as (
     )
 {%- endset %}
 
-company_inputs_slid_over as (
-    select company_changes.account_id
+{#- Companies, then contacts, with a version or custom attribute dated in those
+    stretches (a first version counts from its record's creation too). -#}
+{%- for key, versions, attributes in [
+        ('account_id', 'int_company_versions_captured', 'stg_crm__company_attributes'),
+        ('contact_id', 'int_contact_versions_captured', 'stg_crm__contact_attributes')] %}
+{{ 'company' if key == 'account_id' else 'contact' }}_inputs_slid_over as (
+    select changes.{{ key }}
     from (
-        select account_id, updated_at as changed_at
-        from {{ ref('int_company_versions_captured') }}
+        select {{ key }}, updated_at as changed_at
+        from {{ ref(versions) }}
         union all
-        select account_id, created_at
-        from {{ ref('int_company_versions_captured') }}
+        select {{ key }}, created_at
+        from {{ ref(versions) }}
         union all
-        select account_id, valid_from
-        from {{ ref('stg_crm__company_attributes') }}
-    ) as company_changes
+        select {{ key }}, valid_from
+        from {{ ref(attributes) }}
+    ) as changes
     cross join scored_marker
-    where {{ slid | replace('changed_at', 'company_changes.changed_at') }}
+    where {{ slid | replace('changed_at', 'changes.changed_at') }}
+    {%- if not loop.last %}
 ),
-
-contact_inputs_slid_over as (
-    select contact_changes.contact_id
-    from (
-        select contact_id, updated_at as changed_at
-        from {{ ref('int_contact_versions_captured') }}
-        union all
-        select contact_id, created_at
-        from {{ ref('int_contact_versions_captured') }}
-        union all
-        select contact_id, valid_from
-        from {{ ref('stg_crm__contact_attributes') }}
-    ) as contact_changes
-    cross join scored_marker
-    where {{ slid | replace('changed_at', 'contact_changes.changed_at') }}
+    {%- endif %}
+{%- endfor %}
     union all
     select named.contact_id
     from (
