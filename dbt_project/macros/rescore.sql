@@ -3,10 +3,9 @@
     The lead-level models are of two kinds. Input models (the resolved
     profiles and attributes and the matched signals, kind 'profiles'; the
     summed event counts, kind 'inputs') hold what a lead's inputs say on each
-    score date; dated
-    models (kind 'scores': points, combined scores, contributions, reasons,
-    milestones, lead_scores, history) bring those to the as-of date: decay,
-    gains, ages, grades.
+    score date; dated models (kind 'scores': points, combined scores,
+    contributions, reasons, milestones, lead_scores, history) bring those to
+    the as-of date: decay, gains, ages, grades.
 
     A run as of the same date and under the same rules as the last completed
     scoring (an hourly run, or a rerun) recomputes both kinds only for the
@@ -78,7 +77,7 @@
     `extra` narrows the delete (lead_score_history: the as-of date's rows);
     `kind` is the model's (rescore_mode). -#}
 {% macro clear_rescored(extra=none, kind='scores') -%}
-    {%- set mode = lead_scoring.rescore_mode(kind) if is_incremental() else 'all' -%}
+    {%- set mode = lead_scoring.rescore_mode(kind) -%}
     {%- if not is_incremental() or (extra and target.type == 'spark') -%}
         {#- Spark: a dated model overwrites its as-of date (macros/spark.sql) -#}
     {%- elif mode == 'all' and not extra -%}

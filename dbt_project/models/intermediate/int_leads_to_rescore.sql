@@ -36,6 +36,15 @@
 {%- if target.type == 'spark' -%}{%- set scored, previous = none, none -%}{%- endif %}
 {#- --full-refresh rebuilds every lead-level model from all of its inputs. -#}
 {%- if flags.FULL_REFRESH -%}{%- set scored, previous = none, none -%}{%- endif %}
+{#- Whether the score dates moved since the last scoring (a later date): only
+    then can an input be dated in a stretch they slid over. -#}
+{%- set slid_dates = false -%}
+{%- if execute and scored is not none -%}
+    {%- set found = run_query("select as_of_date from " ~ scored
+        ~ " where lead_id = '" ~ marker ~ "'") -%}
+    {%- set slid_dates = found.rows | length == 1
+        and (found.rows[0][0] | string)[:10] != lead_scoring.as_of_date() -%}
+{%- endif %}
 -- depends_on: {{ ref('int_lead_inputs_fingerprinted') }}
 -- depends_on: {{ ref('int_event_subjects_resolved') }}
 -- depends_on: {{ ref('int_contacts_mapped_to_leads') }}
@@ -99,9 +108,11 @@ new_events as (
         and decayed.event_source <> '{{ marker }}'
 ),
 
+{%- if slid_dates %}
+
 {#- The stretches the score dates slid over since that scoring: for each offset,
-    from the end of that scoring's score date to the end of this run's (empty on
-    the same date). `changed_at` stands for the time tested. -#}
+    from the end of that scoring's score date to the end of this run's (built
+    only when they moved). `changed_at` stands for the time tested. -#}
 {%- set slid -%}
     (
     {%- for offset in lead_scoring.score_offsets() %}
@@ -114,10 +125,10 @@ new_events as (
 
 {#- Companies, then contacts, with a version or custom attribute dated in those
     stretches (a first version counts from its record's creation too). -#}
-{%- for key, versions, attributes in [
-        ('account_id', 'int_company_versions_captured', 'stg_crm__company_attributes'),
-        ('contact_id', 'int_contact_versions_captured', 'stg_crm__contact_attributes')] %}
-{{ 'company' if key == 'account_id' else 'contact' }}_inputs_slid_over as (
+{%- for name, key, versions, attributes in [
+        ('company', 'account_id', 'int_company_versions_captured', 'stg_crm__company_attributes'),
+        ('contact', 'contact_id', 'int_contact_versions_captured', 'stg_crm__contact_attributes')] %}
+{{ name }}_inputs_slid_over as (
     select changes.{{ key }}
     from (
         select {{ key }}, updated_at as changed_at
@@ -155,6 +166,7 @@ slid_over as (
     inner join {{ ref('int_contacts_mapped_to_leads') }} as mapped
         on mapped.contact_id = contact_inputs_slid_over.contact_id
 ),
+{%- endif %}
 
 {%- if previous is not none %}
 unfinished as (
@@ -175,8 +187,10 @@ leads as (
         select lead_id, 1 as profile_changed from changed_inputs
         union all
         select lead_id, 0 from new_events
+        {%- if slid_dates %}
         union all
         select lead_id, 1 from slid_over
+        {%- endif %}
         {%- if previous is not none %}
         union all
         select lead_id, 1 from unfinished
