@@ -30,6 +30,52 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Two CTEs, own_crm_owners and held_in_crm, that lead_routing and
+    lead_follow_ups share (docs/routing.md, "The follow-up SLA"). own_crm_owners:
+    the CRM owners this routing gave each lead on any date of `routed` (rows of
+    lead_routing; none when `routed` is none), as recorded or as the roster now
+    says: the sync writes them to the CRM, so the extract reads them back; a
+    later date's too when an earlier date is run again. held_in_crm: the leads
+    whose contact's owner is set and is none of them, i.e. someone holds the
+    lead in the CRM. Reads the CTEs crm_owners (int_crm_owners_mapped_to_reps)
+    and reps (int_sales_reps_resolved). -#}
+{% macro held_in_crm_ctes(routed) -%}
+own_crm_owners as (
+    {%- if routed is not none %}
+    select routed.lead_id, routed.crm_owner_id as owner_id
+    from {{ routed }} as routed
+    where routed.rep_id is not null
+        and routed.routing_rule <> 'crm_owner'
+        and routed.crm_owner_id is not null
+    union
+    select routed.lead_id, reps.crm_owner_id as owner_id
+    from {{ routed }} as routed
+    inner join reps
+        on reps.rep_id = routed.rep_id
+    where routed.routing_rule <> 'crm_owner'
+        and reps.crm_owner_id is not null
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as lead_id,
+        cast(null as {{ dbt.type_string() }}) as owner_id
+    where 1 = 0
+    {%- endif %}
+),
+
+held_in_crm as (
+    select
+        crm_owners.record_id as lead_id,
+        crm_owners.owner_id,
+        crm_owners.rep_id
+    from crm_owners
+    left join own_crm_owners
+        on own_crm_owners.lead_id = crm_owners.record_id
+        and own_crm_owners.owner_id = crm_owners.owner_id
+    where crm_owners.record_type = 'contact'
+        and own_crm_owners.lead_id is null
+)
+{%- endmacro %}
+
 {#- The columns of routing_rules that lead_routing knows. A rule on any other
     field (a column added to seeds/routing_rules.csv) stops the build with an
     error naming it, instead of the condition being silently ignored. -#}

@@ -8,8 +8,9 @@
     breached: sla_due_at has passed without one; open: neither yet.
     reassign_due: the lead's current assignment (not a CRM owner's) still has
     no follow-up when lead_scoring__sla_reassign_after_hours more hours have
-    passed after sla_due_at, and nobody gave the lead another owner in the CRM
-    since; lead_routing then gives the lead another rep. -#}
+    passed after sla_due_at, and the contact's owner in the CRM is none this
+    routing ever gave the lead (the same rule as lead_routing's); lead_routing
+    then gives the lead another rep. -#}
 {%- set day_end = lead_scoring.score_end_at_sql(0) -%}
 with assignments as (
     select
@@ -31,18 +32,19 @@ clocks as (
     {{ lead_scoring.assignment_follow_ups_sql('assignments') }}
 ),
 
-{#- Leads whose contact has an owner in the CRM other than the one this
-    routing gave them (as recorded, or as the roster now says). -#}
-held_in_crm as (
-    select owners.record_id as lead_id, owners.owner_id
-    from {{ ref('int_crm_owners_mapped_to_reps') }} as owners
-    where owners.record_type = 'contact'
+crm_owners as (
+    select record_type, record_id, owner_id, rep_id
+    from {{ ref('int_crm_owners_mapped_to_reps') }}
 ),
 
-roster_owner_ids as (
+reps as (
     select rep_id, crm_owner_id
     from {{ ref('int_sales_reps_resolved') }}
 ),
+
+{#- Leads someone holds in the CRM: an owner none of this routing's (as
+    lead_routing decides it). -#}
+{{ lead_scoring.held_in_crm_ctes(ref('lead_routing')) }},
 
 statuses as (
     select
@@ -52,18 +54,10 @@ statuses as (
             when clocks.sla_due_at <= {{ day_end }} then 'breached'
             else 'open'
         end as sla_status,
-        coalesce(
-            held_in_crm.owner_id is not null
-            and (clocks.crm_owner_id is null or held_in_crm.owner_id <> clocks.crm_owner_id)
-            and (roster_owner_ids.crm_owner_id is null
-                or held_in_crm.owner_id <> roster_owner_ids.crm_owner_id),
-            false
-        ) as is_held_by_another_owner
+        held_in_crm.lead_id is not null as is_held_by_another_owner
     from clocks
     left join held_in_crm
         on held_in_crm.lead_id = clocks.lead_id
-    left join roster_owner_ids
-        on roster_owner_ids.rep_id = clocks.rep_id
 ),
 
 final as (

@@ -181,45 +181,9 @@ overdue_assignments as (
         and routing_rule <> 'crm_owner'
 ),
 
-{#- The CRM owners this routing gave each lead, on any date (as recorded, or as
-    the roster now says): the sync writes them to the CRM, so the extract reads
-    them back; a later date's too when an earlier date is run again. -#}
-own_crm_owners as (
-    {%- if has_history %}
-    select routed.lead_id, routed.crm_owner_id as owner_id
-    from {{ this }} as routed
-    where routed.rep_id is not null
-        and routed.routing_rule <> 'crm_owner'
-        and routed.crm_owner_id is not null
-    union
-    select routed.lead_id, reps.crm_owner_id as owner_id
-    from {{ this }} as routed
-    inner join reps
-        on reps.rep_id = routed.rep_id
-    where routed.routing_rule <> 'crm_owner'
-        and reps.crm_owner_id is not null
-    {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as lead_id,
-        cast(null as {{ dbt.type_string() }}) as owner_id
-    where 1 = 0
-    {%- endif %}
-),
-
-{#- Leads someone holds in the CRM: the contact's owner is set and is none of
-    the owners this routing gave the lead. -#}
-held_in_crm as (
-    select
-        crm_owners.record_id as lead_id,
-        crm_owners.owner_id,
-        crm_owners.rep_id
-    from crm_owners
-    left join own_crm_owners
-        on own_crm_owners.lead_id = crm_owners.record_id
-        and own_crm_owners.owner_id = crm_owners.owner_id
-    where crm_owners.record_type = 'contact'
-        and own_crm_owners.lead_id is null
-),
+{#- Leads someone holds in the CRM (held_in_crm), against the owners this
+    routing gave them on any earlier run ({{ this }}). -#}
+{{ lead_scoring.held_in_crm_ctes(this if has_history else none) }},
 
 {#- ---- Today's candidates, in priority order. ---- -#}
 candidates as (
