@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from lead_scoring.settings import Settings
-from lead_scoring.warehouse import Warehouse, WarehouseError
+from lead_scoring.warehouse import Warehouse, WarehouseError, spark_conf
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,15 @@ def test_an_unreachable_thrift_server_is_named(tmp_path):
     )
     with pytest.raises(WarehouseError, match=f"Spark Thrift server at 127.0.0.1:{port}"):
         Warehouse(settings)
+
+
+def test_the_stages_spark_session_takes_the_dbt_profiles_settings(monkeypatch, tmp_path):
+    """One list: the spark target's server_side_parameters, with the home and env vars."""
+    monkeypatch.setenv("LEAD_SCORING_SPARK_DRIVER_MEMORY", "7g")
+    conf = spark_conf(Settings(home=tmp_path, warehouse="spark"))
+    assert conf["spark.driver.memory"] == "7g"
+    assert conf["spark.master"] == "local[2]"  # the profile's default
+    assert conf["spark.sql.warehouse.dir"] == f"{tmp_path}/spark/warehouse"
+    java_options = conf["spark.driver.extraJavaOptions"]
+    assert f"-Dderby.system.home={tmp_path}/spark/metastore" in java_options
+    assert conf["spark.sql.ansi.enabled"] == "false"

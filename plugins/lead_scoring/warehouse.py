@@ -296,27 +296,27 @@ def _columns_ddl(df: pd.DataFrame, kind: str) -> str:
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
-    """The local Spark session's settings: the same as the ``spark`` target of
-    dbt_project/profiles.yml (keep them together), so the stages and dbt, in one process,
-    share one session, warehouse directory and metastore."""
-    spark_dir = settings.home / "spark"
-    env = os.environ.get
-    return {
-        "spark.master": env("LEAD_SCORING_SPARK_MASTER", "local[2]"),
-        "spark.driver.memory": env("LEAD_SCORING_SPARK_DRIVER_MEMORY", "4g"),
-        "spark.sql.shuffle.partitions": env("LEAD_SCORING_SPARK_SHUFFLE_PARTITIONS", "2"),
-        "spark.sql.session.timeZone": "UTC",
-        # as dbt-spark's sessions; a Thrift server needs it at start (a client's setting
-        # does not reach its sessions)
-        "spark.sql.ansi.enabled": "false",
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.log.level": "ERROR",  # Spark's own warnings stay out of the task logs
-        "spark.sql.warehouse.dir": str(spark_dir / "warehouse"),
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir / 'metastore'}"
-        f" -Dderby.stream.error.file={spark_dir / 'derby.log'}",
-    }
+    """The local Spark session's settings: the ``server_side_parameters`` of the ``spark``
+    target in dbt_project/profiles.yml, rendered as dbt renders them (``env_var``, with
+    ``LEAD_SCORING_HOME`` the settings' home). One list, so the stages and dbt, in one
+    process, share one session, warehouse directory and metastore, and a Thrift server
+    started here (``thrift_server_command``) gets the same."""
+    import jinja2
+    import yaml
+
+    environment = {**os.environ, "LEAD_SCORING_HOME": str(settings.home)}
+
+    def env_var(name: str, default: str | None = None) -> str:
+        if name not in environment and default is None:
+            raise KeyError(f"dbt_project/profiles.yml reads env var {name}, which is not set")
+        return environment.get(name, default)
+
+    jinja = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    jinja.filters["as_number"] = lambda value: value
+    text = (settings.dbt_project_dir / "profiles.yml").read_text()
+    profile = yaml.safe_load(jinja.from_string(text).render(env_var=env_var))
+    parameters = profile["lead_scoring"]["outputs"]["spark"]["server_side_parameters"]
+    return {key: str(value) for key, value in parameters.items()}
 
 
 def spark_session(settings: Settings):
