@@ -18,9 +18,9 @@ from lead_scoring.bench import (
     HISTORY_ID_OFFSET,
     BenchConfigError,
     _sections,
-    _settings,
     _size,
     bench_history,
+    bench_settings,
     replicate,
     run_dbt,
     run_floor,
@@ -107,7 +107,7 @@ def test_floor_table_of_the_full_run_equals_that_dates_dbt_scores(kept_run):
 def test_floor_query_equals_marts_after_the_incremental_run(kept_run):
     """Every lead's fit, pain and lead score, and every account's score, as in the marts."""
     _, home = kept_run
-    run_floor(_settings(home), END_DATE)
+    run_floor(bench_settings(home), END_DATE)
     floor = _frame(home, "select * from main.scoring_floor")
     leads = _frame(home, "select lead_id, account_id, fit_score, pain_score, lead_score"
                          " from marts.lead_scores")  # fmt: skip
@@ -183,7 +183,7 @@ def test_doubled_history_is_scored_like_the_floor(kept_run, tmp_path, capsys):
     originals = staged.set_index("event_id").loc[doubled["event_id"] - HISTORY_ID_OFFSET]
     days = originals["occurred_at"].to_numpy() - doubled["occurred_at"].to_numpy()
     assert len(doubled) > 1000 and len(set(days)) == 1 and days[0] > pd.Timedelta(days=30)
-    run_floor(_settings(home), END_DATE + timedelta(days=1))
+    run_floor(bench_settings(home), END_DATE + timedelta(days=1))
     floor = _frame(home, "select lead_id, fit_score, pain_score, lead_score"
                          " from main.scoring_floor where row_kind = 'lead'")  # fmt: skip
     leads = _frame(home, "select lead_id, fit_score, pain_score, lead_score from marts.lead_scores")
@@ -196,7 +196,7 @@ def test_copies_multiply_the_dataset_and_score_like_the_original(kept_run, tmp_p
     exactly like its original."""
     home = tmp_path / "copies"
     shutil.copytree(kept_run[1], home, ignore=shutil.ignore_patterns("crm_sandbox", "reports"))
-    settings = _settings(home)
+    settings = bench_settings(home)
     replicate(settings, 3)
     run_dbt(settings, END_DATE, "run", "--full-refresh")
     scores = _frame(home, "select lead_id, fit_score, pain_score, lead_score, score_reasons,"
@@ -233,7 +233,7 @@ def test_routing_days_measure_the_sla_against_the_simulated_team(tmp_path, capsy
     # nights 2 and 3 sent some moved leads, not every one whose stored score changed
     assert figures["crm_rows_sent_next_day"] > 0
     assert 0 < figures["crm_rows_material_share"] < 1
-    settings = _settings(home)
+    settings = bench_settings(home)
     truth = load_follow_ups(settings, truth=True)
     assignments = _frame(home, "select lead_id, rep_id, crm_owner_id, assigned_at"
                                " from marts.lead_routing where rep_id is not null")  # fmt: skip
@@ -274,9 +274,9 @@ E2E_KEYS = {
 def _scored_home(root: Path, leads: int, accounts: int, events: int):
     """A home as the scoring section leaves it: simulated up to END_DATE, extracted from the
     CRM sandbox over HTTP, gated, and scored as of the last whole day."""
-    from lead_scoring.bench import _simulated_home
+    from lead_scoring.bench import simulated_home
 
-    settings = _settings(_simulated_home(root, leads, accounts, events))
+    settings = bench_settings(simulated_home(root, leads, accounts, events))
     run_dbt(settings, END_DATE, "seed")
     run_dbt(settings, END_DATE - timedelta(days=1), "run")
     return settings

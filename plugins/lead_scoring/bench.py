@@ -117,10 +117,10 @@ def bench() -> None:
                 from lead_scoring.quality.bench import bench_quality
 
                 bench_quality(leads=leads)
-                home = _simulated_home(root, leads, accounts, events)
+                home = simulated_home(root, leads, accounts, events)
                 _quality_eval(home)
             elif section == "scoring":
-                home = _simulated_home(root, leads, accounts, events)
+                home = simulated_home(root, leads, accounts, events)
                 figures |= bench_scoring(home, copies)
             elif section == "spark":
                 from lead_scoring.spark_bench import bench_spark
@@ -128,16 +128,18 @@ def bench() -> None:
                 if "scoring_incremental_s" not in figures:  # copies: no next day to compare
                     log.info("bench: section spark skipped (LEAD_SCORING_BENCH_COPIES)")
                     continue
-                home = _simulated_home(root, leads, accounts, events)
-                figures |= bench_spark(_settings(home), END_DATE, figures.get("scoring_full_s"))
+                home = simulated_home(root, leads, accounts, events)
+                figures |= bench_spark(
+                    bench_settings(home), END_DATE, figures.get("scoring_full_s")
+                )
             elif section == "incremental":
                 from lead_scoring.incremental_bench import bench_end_to_end
 
                 if "scoring_incremental_s" not in figures:  # copies: no next day to go on from
                     log.info("bench: section incremental skipped (LEAD_SCORING_BENCH_COPIES)")
                     continue
-                home = _simulated_home(root, leads, accounts, events)
-                figures |= bench_end_to_end(_settings(home))
+                home = simulated_home(root, leads, accounts, events)
+                figures |= bench_end_to_end(bench_settings(home))
                 figures |= bench_history(home, figures["scoring_incremental_s"])
             elif section == "routing":
                 from lead_scoring.routing_bench import bench_routing
@@ -173,11 +175,11 @@ def bench() -> None:
 
 
 # -- the simulated dataset (shared by the quality evaluation and the scoring section) -------
-def _settings(home: Path) -> Settings:
+def bench_settings(home: Path) -> Settings:
     return replace(Settings(), home=home, warehouse="duckdb", product_db_url=None)
 
 
-def _simulated_home(root: Path, leads: int, accounts: int, events: int) -> Path:
+def simulated_home(root: Path, leads: int, accounts: int, events: int) -> Path:
     """Simulate, extract over HTTP from the CRM sandbox and run the gate, once per bench run."""
     home = root / "simulated"
     if (home / "warehouse.duckdb").exists():
@@ -186,7 +188,7 @@ def _simulated_home(root: Path, leads: int, accounts: int, events: int) -> Path:
     from lead_scoring.simulator import simulate
     from lead_scoring.sources.extract import CrmSource, extract
 
-    settings = _settings(home)
+    settings = bench_settings(home)
     started = time.monotonic()
     simulate(settings, leads=leads, accounts=accounts, events=events, end_date=END_DATE, seed=7)
     emit("scoring_simulate_s", round(time.monotonic() - started, 1))
@@ -194,7 +196,7 @@ def _simulated_home(root: Path, leads: int, accounts: int, events: int) -> Path:
     with start_sandbox(settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10**7) as sb:
         extract(settings, CrmSource(sb.hubspot_url, sb.token, max_requests_per_second=10_000))
     emit("scoring_extract_s", round(time.monotonic() - started, 1))
-    _gate(settings, END_DATE, "bench-day-1", "scoring_gate_s", "dq_full_gate_peak_rss_mb")
+    timed_gate(settings, END_DATE, "bench-day-1", "scoring_gate_s", "dq_full_gate_peak_rss_mb")
     return home
 
 
@@ -211,7 +213,7 @@ def bench_env() -> dict[str, str]:
 GATE_SECONDS: dict[str, float] = {}  # figure -> seconds of the gates run so far
 
 
-def _gate(
+def timed_gate(
     settings: Settings,
     day: date,
     run_id: str,
@@ -257,7 +259,7 @@ def _gate(
 def _quality_eval(home: Path) -> None:
     from lead_scoring.quality.evaluate import evaluate, summary
 
-    for name, value in summary(evaluate(_settings(home))).items():
+    for name, value in summary(evaluate(bench_settings(home))).items():
         emit(name, round(value, 4))
 
 
@@ -373,7 +375,7 @@ def run_floor(settings: Settings, as_of: date) -> None:
                     {"as_of": as_of.isoformat()})  # fmt: skip
 
 
-def _timed(figure: str, call, *args) -> tuple[float, object]:
+def timed(figure: str, call, *args) -> tuple[float, object]:
     log.info("bench: %s ...", figure)
     started = time.monotonic()
     result = call(*args)
@@ -410,14 +412,14 @@ def bench_scoring(home: Path, copies: int = 1) -> dict[str, float]:
     """Full dbt run, tests, the floor query, then the next day's incremental run. With
     ``copies`` > 1 the dataset is first replicated that many times (``replicate``), and the
     next day is skipped: the simulator cannot extend the copies."""
-    settings = _settings(home)
+    settings = bench_settings(home)
     day = END_DATE - timedelta(days=1)  # the last whole simulated day
     if copies > 1:
-        _timed("scoring_replicate_s", replicate, settings, copies)
-    _, seed_rss = _timed("scoring_seed_s", run_dbt, settings, day, "seed")
-    full, full_rss = _timed("scoring_full_s", run_dbt, settings, day, "run")
-    _, test_rss = _timed("scoring_tests_s", run_dbt, settings, day, "test")
-    floor, _ = _timed("scoring_floor_s", run_floor, settings, day)
+        timed("scoring_replicate_s", replicate, settings, copies)
+    _, seed_rss = timed("scoring_seed_s", run_dbt, settings, day, "seed")
+    full, full_rss = timed("scoring_full_s", run_dbt, settings, day, "run")
+    _, test_rss = timed("scoring_tests_s", run_dbt, settings, day, "test")
+    floor, _ = timed("scoring_floor_s", run_floor, settings, day)
     emit("scoring_full_vs_floor_ratio", round(full / floor, 2))
     auc = round(lead_score_auc(settings), 4)
     emit("lead_score_auc", auc)
@@ -430,7 +432,7 @@ def bench_scoring(home: Path, copies: int = 1) -> dict[str, float]:
     next_day = _next_day(settings, END_DATE + timedelta(days=1), "scoring_next_day")
     if GATE_SECONDS.get("scoring_gate_s"):
         emit("dq_next_day_gate_vs_full_ratio", round(next_day / GATE_SECONDS["scoring_gate_s"], 3))
-    incremental, incremental_rss = _timed("scoring_incremental_s", run_dbt, settings,
+    incremental, incremental_rss = timed("scoring_incremental_s", run_dbt, settings,
                                           END_DATE, "run")  # fmt: skip
     figures = {
         "scoring_incremental_vs_full_ratio": round(incremental / full, 3),
@@ -447,13 +449,13 @@ def bench_history(home: Path, incremental_s: float) -> dict[str, float]:
     """Twice the event history (``double_history``), rebuilt in full, then one more
     simulated day and its incremental ``dbt run``, whose seconds over ``incremental_s``
     (the same run with the history as simulated) is the ratio printed."""
-    settings = _settings(home)
+    settings = bench_settings(home)
     last = _last_day(settings)
     log.info("bench: twice the event history, rebuilt as of %s, then the next day", last)
-    _timed("scoring_double_history_s", double_history, settings)
-    _timed("scoring_2x_history_full_s", run_dbt, settings, last, "run", "--full-refresh")
+    timed("scoring_double_history_s", double_history, settings)
+    timed("scoring_2x_history_full_s", run_dbt, settings, last, "run", "--full-refresh")
     _next_day(settings, last + timedelta(days=2), "scoring_2x_history_next_day")
-    doubled, _ = _timed("scoring_2x_history_incremental_s", run_dbt, settings,
+    doubled, _ = timed("scoring_2x_history_incremental_s", run_dbt, settings,
                         _last_day(settings), "run")  # fmt: skip
     ratio = round(doubled / incremental_s, 3)
     emit("scoring_incremental_2x_history_ratio", ratio)
@@ -481,7 +483,7 @@ def _next_day(settings: Settings, gate_day: date, prefix: str) -> float:
     with start_sandbox(settings.crm_sandbox_dir / "crm.sqlite", rate_limit_per_10s=10**7) as sb:
         extract(settings, CrmSource(sb.hubspot_url, sb.token, max_requests_per_second=10_000))
     emit(f"{prefix}_extract_s", round(time.monotonic() - started, 1))
-    return _gate(settings, gate_day, f"bench-{prefix}", f"{prefix}_gate_s")
+    return timed_gate(settings, gate_day, f"bench-{prefix}", f"{prefix}_gate_s")
 
 
 HISTORY_ID_OFFSET = 10**15  # product event ids of the doubled history: beyond any copy's

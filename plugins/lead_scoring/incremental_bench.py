@@ -41,7 +41,7 @@ import pandas as pd
 
 from lead_scoring import airflow_runner
 from lead_scoring.bench import BENCH_FRESHNESS, emit, run_dbt
-from lead_scoring.routing_bench import SYNC_TARGET_NAME, _query, _sandbox, sync_figures
+from lead_scoring.routing_bench import SYNC_TARGET_NAME, home_sandbox, query_home, sync_figures
 from lead_scoring.settings import Settings
 
 log = logging.getLogger("lead_scoring.bench")
@@ -92,7 +92,8 @@ def first_sync(settings: Settings) -> tuple[date, str, dict[str, float]]:
         raise RuntimeError(f"the simulation in {settings.home} ends at {now:%Y-%m-%d %H:%M},"
                            " not at midnight: the end-to-end bench needs a whole day")  # fmt: skip
     day = now.date()
-    scored = _query(settings, "select max(as_of_date) as day from marts.lead_scores").at[0, "day"]
+    latest = "select max(as_of_date) as day from marts.lead_scores"
+    scored = query_home(settings, latest).at[0, "day"]
     if pd.Timestamp(scored).date() != day:
         started = time.monotonic()
         run_dbt(settings, day, "run")
@@ -100,7 +101,7 @@ def first_sync(settings: Settings) -> tuple[date, str, dict[str, float]]:
                  " (the home was scored as of %s)", day, time.monotonic() - started,
                  pd.Timestamp(scored).date())  # fmt: skip
     log.info("bench: nightly_first_sync_s ...")
-    with _crm_clock(settings, now, ending=True), _sandbox(settings) as (_, _, target):
+    with _crm_clock(settings, now, ending=True), home_sandbox(settings) as (_, _, target):
         preflight(target, settings)
         started = time.monotonic()
         result = run_sync(settings, target, f"bench-first-sync-{day}")
@@ -123,7 +124,7 @@ def run_dag(
     from lead_scoring.simulator.reps import simulated_now
 
     log_file = airflow_runner.new_log_file(settings.home / "airflow" / "bench-logs", dag_id)
-    with _crm_clock(settings, simulated_now(settings)), _sandbox(settings) as (sandbox, _, _):
+    with _crm_clock(settings, simulated_now(settings)), home_sandbox(settings) as (sandbox, _, _):
         env = airflow_env(settings, sandbox)
         if prepare:
             started = time.monotonic()
@@ -184,7 +185,7 @@ def _log_report(settings: Settings, dag_id: str, seconds: float) -> None:
 
 def last_sync(settings: Settings) -> dict:
     """The latest sync run to the bench's target; one that did not succeed raises."""
-    runs = _query(settings, "select run_id, status, sent, message from sync.runs"
+    runs = query_home(settings, "select run_id, status, sent, message from sync.runs"
                             " where target = ? order by started_at desc limit 1",
                   SYNC_TARGET_NAME)  # fmt: skip
     sync = runs.iloc[0].to_dict()
@@ -263,11 +264,11 @@ def hour_reached_the_crm(
     of (against ``before``, from ``crm_values``), each equal to the lead's score in
     ``marts.lead_scores``; none raises."""
     naive = (start.replace(tzinfo=None), end.replace(tzinfo=None))
-    leads = list(_query(settings, HOUR_LEADS, *naive)["lead_id"].astype(str))
+    leads = list(query_home(settings, HOUR_LEADS, *naive)["lead_id"].astype(str))
     after = crm_values(settings).reindex(leads).fillna("")
     earlier = before.reindex(leads).fillna("")
     moved = after.index[(after != earlier).any(axis=1)]
-    scores = _query(settings, "select lead_id, lead_score from marts.lead_scores")
+    scores = query_home(settings, "select lead_id, lead_score from marts.lead_scores")
     scores = scores.set_index(scores["lead_id"].astype(str))["lead_score"]
     held = [lead for lead in moved
             if after.at[lead, "ls_lead_score"] != ""

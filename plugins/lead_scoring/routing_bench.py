@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lead_scoring.bench import _gate, _settings, _simulated_home, _timed, emit, run_dbt
+from lead_scoring.bench import bench_settings, emit, run_dbt, simulated_home, timed, timed_gate
 from lead_scoring.settings import Settings
 
 log = logging.getLogger("lead_scoring.bench")
@@ -56,13 +56,13 @@ def routing_at_size(
     """``dbt run`` of the routing marts on the shared simulated home, for its last whole
     day. Without the scoring section's ``scoring_full_s``, the full run is made (and timed)
     here first."""
-    home = _simulated_home(root, leads, accounts, events)
-    settings = _settings(home)
+    home = simulated_home(root, leads, accounts, events)
+    settings = bench_settings(home)
     day = _last_whole_day(settings)
     if scoring_full_s is None:
-        _timed("routing_seed_s", run_dbt, settings, day, "seed")
-        scoring_full_s, _ = _timed("routing_scoring_full_s", run_dbt, settings, day, "run")
-    seconds, _ = _timed("routing_s", run_dbt, settings, day, "run", "--select", *ROUTING_MODELS)
+        timed("routing_seed_s", run_dbt, settings, day, "seed")
+        scoring_full_s, _ = timed("routing_scoring_full_s", run_dbt, settings, day, "run")
+    seconds, _ = timed("routing_s", run_dbt, settings, day, "run", "--select", *ROUTING_MODELS)
     ratio = round(seconds / scoring_full_s, 3)
     emit("routing_vs_scoring_full_ratio", ratio)
     return {"routing_s": seconds, "routing_vs_scoring_full_ratio": ratio}
@@ -76,7 +76,7 @@ def _last_whole_day(settings: Settings) -> date:
 
 # -- 2. thirty simulated days -----------------------------------------------------------------
 @contextmanager
-def _sandbox(settings: Settings) -> Iterator[tuple[object, object, object]]:
+def home_sandbox(settings: Settings) -> Iterator[tuple[object, object, object]]:
     """The CRM sandbox on the home's store, the extract's source and the sync's target."""
     from lead_scoring.crm_sandbox import start_sandbox
     from lead_scoring.crm_sync import CrmTarget, SyncOptions
@@ -115,7 +115,7 @@ def routing_days(home: Path, leads: int, days: int = 30) -> dict[str, float]:
     from lead_scoring.simulator.reps import simulate_rep_follow_ups, simulated_now
     from lead_scoring.sources.extract import extract
 
-    settings = _settings(home)
+    settings = bench_settings(home)
     started = time.monotonic()
     clock = _Clock()
     start = datetime.now(UTC).date() - timedelta(days=days)
@@ -128,13 +128,13 @@ def routing_days(home: Path, leads: int, days: int = 30) -> dict[str, float]:
             simulate_next_day(settings)
         now = simulated_now(settings)
         day = now.date() - timedelta(days=1)  # the whole day just simulated: the as-of date
-        with _sandbox(settings) as (_, source, target):
+        with home_sandbox(settings) as (_, source, target):
             with clock.stage("reps"):  # the day's follow-ups, before the pipeline reads them
                 worked = simulate_rep_follow_ups(settings, source, now)
             with clock.stage("extract"):
                 extract(settings, source)
             with clock.stage("gate"):
-                _gate(settings, now.date(), f"routing-day-{number}")
+                timed_gate(settings, now.date(), f"routing-day-{number}")
             with clock.stage("dbt"):
                 if number == 1:  # the seed's roster: its reps' owners are found by e-mail
                     run_dbt(settings, day, "seed")
@@ -166,7 +166,7 @@ def sync_figures(settings: Settings, sync_runs: dict[date, str]) -> dict[str, fl
     if not nights:
         return {}
     placeholders = ", ".join("?" for _ in nights)
-    frame = _query(
+    frame = query_home(
         settings,
         "select count(*) filter (where today.lead_score <> before.lead_score) as changed,"
         " count(log.record_id) as sent"
@@ -188,7 +188,7 @@ def sync_figures(settings: Settings, sync_runs: dict[date, str]) -> dict[str, fl
     }
 
 
-def _query(settings: Settings, sql: str, *params) -> pd.DataFrame:
+def query_home(settings: Settings, sql: str, *params) -> pd.DataFrame:
     import duckdb
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -204,11 +204,11 @@ def balance_ratio(
     its daily capacity first. Returns the worst team's ratio (inf when a rep got none),
     that team, and the leads per rep. The roster is the one the routing read
     (``intermediate.int_sales_reps_resolved``)."""
-    roster = _query(settings, "select rep_id, team, daily_capacity, out_of_office"
+    roster = query_home(settings, "select rep_id, team, daily_capacity, out_of_office"
                               " from intermediate.int_sales_reps_resolved")  # fmt: skip
     roster["capacity"] = pd.to_numeric(roster["daily_capacity"], errors="coerce").fillna(0)
     available = roster[~roster["out_of_office"].astype(bool) & (roster["capacity"] > 0)]
-    assigned = _query(
+    assigned = query_home(
         settings,
         "select rep_id, count(*) as leads from marts.lead_routing where rep_id is not null"
         " and as_of_date between ? and ? group by rep_id",
@@ -233,7 +233,7 @@ def sla_figures(settings: Settings, as_of_end: datetime) -> dict[str, float]:
     truth = load_follow_ups(settings, truth=True)
     truth = truth[(truth["due_at"] <= as_of_end)
                   & (truth["ended_at"].isna() | (truth["ended_at"] > truth["due_at"]))]  # fmt: skip
-    marts = _query(
+    marts = query_home(
         settings,
         "select lead_id, rep_id, assigned_at, sla_due_at, is_breached"
         " from marts.lead_follow_ups where sla_due_at <= ?",

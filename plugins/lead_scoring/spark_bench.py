@@ -135,14 +135,14 @@ def max_score_gap(duckdb_settings: Settings) -> tuple[float, int, int]:
 def bench_spark(duckdb_settings: Settings, last_day: date, duckdb_full_s: float | None):
     """Publish, seed, score the day before ``last_day`` and then ``last_day`` on Spark;
     print the ``spark_*`` figures (``emit``) and return them."""
-    from lead_scoring.bench import _timed, emit
+    from lead_scoring.bench import emit, timed
 
     settings = spark_settings(duckdb_settings)
-    _timed("spark_publish_s", publish, duckdb_settings)
-    _, seed_rss = _timed("spark_seed_s", run_dbt_tree, settings, last_day, "seed")
-    full, full_rss = _timed("spark_full_s", run_dbt_tree, settings,
+    timed("spark_publish_s", publish, duckdb_settings)
+    _, seed_rss = timed("spark_seed_s", run_dbt_tree, settings, last_day, "seed")
+    full, full_rss = timed("spark_full_s", run_dbt_tree, settings,
                             last_day - timedelta(days=1), "run")  # fmt: skip
-    incremental, next_rss = _timed("spark_incremental_s", run_dbt_tree, settings,
+    incremental, next_rss = timed("spark_incremental_s", run_dbt_tree, settings,
                                    last_day, "run")  # fmt: skip
     gap, on_duckdb, on_spark = max_score_gap(duckdb_settings)
     figures = {

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lead_scoring.bench import _settings, emit
+from lead_scoring.bench import bench_settings, emit
 from lead_scoring.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def bench_realdata_set(name: str, root: Path) -> dict[str, float | int] | None:
     for step in steps:
         if not _run(name, step, env):
             return None
-    settings = _settings(home)
+    settings = bench_settings(home)
     try:
         proposal = _newest_proposal(home)
         summary_file = next((proposal / n for n in SUMMARY_FILES if (proposal / n).exists()),

@@ -160,7 +160,7 @@ def bench_sync(n: int = 100_000, rate_per_10s: int = 190) -> dict:
         seconds = time.monotonic() - started
         second = run_sync(settings, target, "bench-2")
         stats = requests.get(
-            f"{url}/_sandbox/stats", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            f"{url}/home_sandbox/stats", headers={"Authorization": f"Bearer {token}"}, timeout=30
         ).json()
     finally:
         parent.send("stop")
@@ -186,11 +186,11 @@ def bench_sync(n: int = 100_000, rate_per_10s: int = 190) -> dict:
 def _simulated_sandbox(home: Path, crm: str, leads: int, accounts: int, events: int):
     """Settings of a new home whose CRM sandbox store holds a simulated ``crm`` funnel,
     and a running sandbox (a context manager) serving it."""
-    from lead_scoring.bench import END_DATE, _settings
+    from lead_scoring.bench import END_DATE, bench_settings
     from lead_scoring.crm_sandbox import start_sandbox
     from lead_scoring.simulator import simulate
 
-    settings = _settings(home)
+    settings = bench_settings(home)
     started = time.monotonic()
     simulate(settings, leads=leads, accounts=accounts, events=events, end_date=END_DATE,
              seed=7, crm=crm)  # fmt: skip
@@ -214,7 +214,7 @@ def _source(sandbox, crm: str):
 def bench_salesforce_round_trip(leads: int, accounts: int, runs: int = 3) -> int:
     """Extract, gate, dbt build and sync ``runs`` times as a Salesforce shop whose scores go
     back to the org they came from; prints and returns how many records the org gained."""
-    from lead_scoring.bench import END_DATE, _gate, emit, run_dbt
+    from lead_scoring.bench import END_DATE, emit, run_dbt, timed_gate
     from lead_scoring.crm_sync import CrmTarget, SyncOptions, preflight, run_sync
     from lead_scoring.sources.extract import extract
 
@@ -230,7 +230,7 @@ def bench_salesforce_round_trip(leads: int, accounts: int, runs: int = 3) -> int
         for run in range(1, runs + 1):
             started = time.monotonic()
             extract(settings, _source(sandbox, "salesforce"))
-            _gate(settings, END_DATE, f"bench-salesforce-{run}", f"salesforce_gate_{run}_s")
+            timed_gate(settings, END_DATE, f"bench-salesforce-{run}", f"salesforce_gate_{run}_s")
             run_dbt(settings, END_DATE, "build", "--exclude-resource-type", "test")
             preflight(target, settings)
             result = run_sync(settings, target, f"bench-salesforce-{run}")

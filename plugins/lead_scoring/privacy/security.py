@@ -85,11 +85,11 @@ def secret_figures(folder: Path) -> None:
 
 def forget_figures(folder: Path, leads: int) -> None:
     """Forget one person of a simulated warehouse of ``leads`` leads; time and traces."""
-    from lead_scoring.bench import END_DATE, _simulated_home, run_dbt
+    from lead_scoring.bench import END_DATE, run_dbt, simulated_home
     from lead_scoring.privacy.forget import forget_people, traces
     from lead_scoring.warehouse import open_warehouse
 
-    home = _simulated_home(folder, leads, max(leads // 5, 10), leads * 30)
+    home = simulated_home(folder, leads, max(leads // 5, 10), leads * 30)
     settings = replace(Settings(), home=home, warehouse="duckdb", product_db_url=None)
     run_dbt(settings, END_DATE, "build", "--exclude-resource-type", "test")
     with open_warehouse(settings, read_only=True) as wh:
