@@ -32,6 +32,7 @@ from lead_scoring.privacy.tombstones import Tombstones
 from lead_scoring.settings import ATTRIBUTE_ENV
 from lead_scoring.sources import attributes
 from lead_scoring.sources.errors import SourceUnavailable
+from lead_scoring.sources.unchanged import UnchangedRecords, after_cursor
 
 PROPERTIES = {
     "contacts": [
@@ -249,9 +250,22 @@ def _pages(
         tied, anchor = last_stamp, "0"
 
 
-def crm_resource(api: HubSpotApi, object_type: str, tombstones: Tombstones | None = None):
+# raw table -> (key, the columns whose change is a change: sources/unchanged.py)
+TRACKED = {
+    f"crm_{object_type}": ("hs_object_id", [p for p in properties if p != "lastmodifieddate"])
+    for object_type, properties in PROPERTIES.items()
+}
+
+
+def crm_resource(
+    api: HubSpotApi,
+    object_type: str,
+    tombstones: Tombstones | None = None,
+    unchanged: UnchangedRecords | None = None,
+):
     """Contacts, companies or deals; records of forgotten people (``tombstones``) are left
-    out."""
+    out, and so are records read again with only their modification time moved
+    (``unchanged``), after the cursor has seen them."""
     properties = PROPERTIES[object_type]
     table = f"crm_{object_type}"
 
@@ -269,6 +283,10 @@ def crm_resource(api: HubSpotApi, object_type: str, tombstones: Tombstones | Non
             if rows:
                 yield rows
 
+    if unchanged is not None:  # the cursor moves past them
+        records.add_step(
+            after_cursor(lambda row: unchanged.is_new(table, row["hs_object_id"], row))
+        )
     return records
 
 

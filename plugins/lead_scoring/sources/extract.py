@@ -125,8 +125,9 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     started = time.monotonic()
     check_product_db(settings.product_db)
     forgotten = load_tombstones(settings)  # records of forgotten people never reach raw
+    unchanged = _unchanged_records(settings, crm)
     resources = [
-        *_crm_resources(crm, settings.crm_attributes, forgotten),
+        *_crm_resources(crm, settings.crm_attributes, forgotten, unchanged),
         *product_resources(settings.product_db, forgotten),
         marketing_resource(settings.marketing_exports_dir, forgotten),
     ]
@@ -156,6 +157,7 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
         log.info("loaded %s new or changed rows into %s.%s", count, RAW_DATASET, table)
     if skipped_message(forgotten):
         log.info("%s", skipped_message(forgotten))
+    unchanged.log()
     _check_not_empty(settings)
     if crm.kind == "salesforce":
         from lead_scoring.sources.salesforce import EXTRA_TABLES
@@ -165,19 +167,31 @@ def extract(settings: Settings, crm: CrmSource) -> ExtractResult:
     return ExtractResult(counts, time.monotonic() - started, forgotten.skipped_total)
 
 
-def _crm_resources(crm: CrmSource, listed: dict[str, dict[str, str]], forgotten) -> list:
+def _unchanged_records(settings: Settings, crm: CrmSource):
+    """What raw holds of the CRM's records, to leave out those read again unchanged."""
+    from lead_scoring.sources.unchanged import UnchangedRecords
+
+    if crm.kind == "salesforce":
+        from lead_scoring.sources.salesforce import TRACKED
+    else:
+        from lead_scoring.sources.crm import TRACKED
+    return UnchangedRecords(settings, TRACKED)
+
+
+def _crm_resources(crm: CrmSource, listed: dict[str, dict[str, str]], forgotten, unchanged) -> list:
     """The CRM's dlt resources: contacts, companies, deals, the ``listed`` attributes, the
     owners and the sales activities (HubSpot, every request paced under the source's rate),
-    or every Salesforce object read (sources/salesforce.py)."""
+    or every Salesforce object read (sources/salesforce.py). Records read again unchanged
+    (``unchanged``, sources/unchanged.py) are not loaded."""
     if crm.kind == "salesforce":
         from lead_scoring.sources.salesforce import salesforce_resources
 
-        return salesforce_resources(crm, listed, forgotten)
+        return salesforce_resources(crm, listed, forgotten, unchanged)
     from lead_scoring.sources import crm as hubspot
 
     api = hubspot.HubSpotApi(crm.base_url, crm.token, crm.max_requests_per_second)
     return [
-        *(hubspot.crm_resource(api, kind, forgotten) for kind in hubspot.PROPERTIES),
+        *(hubspot.crm_resource(api, kind, forgotten, unchanged) for kind in hubspot.PROPERTIES),
         *(
             hubspot.crm_attribute_resource(api, kind, attrs, forgotten)
             for kind, attrs in listed.items()

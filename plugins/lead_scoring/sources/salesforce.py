@@ -50,6 +50,7 @@ from lead_scoring.settings import ATTRIBUTE_ENV
 from lead_scoring.sources import attributes, crm
 from lead_scoring.sources.crm import DELETED, EPOCH, PROPERTIES, RETRY, check_listed
 from lead_scoring.sources.errors import SourceUnavailable
+from lead_scoring.sources.unchanged import UnchangedRecords
 
 if TYPE_CHECKING:
     from lead_scoring.sources.extract import CrmSource
@@ -101,6 +102,11 @@ TABLES = {
                              "lastmodifieddate"],
     "crm_activities": crm.ACTIVITY_COLUMNS,
 }  # fmt: skip
+# raw table -> (key, the columns whose change is a change: sources/unchanged.py)
+TRACKED = {
+    table: (TABLES[table][0], [c for c in TABLES[table] if c != "lastmodifieddate"])
+    for table in ("crm_contacts", "crm_companies", "crm_deals")
+}
 # Created empty when nothing feeds them (extract.create_missing_tables): routing reads them.
 EXTRA_TABLES = crm.EXTRA_TABLES | {
     "crm_campaign_members": dict.fromkeys(TABLES["crm_campaign_members"], "text")
@@ -485,9 +491,11 @@ def _hints(table: str):
                                columns=crm.text_columns(TABLES[table], deleted=True))  # fmt: skip
 
 
-def _resource(sf: Salesforce, obj: str, fields: list[str], mapper):
+def _resource(
+    sf: Salesforce, obj: str, fields: list[str], mapper, unchanged: UnchangedRecords | None
+):
     """The changed records of ``obj`` (cursor ``SystemModstamp`` in dlt state), mapped to
-    raw rows by ``mapper``."""
+    raw rows by ``mapper``; rows raw holds unchanged (``unchanged``) left out."""
 
     @dlt.resource(name=f"salesforce_{obj.lower()}", selected=False)
     def changed(cursor=dlt.sources.incremental("SystemModstamp", initial_value=EPOCH)):
@@ -496,6 +504,8 @@ def _resource(sf: Salesforce, obj: str, fields: list[str], mapper):
     @dlt.transformer
     def raw_rows(page: list[dict]):
         for table, rows in mapper(page):
+            if unchanged is not None and table in TRACKED:
+                rows = unchanged.drop(table, TRACKED[table][0], rows)
             if rows:
                 yield dlt.mark.with_hints(rows, _hints(table), create_table_variant=True)
 
@@ -517,11 +527,12 @@ def salesforce_resources(
     source: CrmSource,
     listed: dict[str, dict[str, str]],
     tombstones: Tombstones | None = None,
+    unchanged: UnchangedRecords | None = None,
 ) -> list:
     """One resource per Salesforce object, into crm_contacts, crm_companies, crm_deals, the
     attribute tables, crm_campaign_members and crm_activities, and the Users into crm_owners.
     The ``listed`` custom fields (settings.crm_attributes) are checked against Salesforce
-    before anything is read."""
+    before anything is read. Records read again unchanged (``unchanged``) are not loaded."""
     sf = connect(source)
     reader = Reader(sf, custom_fields(sf, listed), tombstones)
     mappers = {
@@ -531,6 +542,9 @@ def salesforce_resources(
         "Task": partial(reader.activities, "Task"), "Event": partial(reader.activities, "Event"),
     }  # fmt: skip
     return [
-        *(_resource(sf, obj, reader.fields(obj), mapper) for obj, mapper in mappers.items()),
+        *(
+            _resource(sf, obj, reader.fields(obj), mapper, unchanged)
+            for obj, mapper in mappers.items()
+        ),
         _users(sf),
     ]

@@ -1,5 +1,7 @@
 """Extraction with dlt: every source lands in raw, and a second run loads only new rows."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -179,6 +181,41 @@ def _add_property(sandbox, object_type: str, name: str, type_: str, field_type: 
         timeout=10,
     )  # fmt: skip
     response.raise_for_status()
+
+
+def test_records_the_sync_wrote_are_read_again_but_not_loaded_again(sandbox, simulated, caplog):
+    """A score written back moves the record's lastmodifieddate: the next extract reads it
+    (the cursor moves past it) and leaves raw's row as it was; a person's edit is loaded."""
+    source = CrmSource(sandbox.hubspot_url, sandbox.token, max_requests_per_second=500)
+    extract(simulated, source)
+    scored, edited = (r.id for r in sandbox.store.select("contacts", limit=2))
+    _add_property(sandbox, "contacts", "ls_lead_score", "number", "number")
+    query = ("select hs_object_id, jobtitle, lastmodifieddate, _dlt_load_id"
+             " from raw.crm_contacts where hs_object_id in (?, ?) order by hs_object_id")
+    with open_warehouse(simulated) as wh:
+        before = wh.query_df(query, [scored, edited]).set_index("hs_object_id")
+    written = _hubspot(sandbox, "/crm/v3/objects/contacts/batch/update", {"inputs": [
+        {"id": scored, "properties": {"ls_lead_score": "42"}},
+        {"id": edited, "properties": {"jobtitle": "VP Revenue"}},
+    ]})["results"]  # fmt: skip
+    stamps = {r["id"]: r["properties"]["lastmodifieddate"] for r in written}
+    assert stamps[scored] > before.loc[scored, "lastmodifieddate"]  # the CRM moved it
+
+    with caplog.at_level("INFO", logger="lead_scoring.sources.unchanged"):
+        again = extract(simulated, source)
+    assert again.rows_loaded["crm_contacts"] == 1  # the edit only
+    assert re.search(r"\b1 records read again unchanged .* raw\.crm_contacts", caplog.text)
+    with open_warehouse(simulated) as wh:
+        after = wh.query_df(query, [scored, edited]).set_index("hs_object_id")
+    assert after.loc[scored].equals(before.loc[scored])  # same row, same load
+    assert after.loc[edited, "jobtitle"] == "VP Revenue"
+    assert after.loc[edited, "lastmodifieddate"] == stamps[edited]
+
+    caplog.clear()
+    with caplog.at_level("INFO", logger="lead_scoring.sources.unchanged"):
+        third = extract(simulated, source)
+    assert _changed(third) == {}
+    assert "read again unchanged" not in caplog.text  # the cursor went past the write-back
 
 
 def test_listed_properties_land_in_the_attribute_tables(sandbox, simulated, monkeypatch):

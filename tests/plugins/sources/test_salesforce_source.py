@@ -137,6 +137,24 @@ def test_a_second_run_reads_changed_records_and_removes_deleted_ones(funnel, sou
         assert wh.scalar("select count(*) from raw.crm_contacts") == people - 1
 
 
+def test_scores_written_back_are_not_loaded_again(funnel, source, sf):
+    """The sync's write-back moves SystemModstamp: the record is read again, raw keeps its
+    row; a person's edit at the same time is loaded."""
+    extract(funnel, source)
+    scored, edited = _open_leads(sf, 2)
+    account = sf.query("SELECT Id FROM Account ORDER BY Id LIMIT 1")["records"][0]["Id"]
+    before = {key: _person(funnel, key) for key in (scored, edited)}
+    sf.Lead.update(scored, {"Lead_Score__c": 42})
+    sf.Lead.update(edited, {"Title": "VP Revenue"})
+    sf.Account.update(account, {"Account_Score__c": 17})
+    again = extract(funnel, source)
+    assert again.rows_loaded["crm_contacts"] == 1
+    assert "crm_companies" not in again.rows_loaded
+    assert _person(funnel, scored) == before[scored]
+    assert _person(funnel, edited)["jobtitle"] == "VP Revenue"
+    assert _person(funnel, edited)["_dlt_load_id"] != before[edited]["_dlt_load_id"]
+
+
 def test_a_converted_lead_stays_one_person_with_the_same_key(funnel, sf_sandbox, source, sf):
     (lead_id,) = _open_leads(sf, 1)
     sf.Contact.upsert("LS_Lead_Id__c/solo-1", {"LastName": "Solo"})  # never was a Lead
