@@ -53,7 +53,7 @@ NEEDED = {
 }  # fmt: skip
 # Rows read and validated at a time (tables but raw.crm_contacts, whose duplicates are
 # found among all of them): the gate's memory is bounded by a chunk, not by history.
-CHUNK_ROWS = 2_000_000
+CHUNK_ROWS = 1_000_000
 
 
 def literal(text: str) -> str:
