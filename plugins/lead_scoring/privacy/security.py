@@ -28,13 +28,11 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from lead_scoring.bench import emit
-from lead_scoring.settings import Settings
+from lead_scoring.bench import bench_settings, emit
 
 log = logging.getLogger("lead_scoring.security")
 REPO = Path(__file__).resolve().parents[3]
@@ -76,7 +74,7 @@ def secret_figures(folder: Path) -> None:
     if done.returncode != 0:
         log.warning("security: the demo failed: no secrets figure")
         return
-    settings = replace(Settings(), home=home, warehouse="duckdb", product_db_url=None)
+    settings = bench_settings(home)
     places = traces(settings, [token])
     for place in places:
         log.warning("security: the CRM token is in %s", place)
@@ -90,7 +88,7 @@ def forget_figures(folder: Path, leads: int) -> None:
     from lead_scoring.warehouse import open_warehouse
 
     home = simulated_home(folder, leads, max(leads // 5, 10), leads * 30)
-    settings = replace(Settings(), home=home, warehouse="duckdb", product_db_url=None)
+    settings = bench_settings(home)
     run_dbt(settings, END_DATE, "build", "--exclude-resource-type", "test")
     with open_warehouse(settings, read_only=True) as wh:
         person = wh.query_df(

@@ -250,11 +250,8 @@ def _pages(
         tied, anchor = last_stamp, "0"
 
 
-# raw table -> (key, the columns whose change is a change: sources/unchanged.py)
-TRACKED = {
-    f"crm_{object_type}": ("hs_object_id", [p for p in properties if p != "lastmodifieddate"])
-    for object_type, properties in PROPERTIES.items()
-}
+# raw table -> its columns, the key first (sources/unchanged.py)
+TRACKED = {f"crm_{object_type}": properties for object_type, properties in PROPERTIES.items()}
 
 
 def crm_resource(
@@ -284,9 +281,7 @@ def crm_resource(
                 yield rows
 
     if unchanged is not None:  # the cursor moves past them
-        records.add_step(
-            after_cursor(lambda row: unchanged.is_new(table, row["hs_object_id"], row))
-        )
+        records.add_step(after_cursor(lambda row: unchanged.is_new(table, row)))
     return records
 
 

@@ -102,11 +102,8 @@ TABLES = {
                              "lastmodifieddate"],
     "crm_activities": crm.ACTIVITY_COLUMNS,
 }  # fmt: skip
-# raw table -> (key, the columns whose change is a change: sources/unchanged.py)
-TRACKED = {
-    table: (TABLES[table][0], [c for c in TABLES[table] if c != "lastmodifieddate"])
-    for table in ("crm_contacts", "crm_companies", "crm_deals")
-}
+# raw table -> its columns, the key first (sources/unchanged.py)
+TRACKED = {table: TABLES[table] for table in ("crm_contacts", "crm_companies", "crm_deals")}
 # Created empty when nothing feeds them (extract.create_missing_tables): routing reads them.
 EXTRA_TABLES = crm.EXTRA_TABLES | {
     "crm_campaign_members": dict.fromkeys(TABLES["crm_campaign_members"], "text")
@@ -505,7 +502,7 @@ def _resource(
     def raw_rows(page: list[dict]):
         for table, rows in mapper(page):
             if unchanged is not None and table in TRACKED:
-                rows = unchanged.drop(table, TRACKED[table][0], rows)
+                rows = unchanged.drop(table, rows)
             if rows:
                 yield dlt.mark.with_hints(rows, _hints(table), create_table_variant=True)
 

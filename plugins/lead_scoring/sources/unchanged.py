@@ -55,38 +55,41 @@ def after_cursor(keep):
 
 
 class UnchangedRecords:
-    """The raw rows' digests of ``tables`` (raw table -> (key, tracked columns)), and the
-    records left out so far, per table."""
+    """The raw rows' digests of ``tables`` (raw table -> its columns, the key first; every
+    one but ``lastmodifieddate`` tracked), and the records left out so far, per table."""
 
-    def __init__(self, settings: Settings, tables: dict[str, tuple[str, list[str]]]):
+    def __init__(self, settings: Settings, tables: dict[str, list[str]]):
         from lead_scoring.warehouse import open_warehouse
 
-        self.tracked = {table: columns for table, (_, columns) in tables.items()}
+        self.keys = {table: columns[0] for table, columns in tables.items()}
+        self.tracked = {
+            table: [c for c in columns if c != MODIFIED] for table, columns in tables.items()
+        }
         self.digests: dict[str, dict[str, str]] = {}
         self.skipped: Counter = Counter()
         with open_warehouse(settings) as wh:
-            for table, (key, columns) in tables.items():
+            for table, columns in self.tracked.items():
                 if not wh.table_exists(RAW, table):
                     continue
                 if set(columns) - set(wh.columns(RAW, table)):  # an older layout
                     continue
                 rows = wh.query_df(
-                    f'select cast("{key}" as varchar) as k, {digest_sql(columns)} as d'
-                    f" from {RAW}.{table}"
+                    f'select cast("{self.keys[table]}" as varchar) as k,'
+                    f" {digest_sql(columns)} as d from {RAW}.{table}"
                 )
                 self.digests[table] = dict(zip(rows["k"], rows["d"], strict=True))
 
-    def is_new(self, table: str, key: str, row: dict) -> bool:
-        """False when ``row`` (the record ``key`` of ``table``) holds what raw holds."""
-        stored = self.digests.get(table, {}).get(key)
+    def is_new(self, table: str, row: dict) -> bool:
+        """False when ``row`` of ``table`` holds what raw holds of its record."""
+        stored = self.digests.get(table, {}).get(row[self.keys[table]])
         if stored is None or stored != digest(row.get(c) for c in self.tracked[table]):
             return True
         self.skipped[table] += 1
         return False
 
-    def drop(self, table: str, key: str, rows: list[dict]) -> list[dict]:
+    def drop(self, table: str, rows: list[dict]) -> list[dict]:
         """``rows`` without the records raw holds unchanged (a deletion is always kept)."""
-        return [row for row in rows if row.get("is_deleted") or self.is_new(table, row[key], row)]
+        return [row for row in rows if row.get("is_deleted") or self.is_new(table, row)]
 
     def log(self) -> None:
         for table, count in sorted(self.skipped.items()):
